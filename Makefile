@@ -1,0 +1,38 @@
+# The two README commands are `make demo` and `make test`; everything else is a step of them.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test unit integration stack-up stack-down bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	bin/ensure-prereqs
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: setup  ## stack up, sample multichannel traffic through Kafka, ingest, API
+	$(BIN)/orderrepo demo
+
+test: setup  ## unit + integration tests (starts the local stack if it is not running)
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+stack-up: setup
+	$(BIN)/orderrepo stack up
+
+stack-down: setup
+	$(BIN)/orderrepo stack down
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

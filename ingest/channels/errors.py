@@ -1,0 +1,233 @@
+"""The one error every channel adapter raises, plus the typed field readers that raise it.
+
+Role: pure helpers shared by the adapters. The ingest worker sends anything an
+adapter rejects to the dead-letter topic, so an adapter must fail with exactly
+one exception type, `ChannelDecodeError`, that says *what* is wrong
+(`reason`, a short machine-readable slug) and *where* (`location`, a JSON path
+such as ``payload.line_items[2].quantity`` or an XPath). The readers below turn
+every wrong type, missing field or bad value into that error, so adapter code
+never lets a `KeyError`, `TypeError` or pydantic `ValidationError` escape.
+
+Reasons used: malformed_json, malformed_xml, hostile_xml, unsupported_format,
+payload_too_large, unknown_topic (also unknown operation), missing_field,
+invalid_type, invalid_value, invalid_timestamp.
+
+Normalisation rules shared by all adapters:
+- timestamps must carry a timezone offset and are converted to UTC, so equal
+  instants always serialise identically whatever offset the channel used;
+- money is a `Decimal` parsed from a string or an integer (never a binary float);
+- `version_of(t)` = milliseconds since the Unix epoch, the source version used
+  when a channel has no version counter of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from pydantic import TypeAdapter, ValidationError
+
+from order_domain.model import Money, OrderChange
+
+MAX_PAYLOAD_BYTES = 5_000_000
+MAX_QUANTITY = 1_000_000
+_MONEY = TypeAdapter(Money)
+
+
+class ChannelDecodeError(ValueError):
+    """A payload a channel adapter cannot turn into canonical changes (goes to the dead-letter topic)."""
+
+    def __init__(self, source: str, reason: str, location: str, detail: str) -> None:
+        self.source = source
+        self.reason = reason
+        self.location = location or "$"
+        self.detail = detail
+        super().__init__(f"{source}: {detail} at {self.location} ({reason})")
+
+
+def join(at: str, key: str | int) -> str:
+    """Extend a JSON path: ``join("payload", "id")`` -> ``payload.id``; ints become ``[i]``."""
+    if isinstance(key, int):
+        return f"{at}[{key}]"
+    return f"{at}.{key}" if at else key
+
+
+def version_of(moment: datetime) -> int:
+    """Epoch milliseconds: a monotonic version for sources that only carry a timestamp."""
+    return int(moment.timestamp() * 1000)
+
+
+def digest(*parts: object) -> str:
+    """A stable short hash used for deterministic event ids (replays hash to the same id)."""
+    text = json.dumps([str(part) for part in parts], ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+
+
+def canonical_json(value: Any) -> str:
+    """Key-sorted JSON of a decoded document, so equal content hashes equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Reader:
+    """Typed access to decoded payload values; every failure names the source, the reason and the path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, reason: str, location: str, detail: str) -> NoReturn:
+        raise ChannelDecodeError(self.source, reason, location, detail)
+
+    def load_json(self, payload: bytes) -> Any:
+        """Parse JSON bytes; NaN/Infinity, bad UTF-8 and absurd nesting are rejected, not crashed on."""
+        if not isinstance(payload, (bytes, bytearray)):
+            self.fail("unsupported_format", "$", f"payload must be bytes, got {type(payload).__name__}")
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            self.fail("payload_too_large", "$", f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
+        try:
+            return json.loads(bytes(payload), parse_constant=self._reject_constant)
+        except ChannelDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            self.fail("malformed_json", "$", f"payload is not valid JSON: {str(exc)[:200]}")
+
+    def _reject_constant(self, name: str) -> NoReturn:
+        self.fail("malformed_json", "$", f"JSON constant {name} is not allowed")
+
+    def mapping(self, value: Any, at: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail("invalid_type", at, f"expected an object, got {_kind(value)}")
+        return value
+
+    def field(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> Any:
+        """The raw value of `key`; JSON null counts as absent."""
+        value = obj.get(key)
+        if value is None and required:
+            self.fail("missing_field", join(at, key), f"required field {key!r} is missing")
+        return value
+
+    def objects(self, obj: dict[str, Any], key: str, at: str) -> list[tuple[str, dict[str, Any]]]:
+        """Items of a list of objects, each with its own path; an absent list is empty."""
+        value = self.field(obj, key, at)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail("invalid_type", join(at, key), f"expected a list, got {_kind(value)}")
+        path = join(at, key)
+        return [(join(path, i), self.mapping(item, join(path, i))) for i, item in enumerate(value)]
+
+    def text(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> str | None:
+        """A string field, stripped; blank strings count as absent (channels send "" for unknown)."""
+        value = self.field(obj, key, at, required=required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail("invalid_type", join(at, key), f"expected a string, got {_kind(value)}")
+        value = value.strip()
+        if not value and required:
+            self.fail("missing_field", join(at, key), f"required field {key!r} is empty")
+        return value or None
+
+    def ident(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> str | None:
+        """An identifier given as a non-negative integer or a short token string."""
+        value = self.field(obj, key, at, required=required)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**30:
+            return str(value)
+        if isinstance(value, str) and 0 < len(value.strip()) <= 128 and value.strip().isprintable():
+            return value.strip()
+        if value is None:
+            return None
+        self.fail("invalid_value", join(at, key), f"expected an id (integer or short string), got {_kind(value)}")
+
+    def integer(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> int | None:
+        """A count: an integer between 0 and MAX_QUANTITY (negative quantities are rejected)."""
+        value = self.field(obj, key, at, required=required)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail("invalid_type", join(at, key), f"expected an integer, got {_kind(value)}")
+        return self.count_value(value, join(at, key))
+
+    def count_value(self, value: int, location: str) -> int:
+        if value < 0:
+            self.fail("invalid_value", location, f"quantity must not be negative, got {value}")
+        if value > MAX_QUANTITY:
+            self.fail("invalid_value", location, f"quantity {value} exceeds {MAX_QUANTITY}")
+        return value
+
+    def money(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> Decimal | None:
+        value = self.field(obj, key, at, required=required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail("invalid_type", join(at, key), f"expected a decimal string, got {_kind(value)}")
+        return self.money_value(str(value), join(at, key))
+
+    def money_value(self, raw: str, location: str) -> Decimal:
+        """A finite decimal with at most 14 digits and 4 decimal places (the canonical Money)."""
+        if len(raw) > 64:
+            self.fail("invalid_value", location, "amount is longer than 64 characters")
+        try:
+            amount = Decimal(raw.strip())
+        except InvalidOperation:
+            self.fail("invalid_value", location, f"not a decimal amount: {raw[:40]!r}")
+        if not amount.is_finite():
+            self.fail("invalid_value", location, f"amount must be finite, got {raw[:40]!r}")
+        try:
+            return _MONEY.validate_python(amount)
+        except ValidationError:
+            self.fail("invalid_value", location, f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals")
+
+    def timestamp(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> datetime | None:
+        value = self.field(obj, key, at, required=required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail("invalid_type", join(at, key), f"expected an ISO-8601 timestamp string, got {_kind(value)}")
+        return self.timestamp_value(value, join(at, key))
+
+    def timestamp_value(self, raw: str, location: str) -> datetime:
+        """ISO-8601 with a timezone offset, converted to UTC; naive or pre-1970 times are rejected."""
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            self.fail("invalid_timestamp", location, f"not an ISO-8601 timestamp: {raw[:40]!r}")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} has no timezone offset")
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} is out of range")
+        if moment.year < 1970:
+            self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} is before 1970")
+        return moment
+
+    def build(self, **fields: Any) -> OrderChange:
+        """Construct the canonical change; a model violation becomes a ChannelDecodeError."""
+        with self.guard():
+            return OrderChange(**fields)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn a canonical-model ValidationError raised inside the block into a ChannelDecodeError."""
+        try:
+            yield
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+            self.fail("invalid_value", f"{exc.title}{path}", f"canonical model rejected the value: {error['msg']}")
+
+def _kind(value: Any) -> str:
+    """JSON-ish name of a value's type for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number" if not isinstance(value, float) or math.isfinite(value) else "non-finite number"
+    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)

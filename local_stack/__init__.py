@@ -1,0 +1,1 @@
+"""Embedded local stack: real OpenSearch and Kafka servers from Maven Central, on loopback."""

@@ -1,0 +1,1 @@
+"""Pure domain logic: canonical order model, merge, significance, identity, tiers. No I/O."""

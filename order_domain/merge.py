@@ -1,0 +1,177 @@
+"""Merge: fold canonical change events into the current order state. Pure.
+
+Guarantee: the result depends only on the *set* of events applied, never on their
+order or on how often each arrives (at-least-once, replays, cross-channel races).
+Every field is a join-semilattice:
+
+- scalar fields and every field of a line, shipment, payment and return:
+  last writer wins, where "last" is the total order `Stamp.key()` =
+  (occurred_at, source_version, event_id);
+- origin facts (channel, placed_at): first writer wins, same total order;
+- order status and line status: the highest lifecycle rank wins;
+- references, channels seen and identity keys: set union.
+
+Because max, min and union are commutative, associative and idempotent, so is
+`merge`. The per-field stamps live in the document (`Order.stamps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from order_domain.identity import identity_keys
+from order_domain.model import (
+    LINE_STATUS_RANK,
+    STATUS_RANK,
+    CanonicalModel,
+    CustomerIdentity,
+    Order,
+    OrderChange,
+    Stamp,
+)
+
+_LAST_WRITER_SCALARS = ("store_id", "currency", "shipping_address", "original_order_id")
+_FIRST_WRITER_SCALARS = ("channel", "placed_at")
+_KEYED_COLLECTIONS = {
+    "lines": "line_id",
+    "shipments": "shipment_id",
+    "payments": "payment_id",
+    "returns": "return_id",
+}
+_RANKED_ITEM_FIELDS = {("lines", "status"): LINE_STATUS_RANK}
+_CUSTOMER_FIELDS = ("customer_id", "email", "phone", "loyalty_id", "name")
+
+
+def stamp_of(change: OrderChange) -> Stamp:
+    return Stamp(
+        occurred_at=change.occurred_at,
+        source_version=change.source_version or 0,
+        event_id=change.event_id,
+    )
+
+
+def merge(current: Order | None, change: OrderChange) -> Order:
+    """Return the state after `change`; `current` is not modified."""
+    state = current.model_dump() if current is not None else Order(order_id=change.order_id).model_dump()
+    if state["order_id"] != change.order_id:
+        raise ValueError(f"change for order {change.order_id!r} applied to order {state['order_id']!r}")
+    stamp = stamp_of(change)
+    stamps: dict[str, Stamp] = {key: Stamp.model_validate(value) for key, value in state["stamps"].items()}
+    writer = _FieldWriter(stamps, stamp)
+
+    for field in _LAST_WRITER_SCALARS:
+        writer.last(state, field, field, _dump(getattr(change, field)))
+    for field in _FIRST_WRITER_SCALARS:
+        writer.first(state, field, field, getattr(change, field))
+    _merge_status(state, change)
+    _merge_customer(state, change.customer, writer)
+    _merge_totals(state, change, writer)
+    for collection, id_field in _KEYED_COLLECTIONS.items():
+        _merge_collection(state, collection, id_field, getattr(change, collection), writer)
+
+    state["references"] = _union(state["references"], [_dump(ref) for ref in change.references], key=_ref_key)
+    state["channels_seen"] = sorted(set(state["channels_seen"]) | {change.channel})
+    state["identity_keys"] = sorted(set(state["identity_keys"]) | set(identity_keys(change.customer)))
+    if state["updated_at"] is None or change.occurred_at > state["updated_at"]:
+        state["updated_at"] = change.occurred_at
+    state["stamps"] = {key: value.model_dump() for key, value in sorted(stamps.items())}
+    return Order.model_validate(state)
+
+
+def merge_all(current: Order | None, changes: Iterable[OrderChange]) -> Order | None:
+    state = current
+    for change in changes:
+        state = merge(state, change)
+    return state
+
+
+class _FieldWriter:
+    """Applies one event's values to fields, consulting and updating the stamps."""
+
+    def __init__(self, stamps: dict[str, Stamp], stamp: Stamp) -> None:
+        self.stamps = stamps
+        self.stamp = stamp
+
+    def last(self, target: dict[str, Any], field: str, stamp_key: str, value: Any) -> None:
+        if value is None:
+            return
+        held = self.stamps.get(stamp_key)
+        if held is None or self.stamp.key() > held.key():
+            target[field] = value
+            self.stamps[stamp_key] = self.stamp
+
+    def first(self, target: dict[str, Any], field: str, stamp_key: str, value: Any) -> None:
+        if value is None:
+            return
+        held = self.stamps.get(stamp_key)
+        if held is None or self.stamp.key() < held.key():
+            target[field] = value
+            self.stamps[stamp_key] = self.stamp
+
+
+def _merge_status(state: dict[str, Any], change: OrderChange) -> None:
+    if change.status is not None and STATUS_RANK[change.status] > STATUS_RANK[state["status"]]:
+        state["status"] = change.status
+
+
+def _merge_customer(state: dict[str, Any], customer: CustomerIdentity | None, writer: _FieldWriter) -> None:
+    """The raw card token is never stored: it only contributes a hashed identity key."""
+    if customer is None:
+        return
+    for field in _CUSTOMER_FIELDS:
+        writer.last(state["customer"], field, f"customer.{field}", getattr(customer, field))
+
+
+def _merge_totals(state: dict[str, Any], change: OrderChange, writer: _FieldWriter) -> None:
+    if change.totals is None:
+        return
+    for field, value in change.totals.model_dump().items():
+        writer.last(state["totals"], field, f"totals.{field}", value)
+
+
+def _merge_collection(
+    state: dict[str, Any],
+    collection: str,
+    id_field: str,
+    patches: Iterable[CanonicalModel],
+    writer: _FieldWriter,
+) -> None:
+    items = {item[id_field]: item for item in state[collection]}
+    for patch in patches:
+        values = patch.model_dump()
+        item_id = values[id_field]
+        item = items.setdefault(item_id, {id_field: item_id})
+        for field, value in values.items():
+            if field == id_field:
+                continue
+            ranks = _RANKED_ITEM_FIELDS.get((collection, field))
+            if ranks is not None:
+                _raise_by_rank(item, field, value, ranks)
+            else:
+                writer.last(item, field, f"{collection}.{item_id}.{field}", value)
+    state[collection] = [items[item_id] for item_id in sorted(items)]
+
+
+def _raise_by_rank(item: dict[str, Any], field: str, value: Any, ranks: dict[Any, int]) -> None:
+    if value is None:
+        return
+    held = item.get(field)
+    if held is None or ranks[value] > ranks[held]:
+        item[field] = value
+
+
+def _union(held: list[Any], new: list[Any], *, key: Any) -> list[Any]:
+    merged = {key(item): item for item in held}
+    for item in new:
+        merged.setdefault(key(item), item)
+    return [merged[k] for k in sorted(merged)]
+
+
+def _ref_key(reference: Any) -> tuple[str, str]:
+    ref = reference if isinstance(reference, dict) else reference.model_dump()
+    return (str(ref["kind"]), ref["value"])
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, CanonicalModel) else value

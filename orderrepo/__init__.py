@@ -1,0 +1,1 @@
+"""Entrypoints and wiring: settings, logging and the `orderrepo` command line."""

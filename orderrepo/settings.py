@@ -1,0 +1,93 @@
+"""All configuration, from environment variables (prefix ORDERREPO_) or a .env file.
+
+The three connection settings also accept the conventional unprefixed names
+(OPENSEARCH_URL / ELASTICSEARCH_URL, KAFKA_BOOTSTRAP_SERVERS): when set, every
+command uses those clusters instead of the embedded local stack.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "ORDERREPO_"
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "state" / "orderrepo"
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "orderrepo"
+
+
+class StackSettings(BaseSettings):
+    """The embedded local stack (OpenSearch + Kafka started from Maven Central artifacts)."""
+
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}STACK_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="pid files, logs and data")
+    maven_repo: Path = Field(
+        default_factory=lambda: _default_cache() / "m2", description="Maven cache for the server jars"
+    )
+    java_home: Path | None = Field(default=None, description="force one JDK for both servers")
+    opensearch_http_port: int = 19200
+    opensearch_transport_port: int = 19300
+    opensearch_heap: str = "768m"
+    opensearch_version_java21: str = "3.8.0.0"
+    opensearch_version_java17: str = "2.19.1.0"
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "384m"
+    kafka_version: str = "4.1.2"
+    kafka_partitions: int = 3
+    start_timeout_s: float = 180.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    engine_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERREPO_ENGINE_URL", "OPENSEARCH_URL", "ELASTICSEARCH_URL"),
+        description="Search engine URL; unset = the local stack's OpenSearch",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERREPO_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="Kafka bootstrap servers; unset = the local stack's broker",
+    )
+    engine_username: str | None = None
+    engine_password: str | None = None
+    engine_verify_certs: bool = True
+    engine_timeout_s: float = 30.0
+
+    index_prefix: str = "orderrepo"
+    topic_prefix: str = "orders"
+    channel_topics: dict[str, str] = Field(
+        default_factory=dict, description="channel -> topic overrides, e.g. {\"web\": \"shopify-webhooks\"}"
+    )
+    dead_letter_topic: str | None = None
+    consumer_group: str = "orderrepo-ingest"
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+
+    stack: StackSettings = Field(default_factory=StackSettings)
+
+    def resolved_engine_url(self) -> str:
+        return self.engine_url or f"http://127.0.0.1:{self.stack.opensearch_http_port}"
+
+    def resolved_kafka_servers(self) -> str:
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.stack.kafka_port}"
+
+    def uses_external_clusters(self) -> bool:
+        return self.engine_url is not None and self.kafka_bootstrap_servers is not None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

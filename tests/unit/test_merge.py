@@ -1,0 +1,60 @@
+"""The merge converges: any order, any duplication, same document."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from order_domain.merge import merge, merge_all
+from order_domain.model import Channel, ChangeKind, OrderChange, OrderLine, OrderStatus
+from tests.strategies import BASE_TIME, changes, unique_event_ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(changes(), min_size=1, max_size=12).map(unique_event_ids), data=st.data())
+def test_shuffled_and_duplicated_streams_converge(events: list[OrderChange], data: st.DataObject) -> None:
+    duplicated = events + data.draw(st.lists(st.sampled_from(events), max_size=10))
+    shuffled = data.draw(st.permutations(duplicated))
+    assert merge_all(None, shuffled).to_document() == merge_all(None, events).to_document()
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=st.lists(changes(), min_size=1, max_size=8).map(unique_event_ids))
+def test_merge_is_idempotent(events: list[OrderChange]) -> None:
+    once = merge_all(None, events)
+    assert merge_all(once, events).to_document() == once.to_document()
+
+
+def _change(event_id: str, minute: int, **fields: object) -> OrderChange:
+    return OrderChange(event_id=event_id, order_id="o-1", channel=Channel.WEB, source="test",
+                       kind=ChangeKind.UPDATED, occurred_at=BASE_TIME + timedelta(minutes=minute), **fields)
+
+
+def test_status_never_goes_back_down_the_lifecycle() -> None:
+    shipped = _change("e2", 10, status=OrderStatus.SHIPPED)
+    confirmed_late = _change("e1", 20, status=OrderStatus.CONFIRMED)
+    assert merge_all(None, [shipped, confirmed_late]).status is OrderStatus.SHIPPED
+
+
+def test_line_fields_are_last_writer_wins_by_occurred_at() -> None:
+    early = _change("e9", 1, lines=(OrderLine(line_id="1", sku="A", quantity=1),))
+    late = _change("e1", 5, lines=(OrderLine(line_id="1", quantity=3),))
+    for stream in ([early, late], [late, early]):
+        line = merge_all(None, stream).lines[0]
+        assert (line.sku, line.quantity) == ("A", 3)
+
+
+def test_origin_channel_is_first_writer_wins() -> None:
+    created = _change("a", 0, placed_at=BASE_TIME)
+    returned_in_store = _change("b", 60).model_copy(update={"channel": Channel.STORE})
+    order = merge_all(None, [returned_in_store, created])
+    assert order.channel is Channel.WEB and order.channels_seen == [Channel.STORE, Channel.WEB]
+
+
+def test_a_change_for_another_order_is_refused() -> None:
+    order = merge(None, _change("a", 0))
+    with pytest.raises(ValueError, match="applied to order"):
+        merge(order, _change("b", 1).model_copy(update={"order_id": "o-2"}))
