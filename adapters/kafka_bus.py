@@ -13,6 +13,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import TopicPartition
 
 
 class KafkaUnavailable(RuntimeError):
@@ -86,3 +87,14 @@ def delete_topics(bootstrap_servers: str, topics: Iterable[str]) -> None:
             admin.delete_topics(doomed)
     finally:
         admin.close()
+
+
+def end_offsets(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Current end offset of every partition of `topics` (no group, nothing committed)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return dict(consumer.end_offsets(partitions)) if partitions else {}
+    finally:
+        consumer.close()

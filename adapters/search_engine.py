@@ -141,10 +141,9 @@ class SearchEngine:
 
     def index_exists(self, index: str) -> bool:
         try:
-            self.request("HEAD", f"/{index}")
+            return bool(self.request("HEAD", f"/{index}"))  # opensearch-py answers HEAD 404 with False
         except NotFound:
             return False
-        return True
 
     def create_index(self, index: str, body: dict[str, Any] | None = None) -> None:
         self.request("PUT", f"/{index}", body=body or {})
@@ -215,3 +214,75 @@ def _bulk_item(ok: bool, item: dict[str, Any]) -> BulkItemResult:
         status=int(detail.get("status", 0) or 0),
         error=None if error is None else (error if isinstance(error, str) else f"{error.get('type')}: {error.get('reason')}"),
     )
+
+
+class AsyncSearchEngine:
+    """Asynchronous engine access for the query API: one client per process, never per request."""
+
+    def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
+        self.info = info
+        if info.kind is EngineKind.OPENSEARCH:
+            from opensearchpy import AsyncOpenSearch
+
+            self._client: Any = AsyncOpenSearch(
+                hosts=[config.url], http_auth=config.auth(), verify_certs=config.verify_certs,
+                timeout=config.timeout_s, maxsize=32,
+            )
+        else:
+            from elasticsearch import AsyncElasticsearch
+
+            self._client = AsyncElasticsearch(
+                hosts=[config.url], basic_auth=config.auth(), verify_certs=config.verify_certs,
+                request_timeout=config.timeout_s, connections_per_node=32,
+            )
+
+    @classmethod
+    async def connect(cls, config: EngineConfig) -> AsyncSearchEngine:
+        async with httpx.AsyncClient(auth=config.auth(), verify=config.verify_certs, timeout=10.0) as client:
+            try:
+                response = await client.get(config.url)
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                raise EngineUnavailable(503, f"cannot reach the search engine at {config.url}: {error}") from error
+        return cls(classify_root_answer(response.json(), config.url), config)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        try:
+            if self.info.kind is EngineKind.OPENSEARCH:
+                return await self._client.transport.perform_request(method, path, params=params, body=body)
+            return _body(await self._client.perform_request(method, path, params=params, headers=JSON_HEADERS,
+                                                             body=body))
+        except Exception as error:  # noqa: BLE001 - both clients' errors become ours
+            raise _translate(error) from error
+
+    async def health(self) -> dict[str, Any]:
+        return await self.request("GET", "/_cluster/health")
+
+    async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", f"/{index}/_search", body=body)
+
+    async def count(self, index: str, query: dict[str, Any]) -> int:
+        return int((await self.request("POST", f"/{index}/_count", body={"query": query}))["count"])
+
+    async def open_pit(self, index: str, keep_alive: str = "2m") -> str:
+        """A point in time: deep pages stay consistent while new orders arrive."""
+        if self.info.kind is EngineKind.OPENSEARCH:
+            answer = await self.request("POST", f"/{index}/_search/point_in_time", params={"keep_alive": keep_alive})
+            return str(answer["pit_id"])
+        answer = await self.request("POST", f"/{index}/_pit", params={"keep_alive": keep_alive})
+        return str(answer["id"])
+
+    async def close_pit(self, pit_id: str) -> None:
+        try:
+            if self.info.kind is EngineKind.OPENSEARCH:
+                await self.request("DELETE", "/_search/point_in_time", body={"pit_id": [pit_id]})
+            else:
+                await self.request("DELETE", "/_pit", body={"id": pit_id})
+        except EngineError:
+            pass  # it expires on its own
+
+    async def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str = "2m") -> dict[str, Any]:
+        return await self.request("POST", "/_search", body={**body, "pit": {"id": pit_id, "keep_alive": keep_alive}})

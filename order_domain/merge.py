@@ -8,7 +8,8 @@ Every field is a join-semilattice:
   last writer wins, where "last" is the total order `Stamp.key()` =
   (occurred_at, source_version, event_id);
 - origin facts (channel, placed_at): first writer wins, same total order;
-- order status and line status: the highest lifecycle rank wins;
+- order status and line status: the highest lifecycle rank wins; the time each
+  status was first reported: the earliest wins;
 - references, channels seen and identity keys: set union.
 
 Because max, min and union are commutative, associative and idempotent, so is
@@ -25,6 +26,7 @@ from order_domain.model import (
     LINE_STATUS_RANK,
     STATUS_RANK,
     CanonicalModel,
+    ChangeKind,
     CustomerIdentity,
     Order,
     OrderChange,
@@ -62,8 +64,9 @@ def merge(current: Order | None, change: OrderChange) -> Order:
 
     for field in _LAST_WRITER_SCALARS:
         writer.last(state, field, field, _dump(getattr(change, field)))
-    for field in _FIRST_WRITER_SCALARS:
-        writer.first(state, field, field, getattr(change, field))
+    if _claims_origin(change):
+        for field in _FIRST_WRITER_SCALARS:
+            writer.first(state, field, field, getattr(change, field))
     _merge_status(state, change)
     _merge_customer(state, change.customer, writer)
     _merge_totals(state, change, writer)
@@ -84,6 +87,11 @@ def merge_all(current: Order | None, changes: Iterable[OrderChange]) -> Order | 
     for change in changes:
         state = merge(state, change)
     return state
+
+
+def _claims_origin(change: OrderChange) -> bool:
+    """Only the placing of an order says where it came from; a return in store does not."""
+    return change.kind is ChangeKind.CREATED or change.placed_at is not None
 
 
 class _FieldWriter:
@@ -111,8 +119,13 @@ class _FieldWriter:
 
 
 def _merge_status(state: dict[str, Any], change: OrderChange) -> None:
-    if change.status is not None and STATUS_RANK[change.status] > STATUS_RANK[state["status"]]:
+    if change.status is None:
+        return
+    if STATUS_RANK[change.status] > STATUS_RANK[state["status"]]:
         state["status"] = change.status
+    held = state["status_history"].get(change.status)
+    if held is None or change.occurred_at < held:
+        state["status_history"][change.status] = change.occurred_at
 
 
 def _merge_customer(state: dict[str, Any], customer: CustomerIdentity | None, writer: _FieldWriter) -> None:

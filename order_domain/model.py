@@ -9,7 +9,7 @@ per-field patch in any order.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,9 +18,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _require_timezone(value: datetime) -> datetime:
+    """Aware and normalised to UTC, so equal instants compare and serialise equally."""
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a timezone offset (e.g. 2026-03-01T10:00:00Z)")
-    return value
+    return value.astimezone(UTC)
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_require_timezone)]
@@ -245,6 +246,9 @@ class Order(BaseModel):
     channel: Channel | None = None
     channels_seen: list[Channel] = Field(default_factory=list)
     status: OrderStatus = OrderStatus.PENDING
+    status_history: dict[OrderStatus, datetime] = Field(
+        default_factory=dict, description="Earliest time each status was reported: answers 'as of' questions."
+    )
     placed_at: datetime | None = None
     updated_at: datetime | None = None
     store_id: str | None = None

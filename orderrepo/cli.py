@@ -82,6 +82,143 @@ def stack_logs(
     sys.stdout.write("\n".join(log.read_text(errors="replace").splitlines()[-lines:]) + "\n")
 
 
+templates_app = typer.Typer(no_args_is_help=True, help="Index templates, index versions and aliases")
+ingest_app = typer.Typer(no_args_is_help=True, help="The Kafka -> engine ingest worker")
+traffic_app = typer.Typer(no_args_is_help=True, help="Sample multichannel order traffic")
+app.add_typer(templates_app, name="templates")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(traffic_app, name="traffic")
+
+
+@templates_app.command("install")
+def templates_install() -> None:
+    """Install the index templates and create the first index versions behind their aliases (idempotent)."""
+    from orderrepo.bootstrap import connect_engine, prepare_storage
+
+    settings = get_settings()
+    engine = connect_engine(settings)
+    prepare_storage(settings, engine)
+    console.print(f"templates installed on {engine.info.kind} {engine.info.version} at {engine.info.url}")
+
+
+@ingest_app.command("run")
+def ingest_run(
+    idle_exit: float | None = typer.Option(None, help="stop after this many seconds without records"),
+) -> None:
+    """Consume every channel topic and keep the order store current (SIGTERM stops it gracefully)."""
+    from prometheus_client import start_http_server
+
+    from orderrepo.bootstrap import build_worker, connect_engine, prepare_storage
+
+    settings = get_settings()
+    engine = connect_engine(settings)
+    prepare_storage(settings, engine)
+    if settings.ingest_metrics_port:
+        start_http_server(settings.ingest_metrics_port, addr="127.0.0.1")
+    worker = build_worker(settings, engine)
+    worker.install_signal_handlers()
+    console.print(f"ingesting into {engine.info.kind} {engine.info.version} at {engine.info.url}")
+    worker.run(idle_exit_s=idle_exit)
+
+
+@ingest_app.command("rebuild")
+def ingest_rebuild(drop_old: bool = typer.Option(False, help="delete the previous index versions afterwards")) -> None:
+    """Replay every topic into new index versions and swap the read aliases (no read downtime)."""
+    from rich.progress import Progress
+
+    from ingest.rebuild import rebuild
+    from orderrepo.bootstrap import connect_engine
+
+    settings = get_settings()
+    with Progress(transient=True) as progress:
+        task = progress.add_task("replaying records", total=None)
+        report = rebuild(settings, connect_engine(settings), drop_old=drop_old,
+                         progress=lambda n: progress.update(task, completed=n))
+    console.print(f"rebuilt {report.old} -> {report.new}: {report.records:,} records in {report.seconds:.1f}s")
+
+
+@ingest_app.command("health")
+def ingest_health(stall_after: float = typer.Option(120.0, min=1)) -> None:
+    """Exit 0 when the worker polls and makes progress; 1 when it is stalled or gone."""
+    import time
+
+    import orjson
+
+    from ingest.worker import health_verdict
+    from orderrepo.bootstrap import health_file
+
+    path = health_file(get_settings())
+    if not path.exists():
+        _fail(FileNotFoundError(f"no health file at {path}: is the worker running?"))
+    healthy, message = health_verdict(orjson.loads(path.read_bytes()), now=time.time(), stall_after_s=stall_after)
+    console.print(message)
+    raise typer.Exit(code=0 if healthy else 1)
+
+
+@traffic_app.command("publish")
+def traffic_publish(
+    orders: int = typer.Option(1000, min=1, max=10_000_000, help="number of orders"),
+    seed: int = typer.Option(42, help="same seed, same traffic"),
+    faults: bool = typer.Option(False, help="inject duplicates, reordering and poison messages"),
+) -> None:
+    """Publish reproducible multichannel order traffic to the channel topics."""
+    from orderrepo.bootstrap import connect_engine, prepare_storage
+    from orderrepo.traffic import publish_sample_traffic
+
+    settings = get_settings()
+    prepare_storage(settings, connect_engine(settings))
+    sent = publish_sample_traffic(settings, orders=orders, seed=seed, faults=faults)
+    console.print(f"published {sent:,} messages for {orders:,} orders (seed {seed})")
+
+
+@app.command("api")
+def api(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, max=64),
+) -> None:
+    """Serve the query API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("query_api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False)
+
+
+@app.command("token")
+def token(
+    role: str = typer.Option(..., help="storefront, csr, analyst or admin"),
+    subject: str = typer.Option("cli-user", help="who the token is for"),
+    customer_key: list[str] = typer.Option([], "--customer-key", help="storefront: e.g. email:ana@example.com"),
+    hours: float = typer.Option(8.0, min=0.01, max=24 * 30),
+) -> None:
+    """Print a signed API bearer token (secret: ORDERREPO_API_TOKEN_SECRET, or the local dev secret)."""
+    from datetime import timedelta
+
+    from query_api.auth import Role, issue_token, resolve_secret
+
+    settings = get_settings()
+    try:
+        chosen = Role(role)
+        secret = resolve_secret(settings.api_token_secret, settings.stack.home)
+        print(issue_token(secret, subject=subject, role=chosen, customer_keys=tuple(customer_key),
+                          ttl=timedelta(hours=hours)))
+    except ValueError as error:
+        _fail(error)
+
+
+@app.command("demo")
+def demo(
+    orders: int = typer.Option(2000, min=1, max=1_000_000),
+    seed: int = typer.Option(7),
+    port: int = typer.Option(8000, min=1, max=65535),
+    serve: bool = typer.Option(True, help="keep serving the API after ingesting"),
+) -> None:
+    """Stack up, publish sample traffic through Kafka, ingest it, then serve the API."""
+    from orderrepo.demo import run_demo
+
+    run_demo(get_settings(), orders=orders, seed=seed, port=port, serve=serve)
+
+
 def main() -> None:
     app()
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     dead_letter_topic: str | None = None
     consumer_group: str = "orderrepo-ingest"
+    ingest_metrics_port: int | None = Field(default=None, description="Prometheus port of the ingest worker")
+
+    api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
+    api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -25,10 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from pydantic import TypeAdapter, ValidationError

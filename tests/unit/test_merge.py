@@ -49,7 +49,7 @@ def test_line_fields_are_last_writer_wins_by_occurred_at() -> None:
 
 def test_origin_channel_is_first_writer_wins() -> None:
     created = _change("a", 0, placed_at=BASE_TIME)
-    returned_in_store = _change("b", 60).model_copy(update={"channel": Channel.STORE})
+    returned_in_store = _change("b", -60).model_copy(update={"channel": Channel.STORE})
     order = merge_all(None, [returned_in_store, created])
     assert order.channel is Channel.WEB and order.channels_seen == [Channel.STORE, Channel.WEB]
 

@@ -1,0 +1,92 @@
+"""Index templates (JSON files beside this module) and their idempotent installer.
+
+Layout per family ("orders", "order-events"), for a prefix P:
+  P-<family>-v<N>     concrete, versioned indices (templates match P-<family>-v*)
+  P-<family>          read alias  -> the live version (queries go here)
+  P-<family>-write    write alias -> the version the ingest worker writes to
+A rebuild creates version N+1, moves the write alias, replays, then moves the read
+alias atomically (see ingest/rebuild.py), so readers never see a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from adapters.search_engine import SearchEngine
+
+FAMILIES = ("orders", "order-events")
+_VERSION = re.compile(r"-v(\d+)$")
+
+
+@dataclass(frozen=True)
+class IndexNames:
+    prefix: str
+
+    def read_alias(self, family: str) -> str:
+        return f"{self.prefix}-{family}"
+
+    def write_alias(self, family: str) -> str:
+        return f"{self.prefix}-{family}-write"
+
+    def version(self, family: str, number: int) -> str:
+        return f"{self.prefix}-{family}-v{number}"
+
+    @property
+    def orders(self) -> str:
+        return self.read_alias("orders")
+
+    @property
+    def orders_write(self) -> str:
+        return self.write_alias("orders")
+
+    @property
+    def events(self) -> str:
+        return self.read_alias("order-events")
+
+    @property
+    def events_write(self) -> str:
+        return self.write_alias("order-events")
+
+
+def load_template(relative_path: str, prefix: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(relative_path).read_text(encoding="utf-8")
+    return json.loads(text.replace("{{prefix}}", prefix))
+
+
+def version_number(index: str) -> int:
+    match = _VERSION.search(index)
+    return int(match.group(1)) if match else 0
+
+
+def install(engine: SearchEngine, names: IndexNames) -> dict[str, str]:
+    """Put every template, then make sure each family has a live version behind both aliases.
+
+    Safe to run any number of times and while workers are running.
+    """
+    live: dict[str, str] = {}
+    for family in FAMILIES:
+        for part in ("settings", "mappings"):
+            engine.put_component_template(
+                f"{names.prefix}-{family}@{part}", load_template(f"component/{family}@{part}.json", names.prefix)
+            )
+        engine.put_index_template(f"{names.prefix}-{family}", load_template(f"{family}.json", names.prefix))
+        live[family] = ensure_live_version(engine, names, family)
+    return live
+
+
+def ensure_live_version(engine: SearchEngine, names: IndexNames, family: str) -> str:
+    current = engine.aliases_of(names.read_alias(family))
+    if current:
+        return current[-1]
+    first = names.version(family, 1)
+    if not engine.index_exists(first):
+        engine.create_index(first)
+    engine.update_aliases([
+        {"add": {"index": first, "alias": names.read_alias(family)}},
+        {"add": {"index": first, "alias": names.write_alias(family), "is_write_index": True}},
+    ])
+    return first

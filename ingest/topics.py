@@ -1,0 +1,48 @@
+"""Which Kafka topic carries which channel, in which native format. Pure.
+
+One topic per channel (configurable); every message is keyed by the canonical
+order id, so all events of one order share a partition and keep their order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from order_domain.model import Channel
+
+CHANNEL_FORMATS: dict[Channel, str] = {
+    Channel.WEB: "shopify",
+    Channel.MARKETPLACE: "amazon_sp",
+    Channel.STORE: "poslog",
+    Channel.APP: "canonical",
+    Channel.CALL_CENTER: "canonical",
+    Channel.B2B: "canonical",
+}
+
+
+@dataclass(frozen=True)
+class TopicMap:
+    by_channel: dict[Channel, str]
+    dead_letter: str
+
+    @classmethod
+    def build(cls, prefix: str, overrides: dict[str, str] | None = None, dead_letter: str | None = None) -> TopicMap:
+        overrides = overrides or {}
+        unknown = set(overrides) - {c.value for c in Channel}
+        if unknown:
+            raise ValueError(f"unknown channel(s) in topic overrides: {sorted(unknown)}; "
+                             f"known: {[c.value for c in Channel]}")
+        by_channel = {channel: overrides.get(channel.value, f"{prefix}.{channel.value}") for channel in Channel}
+        return cls(by_channel=by_channel, dead_letter=dead_letter or f"{prefix}.dead-letter")
+
+    def source_topics(self) -> list[str]:
+        return sorted(set(self.by_channel.values()))
+
+    def format_of(self, topic: str) -> str | None:
+        for channel, name in self.by_channel.items():
+            if name == topic:
+                return CHANNEL_FORMATS[channel]
+        return None
+
+    def all_topics(self) -> list[str]:
+        return [*self.source_topics(), self.dead_letter]

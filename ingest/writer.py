@@ -1,0 +1,142 @@
+"""Sends write plans to the engine (adapter side of the write path).
+
+Guarantees:
+- an order document is written only if the stored one is still the one it was
+  merged from (seq_no/primary_term guard, or `create` for a new order); on a
+  conflict the writer re-reads and re-merges just those orders, so a stale writer
+  can never overwrite newer state, and concurrent writers converge;
+- a timeline entry is written before the order document it belongs to: a crash in
+  between leaves the order update to be replayed, never an update without its entry;
+- only failed items are retried (429/5xx, with jittered backoff); items the engine
+  rejects for good (4xx) are reported so their events go to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.search_engine import BulkItemResult, SearchEngine
+from index_templates import IndexNames
+from ingest.planner import WritePlan, order_document, plan_writes, stored_order
+from order_domain.model import OrderChange
+from order_domain.significance import TimelineEntry
+
+
+class TransientWriteFailure(RuntimeError):
+    """The engine kept refusing for now (overload, unavailable): retry the batch later."""
+
+
+@dataclass
+class WriteOutcome:
+    orders_written: int = 0
+    timeline_written: int = 0
+    noise: int = 0
+    unchanged: int = 0
+    conflicts_retried: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)  # event_id -> reason
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrderStoreWriter:
+    def __init__(
+        self, engine: SearchEngine, names: IndexNames, *, max_rounds: int = 8,
+        clock: Callable[[], datetime] = _utcnow, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = engine
+        self.names = names
+        self.max_rounds = max_rounds
+        self.clock = clock
+        self.sleep = sleep
+
+    def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
+        outcome = WriteOutcome()
+        pending = list(changes)
+        for attempt in range(self.max_rounds):
+            plan = plan_writes(pending, self._load({c.order_id for c in pending}))
+            if attempt == 0:
+                outcome.noise, outcome.unchanged = len(plan.noise), len(plan.unchanged)
+            retry_orders = self._send(plan, outcome)
+            pending = [c for c in pending if c.order_id in retry_orders]
+            if not pending:
+                return outcome
+            outcome.conflicts_retried += len(retry_orders)
+            self.sleep(min(5.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise TransientWriteFailure(f"{len(pending)} changes still unwritten after {self.max_rounds} rounds")
+
+    def _load(self, order_ids: set[str]) -> dict[str, Any]:
+        found = self.engine.mget(self.names.orders_write, sorted(order_ids))
+        return {order_id: stored_order(hit) for order_id, hit in found.items()}
+
+    def _send(self, plan: WritePlan, outcome: WriteOutcome) -> set[str]:
+        """Returns the order ids to re-read and re-plan (conflicts and transient failures)."""
+        now = self.clock()
+        for result in self.engine.bulk(self._timeline_actions(plan.timeline, now)):
+            if not result.ok and not _transient(result):
+                raise TransientWriteFailure(f"timeline write refused: {result.error}")
+        outcome.timeline_written += len(plan.timeline)
+        retry: set[str] = set()
+        writes = {write.order_id: write for write in plan.orders}
+        for result in self.engine.bulk(self._order_actions(plan, now)):
+            if result.ok:
+                outcome.orders_written += 1
+            elif result.status == 409 or _transient(result):
+                retry.add(result.doc_id)
+            else:
+                for event_id in writes[result.doc_id].event_ids:
+                    outcome.rejected[event_id] = f"rejected_by_engine: {result.error}"
+        return retry
+
+    def _order_actions(self, plan: WritePlan, now: datetime) -> list[dict[str, Any]]:
+        actions = []
+        for write in plan.orders:
+            action: dict[str, Any] = {
+                "_index": self.names.orders_write, "_id": write.order_id,
+                "_source": order_document(write.order, now),
+            }
+            if write.guard is None:
+                action["_op_type"] = "create"
+            else:
+                action.update(_op_type="index", if_seq_no=write.guard[0], if_primary_term=write.guard[1])
+            actions.append(action)
+        return actions
+
+    def _timeline_actions(self, entries: list[TimelineEntry], now: datetime) -> list[dict[str, Any]]:
+        return [
+            {"_op_type": "index", "_index": self.names.events_write, "_id": entry.entry_id,
+             "_source": _timeline_document(entry, now)}
+            for entry in entries
+        ]
+
+
+def _transient(result: BulkItemResult) -> bool:
+    return result.status == 429 or result.status >= 500 or result.status == 0
+
+
+def _timeline_document(entry: TimelineEntry, now: datetime) -> dict[str, Any]:
+    return {
+        "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
+        "occurred_at": entry.occurred_at.isoformat(), "indexed_at": now.isoformat(),
+        "channel": entry.channel, "source": entry.source, "kind": entry.kind, "actor": entry.actor,
+        "categories": list(entry.categories), "status_after": entry.status_after, "store_id": entry.store_id,
+        "changes": _jsonable(entry.changes), "event": entry.event,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

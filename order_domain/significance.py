@@ -1,0 +1,122 @@
+"""Which changes matter: the timeline rules, as data. Pure.
+
+An event is compared with the order as it stood before it (`before` -> `after`):
+
+- `TIMELINE_RULES` maps a document path to a timeline category; an entry is kept
+  when at least one listed path changed value. Everything else (notes, names,
+  `updated_at`, the merge stamps, field order) is noise for the timeline.
+- Heartbeats carry no order data; they are dropped before the merge.
+- An event after which the document is byte-for-byte the same (duplicate, replay,
+  or fully superseded by newer data) is dropped entirely: no write at all.
+- Timeline ids are derived from (order id, event id), so a replay rewrites the same
+  entry instead of adding one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from order_domain.model import ChangeKind, Order, OrderChange
+
+TIMELINE_RULES: dict[str, str] = {
+    "status": "status_transition",
+    "lines[].quantity": "line_change",
+    "lines[].sku": "line_change",
+    "lines[]": "line_change",
+    "lines[].status": "line_status",
+    "shipments[]": "shipment",
+    "shipments[].tracking_number": "shipment",
+    "shipments[].status": "shipment",
+    "payments[].authorized": "payment",
+    "payments[].captured": "payment",
+    "payments[].refunded": "payment",
+    "returns[]": "return",
+    "returns[].status": "return",
+    "returns[].refund_amount": "return",
+    "shipping_address": "address_change",
+    "identity_keys": "customer_linked",
+    "original_order_id": "exchange_link",
+}
+NOISE_KINDS = frozenset({ChangeKind.HEARTBEAT})
+_KEYED = {"lines": "line_id", "shipments": "shipment_id", "payments": "payment_id", "returns": "return_id"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    entry_id: str
+    order_id: str
+    event_id: str
+    occurred_at: datetime
+    channel: str
+    source: str
+    kind: str
+    actor: str | None
+    categories: tuple[str, ...]
+    changes: dict[str, Any] = field(default_factory=dict)
+    status_after: str | None = None
+    store_id: str | None = None
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+def is_noise(change: OrderChange) -> bool:
+    return change.kind in NOISE_KINDS
+
+
+def timeline_entry_id(order_id: str, event_id: str) -> str:
+    return hashlib.sha256(f"{order_id}\x1f{event_id}".encode()).hexdigest()[:32]
+
+
+def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Rule paths whose value differs, mapped to the new value (None when removed)."""
+    changed: dict[str, Any] = {}
+    for path in TIMELINE_RULES:
+        collection, _, item_field = path.partition("[].")
+        if path.endswith("[]"):
+            _diff_membership(before, after, path[:-2], changed)
+        elif item_field:
+            _diff_item_field(before, after, collection, item_field, changed)
+        elif before.get(path) != after.get(path):
+            changed[path] = after.get(path)
+    return changed
+
+
+def _items(document: dict[str, Any], collection: str) -> dict[str, dict[str, Any]]:
+    return {item[_KEYED[collection]]: item for item in document.get(collection) or []}
+
+
+def _diff_membership(before: dict[str, Any], after: dict[str, Any], collection: str, out: dict[str, Any]) -> None:
+    added = sorted(set(_items(after, collection)) - set(_items(before, collection)))
+    if added:
+        out[f"{collection}[]"] = {"added": added}
+
+
+def _diff_item_field(
+    before: dict[str, Any], after: dict[str, Any], collection: str, item_field: str, out: dict[str, Any]
+) -> None:
+    old, new = _items(before, collection), _items(after, collection)
+    for item_id, item in new.items():
+        if item_id in old and old[item_id].get(item_field) != item.get(item_field):
+            out.setdefault(f"{collection}[].{item_field}", {})[item_id] = item.get(item_field)
+
+
+def timeline_entry(before: Order | None, after: Order, change: OrderChange) -> TimelineEntry | None:
+    """The timeline entry this change makes, or None when nothing that matters changed."""
+    before_doc = before.to_document() if before is not None else {}
+    changes = changed_paths(before_doc, after.to_document())
+    if before is None:
+        changes.setdefault("status", after.status.value)
+    categories = tuple(sorted({TIMELINE_RULES[path] for path in changes}))
+    if not categories:
+        return None
+    if before is None:  # the first event *places* the order; its customer is not a later link
+        categories = tuple(sorted({*categories, "order_created"} - {"customer_linked"}))
+    return TimelineEntry(
+        entry_id=timeline_entry_id(change.order_id, change.event_id),
+        order_id=change.order_id, event_id=change.event_id, occurred_at=change.occurred_at,
+        channel=change.channel.value, source=change.source, kind=change.kind.value, actor=change.actor,
+        categories=categories, changes=changes, status_after=after.status.value, store_id=after.store_id,
+        event=change.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+    )

@@ -1,0 +1,63 @@
+"""Wires adapters and domain from settings: the one place that builds engines, topics and workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.kafka_bus import ensure_topics, make_consumer, make_producer
+from adapters.search_engine import AsyncSearchEngine, EngineConfig, SearchEngine
+from index_templates import IndexNames, install
+from ingest.topics import TopicMap
+from ingest.worker import IngestWorker
+from ingest.writer import OrderStoreWriter
+from orderrepo.settings import Settings
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        url=settings.resolved_engine_url(), username=settings.engine_username,
+        password=settings.engine_password, verify_certs=settings.engine_verify_certs,
+        timeout_s=settings.engine_timeout_s,
+    )
+
+
+def connect_engine(settings: Settings) -> SearchEngine:
+    return SearchEngine.connect(engine_config(settings))
+
+
+async def connect_async_engine(settings: Settings) -> AsyncSearchEngine:
+    return await AsyncSearchEngine.connect(engine_config(settings))
+
+
+def index_names(settings: Settings) -> IndexNames:
+    return IndexNames(settings.index_prefix)
+
+
+def topic_map(settings: Settings) -> TopicMap:
+    return TopicMap.build(settings.topic_prefix, settings.channel_topics, settings.dead_letter_topic)
+
+
+def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
+    """Templates, index versions, aliases and topics: idempotent, safe beside running workers."""
+    install(engine, index_names(settings))
+    ensure_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics(),
+                  partitions=settings.stack.kafka_partitions)
+
+
+def health_file(settings: Settings) -> Path:
+    return settings.stack.home / "run" / f"ingest-{settings.consumer_group}.health.json"
+
+
+def build_worker(
+    settings: Settings, engine: SearchEngine, *, group_id: str | None = None, dead_letters: bool = True
+) -> IngestWorker:
+    topics = topic_map(settings)
+    servers = settings.resolved_kafka_servers()
+    return IngestWorker(
+        consumer=make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics()),
+        producer=make_producer(servers),
+        writer=OrderStoreWriter(engine, index_names(settings)),
+        topics=topics,
+        health_file=health_file(settings),
+        dead_letters=dead_letters,
+    )

@@ -1,0 +1,1 @@
+"""The query API (entrypoint): reads that the OMS no longer has to serve."""

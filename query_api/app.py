@@ -1,0 +1,52 @@
+"""FastAPI application factory: one engine client per process, created at start-up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import ORJSONResponse
+from prometheus_client import Histogram
+
+from orderrepo.bootstrap import connect_async_engine, index_names
+from orderrepo.logging_setup import configure_logging
+from orderrepo.settings import Settings, get_settings
+from query_api.auth import resolve_secret
+from query_api.errors import install_error_handlers
+from query_api.routes import analytics, customers, export, health, orders, search
+
+REQUEST_SECONDS = Histogram("orderrepo_api_request_seconds", "API request latency", ["route", "status"],
+                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_format)
+        app.state.settings = settings
+        app.state.engine = await connect_async_engine(settings)
+        app.state.names = index_names(settings)
+        app.state.token_secret = resolve_secret(settings.api_token_secret, settings.stack.home)
+        yield
+        await app.state.engine.close()
+
+    app = FastAPI(title="Omnichannel Order Repository", version="0.1.0", lifespan=lifespan,
+                  default_response_class=ORJSONResponse,
+                  description="Order reads for storefronts, customer service and analysts.")
+    install_error_handlers(app)
+    for module in (orders, customers, search, analytics, export, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def _timing(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUEST_SECONDS.labels(route, str(response.status_code)).observe(time.perf_counter() - started)
+        return response
+
+    return app

@@ -1,0 +1,24 @@
+"""Shapes stored documents for a caller's role (pure). Payment data is always masked at
+ingest (brand + last4 only); analysts see pseudonyms instead of customer identity."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from query_api.auth import Caller, Role
+
+_INTERNAL = ("stamps", "search", "identity_keys")
+
+
+def pseudonym(value: str) -> str:
+    return "anon-" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def order_view(source: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    view = {key: value for key, value in source.items() if key not in _INTERNAL}
+    if caller.role is Role.ANALYST:
+        keys = source.get("identity_keys") or []
+        view["customer"] = {"pseudonym": pseudonym(keys[0])} if keys else {}
+        view.pop("shipping_address", None)
+    return view
