@@ -86,6 +86,8 @@ class IngestWorker:
                     idle_since = time.monotonic()
                     if on_batch:
                         on_batch(self.stats)
+                elif not self.consumer.assignment():
+                    idle_since = time.monotonic()  # waiting for a rebalance is not being idle
                 elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
                     log.info("no records for a while; stopping", idle_seconds=idle_exit_s)
                     break

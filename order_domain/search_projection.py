@@ -29,6 +29,8 @@ def search_fields(order: Order) -> dict[str, Any]:
     refs = {ref.value for ref in order.references} | {order.order_id}
     refs |= {s.tracking_number for s in order.shipments if s.tracking_number}
     refs |= {line.sku for line in order.lines if line.sku}
+    refs |= {ref.lstrip("#") for ref in refs if ref.startswith("#")}  # "#1042" is also typed "1042"
+    refs |= {value for value in (customer.email, customer.loyalty_id) if value}
     texts = [customer.name, customer.email, order.shipping_address.name if order.shipping_address else None]
     texts += [line.name for line in order.lines]
     phones = phone_digits(customer.phone) if customer.phone else []

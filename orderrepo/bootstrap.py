@@ -54,7 +54,9 @@ def build_worker(
     topics = topic_map(settings)
     servers = settings.resolved_kafka_servers()
     return IngestWorker(
-        consumer=make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics()),
+        consumer=make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics(),
+                               session_timeout_ms=settings.consumer_session_timeout_ms,
+                               heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4),
         producer=make_producer(servers),
         writer=OrderStoreWriter(engine, index_names(settings)),
         topics=topics,

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     )
     dead_letter_topic: str | None = None
     consumer_group: str = "orderrepo-ingest"
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000,
+                                             description="how fast a dead worker's partitions move on")
     ingest_metrics_port: int | None = Field(default=None, description="Prometheus port of the ingest worker")
 
     api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")

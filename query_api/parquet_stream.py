@@ -13,6 +13,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orderrepo.logging_setup import get_logger
+
+log = get_logger(__name__)
+
 
 class _ChunkSink:
     """A write-only file object whose bytes are drained after each row group."""
@@ -51,6 +55,9 @@ async def parquet_stream(pages: AsyncIterator[list[dict[str, Any]]], schema: dic
                 table = pl.DataFrame(rows, schema=schema).to_arrow()
                 writer.write_table(pa.Table.from_batches(table.to_batches(), schema=arrow_schema))
                 yield sink.drain()
+    except Exception as error:  # noqa: BLE001 - the status line is gone; end the stream, never hang it
+        log.error("export stopped mid-stream; the client receives a truncated file", error=str(error)[:300])
+        return
     finally:
         writer.close()
     yield sink.drain()

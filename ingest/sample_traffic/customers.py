@@ -37,7 +37,7 @@ class Customer:
     first: str
     last: str
     email: str
-    phone: str  # ten digits in the fictional 555-01xx range
+    phone: str  # ten digits, area code 555
     loyalty_id: str | None
     line1: str
     city: str
@@ -73,11 +73,12 @@ def customer(seed: int, index: int) -> Customer:
     rng = random.Random(seed * 7_919_000_003 + index)
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     city, region, zip3 = rng.choice(_CITIES)
-    local = f"{_ascii(first)}.{_ascii(last)}".lower() + (str(index % 1000) if rng.random() < 0.6 else "")
+    local = (f"{_ascii(first)}.{_ascii(last)}", f"{_ascii(first)[0]}{_ascii(last)}",
+             f"{_ascii(last)}.{_ascii(first)}")[index % 3].lower() + str(index)  # the index keeps it unique
     return Customer(
         index=index, first=first, last=last,
         email=f"{local}@{rng.choice(_DOMAINS)}" if rng.random() > 0.05 else f"{local.upper()}@EXAMPLE.COM",
-        phone=f"55501{rng.randrange(10)}{rng.randrange(10_000):04d}",
+        phone=_phone(index),
         loyalty_id=f"LOY-{index:08d}" if rng.random() < 0.55 else None,
         line1=f"{rng.randrange(1, 9999)} {rng.choice(_STREETS)}",
         city=city, region=region, postal_code=f"{zip3}{rng.randrange(100):02d}",
@@ -94,10 +95,15 @@ def company(seed: int, index: int) -> Customer:
     slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20]
     return Customer(
         index=index, first=name, last="", email=f"purchasing@{slug}.example",
-        phone=f"55501{rng.randrange(10)}{rng.randrange(10_000):04d}", loyalty_id=None,
+        phone=_phone(9_000_000 + index), loyalty_id=None,
         line1=f"{rng.randrange(100, 9999)} Commerce Pkwy", city=city, region=region,
         postal_code=f"{zip3}{rng.randrange(100):02d}", card_brand="Invoice", card_last4="0000", id_prefix="ACCT",
     )
+
+
+def _phone(index: int) -> str:
+    """Ten digits, area code 555; a bijection of the index, so no two customers share a number."""
+    return f"555{(index * 7_919 + 1_020_304) % 10**7:07d}"
 
 
 def _ascii(text: str) -> str:

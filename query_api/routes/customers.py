@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from order_domain.model import Channel, OrderStatus
 from query_api.auth import Caller, Role
+from query_api.params import Instant
 from query_api.deps import EngineDep, NamesDep, ReaderDep, SettingsDep
 from query_api.queries import encode_cursor, history_query
 from query_api.schemas import ErrorBody, OrderPage
@@ -37,7 +38,7 @@ async def customer_orders(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     channel: Channel | None = None, status: OrderStatus | None = None,
     store_id: Annotated[str | None, Query(max_length=64)] = None,
-    placed_from: datetime | None = None, placed_to: datetime | None = None,
+    placed_from: Instant | None = None, placed_to: Instant | None = None,
 ) -> dict:
     """Newest first, every channel, including linked guest and anonymous-POS orders."""
     if size > settings.api_max_page_size:

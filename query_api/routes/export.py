@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from adapters.search_engine import AsyncSearchEngine
 from order_domain.model import Channel, OrderStatus
 from query_api.analytics_queries import placed_between
+from query_api.params import Instant
 from query_api.deps import AnalystDep, EngineDep, NamesDep
 from query_api.parquet_stream import parquet_stream
 from query_api.views import pseudonym
@@ -37,7 +38,7 @@ TIMELINE_COLUMNS: dict[str, Any] = {
 }
 
 
-def _time(value: str | None) -> datetime | None:
+def _time(value: str | None) -> Instant | None:
     return datetime.fromisoformat(value) if value else None
 
 
@@ -80,7 +81,22 @@ async def _pages(engine: AsyncSearchEngine, index: str, query: dict[str, Any], s
         await engine.close_pit(pit)
 
 
-def _parquet_response(stream: AsyncIterator[bytes], filename: str) -> StreamingResponse:
+async def _primed(pages: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[list[dict[str, Any]]]:
+    """Fetch the first page before the response starts, so engine errors still become 4xx/503."""
+    first = await anext(pages, None)
+
+    async def replay() -> AsyncIterator[list[dict[str, Any]]]:
+        if first is not None:
+            yield first
+            async for page in pages:
+                yield page
+
+    return replay()
+
+
+async def _parquet_response(pages: AsyncIterator[list[dict[str, Any]]], schema: dict[str, Any],
+                            filename: str) -> StreamingResponse:
+    stream = parquet_stream(await _primed(pages), schema)
     return StreamingResponse(stream, media_type="application/vnd.apache.parquet",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -90,31 +106,27 @@ async def export_orders(
     engine: EngineDep, names: NamesDep, caller: AnalystDep,
     channel: Channel | None = None, status: OrderStatus | None = None,
     store_id: Annotated[str | None, Query(max_length=64)] = None,
-    placed_from: datetime | None = None, placed_to: datetime | None = None,
+    placed_from: Instant | None = None, placed_to: Instant | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000_000)] = None,
 ) -> StreamingResponse:
     """A filtered order set as Parquet (pseudonymised customer), streamed."""
-    if any(v is not None and v.tzinfo is None for v in (placed_from, placed_to)):
-        raise HTTPException(400, "dates must carry a timezone offset")
     filters = placed_between(placed_from, placed_to)
     filters += [{"term": {f: v}} for f, v in (("channel", channel), ("status", status), ("store_id", store_id)) if v]
     pages = _pages(engine, names.orders, {"bool": {"filter": filters}}, [{"order_id": "asc"}], order_row, limit)
-    return _parquet_response(parquet_stream(pages, ORDER_COLUMNS), "orders.parquet")
+    return await _parquet_response(pages, ORDER_COLUMNS, "orders.parquet")
 
 
 @router.get("/timeline.parquet", response_class=StreamingResponse)
 async def export_timeline(
     engine: EngineDep, names: NamesDep, caller: AnalystDep,
     channel: Channel | None = None, store_id: Annotated[str | None, Query(max_length=64)] = None,
-    occurred_from: datetime | None = None, occurred_to: datetime | None = None,
+    occurred_from: Instant | None = None, occurred_to: Instant | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000_000)] = None,
 ) -> StreamingResponse:
     """Timelines in bulk (per channel, per store, per period) as Parquet, streamed."""
-    if any(v is not None and v.tzinfo is None for v in (occurred_from, occurred_to)):
-        raise HTTPException(400, "dates must carry a timezone offset")
     filters: list[dict[str, Any]] = [{"term": {f: v}} for f, v in (("channel", channel), ("store_id", store_id)) if v]
     if occurred_from or occurred_to:
         filters.append({"range": {"occurred_at": {op: v.isoformat() for op, v in
                                                   (("gte", occurred_from), ("lt", occurred_to)) if v}}})
     pages = _pages(engine, names.events, {"bool": {"filter": filters}}, [{"entry_id": "asc"}], timeline_row, limit)
-    return _parquet_response(parquet_stream(pages, TIMELINE_COLUMNS), "timeline.parquet")
+    return await _parquet_response(pages, TIMELINE_COLUMNS, "timeline.parquet")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from order_domain.merge import merge_all
 from order_domain.model import OrderChange
 
+from query_api.params import Instant
 from query_api.deps import EngineDep, NamesDep, ReaderDep
 from query_api.queries import reference_query, timeline_query
 from query_api.schemas import ErrorBody, OrderOut, Timeline
@@ -49,11 +50,9 @@ async def order_timeline(
 @router.get("/{reference}/as-of", response_model=OrderOut, responses={404: {"model": ErrorBody}})
 async def order_as_of(
     reference: Reference, engine: EngineDep, names: NamesDep, caller: ReaderDep,
-    at: Annotated[datetime, Query(description="instant, ISO 8601 with offset", examples=["2026-03-06T18:00:00Z"])],
+    at: Annotated[Instant, Query(description="instant, ISO 8601 with offset", examples=["2026-03-06T18:00:00Z"])],
 ) -> dict:
     """The order as it stood at `at`: the significant changes up to then, merged again."""
-    if at.tzinfo is None:
-        raise HTTPException(400, "`at` must carry a timezone offset, e.g. 2026-03-06T18:00:00Z")
     order_id = (await _find(engine, names, reference, caller))["order_id"]
     body = {"size": 1000, "query": {"bool": {"filter": [{"term": {"order_id": order_id}},
                                                          {"range": {"occurred_at": {"lte": at.isoformat()}}}]}},
