@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import httpx
+import orjson
 
 JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
 
@@ -57,6 +59,7 @@ class EngineConfig:
     password: str | None = None
     verify_certs: bool = True
     timeout_s: float = 30.0
+    http_compress: bool = False
 
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.password or "") if self.username else None
@@ -96,6 +99,28 @@ def _translate(error: Exception) -> EngineError:
     return cls(status, str(info)[:2000])
 
 
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _opensearch_serializer() -> Any:
+    """orjson instead of the stdlib json: bulk bodies are most of the client's CPU time."""
+    from opensearchpy.serializer import JSONSerializer
+
+    class OrjsonSerializer(JSONSerializer):  # type: ignore[misc]
+        def dumps(self, data: Any) -> Any:
+            if isinstance(data, str | bytes):
+                return data
+            return orjson.dumps(data, default=_orjson_default).decode()
+
+        def loads(self, s: str) -> Any:
+            return orjson.loads(s)
+
+    return OrjsonSerializer()
+
+
 def _body(response: Any) -> Any:
     return getattr(response, "body", response)
 
@@ -110,14 +135,14 @@ class SearchEngine:
 
             self._client: Any = OpenSearch(
                 hosts=[config.url], http_auth=config.auth(), verify_certs=config.verify_certs,
-                timeout=config.timeout_s, http_compress=True,
+                timeout=config.timeout_s, http_compress=config.http_compress, serializer=_opensearch_serializer(),
             )
         else:
             from elasticsearch import Elasticsearch, helpers  # type: ignore[no-redef]
 
             self._client = Elasticsearch(
                 hosts=[config.url], basic_auth=config.auth(), verify_certs=config.verify_certs,
-                request_timeout=config.timeout_s, http_compress=True,
+                request_timeout=config.timeout_s, http_compress=config.http_compress,
             )
         self._helpers = helpers
 
@@ -226,7 +251,7 @@ class AsyncSearchEngine:
 
             self._client: Any = AsyncOpenSearch(
                 hosts=[config.url], http_auth=config.auth(), verify_certs=config.verify_certs,
-                timeout=config.timeout_s, maxsize=32,
+                timeout=config.timeout_s, maxsize=32, serializer=_opensearch_serializer(),
             )
         else:
             from elasticsearch import AsyncElasticsearch

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from order_domain.merge import merge
+from order_domain.merge import apply_change, initial_state, order_of, state_of
 from order_domain.model import Order, OrderChange
 from order_domain.search_projection import order_facts, search_fields
 from order_domain.significance import TimelineEntry, is_noise, timeline_entry
@@ -70,10 +70,11 @@ def plan_writes(changes: Iterable[OrderChange], stored: Mapping[str, StoredOrder
 
 
 def _plan_one_order(plan: WritePlan, order_id: str, changes: list[OrderChange], held: StoredOrder | None) -> None:
-    state = held.order if held is not None else None
+    """Folds the batch's changes on plain states; validates the result once."""
+    state = state_of(held.order) if held is not None else None
     applied: list[str] = []
     for change in changes:
-        after = merge(state, change)
+        after = apply_change(state if state is not None else initial_state(order_id), change)
         if state is not None and after == state:
             plan.unchanged.append(change)
             continue
@@ -83,4 +84,4 @@ def _plan_one_order(plan: WritePlan, order_id: str, changes: list[OrderChange], 
         state = after
     if applied and state is not None:
         guard = (held.seq_no, held.primary_term) if held is not None else None
-        plan.orders.append(OrderWrite(order_id, state, guard, tuple(applied)))
+        plan.orders.append(OrderWrite(order_id, order_of(state), guard, tuple(applied)))

@@ -131,6 +131,7 @@ class IngestWorker:
                 metrics.CHANGES_DECODED.labels(change.channel.value).inc()
                 origin[change.event_id] = record
             changes.extend(decoded)
+        self.stats.changes += len(changes)
         return changes, origin, dead
 
     def _write_with_backpressure(self, changes: list[OrderChange]) -> dict[str, str]:

@@ -5,7 +5,7 @@ order or on how often each arrives (at-least-once, replays, cross-channel races)
 Every field is a join-semilattice:
 
 - scalar fields and every field of a line, shipment, payment and return:
-  last writer wins, where "last" is the total order `Stamp.key()` =
+  last writer wins, where "last" is the total order on the stamp
   (occurred_at, source_version, event_id);
 - origin facts (channel, placed_at): first writer wins, same total order;
 - order status and line status: the highest lifecycle rank wins; the time each
@@ -19,6 +19,7 @@ Because max, min and union are commutative, associative and idempotent, so is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from order_domain.identity import identity_keys
@@ -30,7 +31,6 @@ from order_domain.model import (
     CustomerIdentity,
     Order,
     OrderChange,
-    Stamp,
 )
 
 _LAST_WRITER_SCALARS = ("store_id", "currency", "shipping_address", "original_order_id")
@@ -45,48 +45,74 @@ _RANKED_ITEM_FIELDS = {("lines", "status"): LINE_STATUS_RANK}
 _CUSTOMER_FIELDS = ("customer_id", "email", "phone", "loyalty_id", "name")
 
 
-def stamp_of(change: OrderChange) -> Stamp:
-    return Stamp(
-        occurred_at=change.occurred_at,
-        source_version=change.source_version or 0,
-        event_id=change.event_id,
-    )
+StampKey = tuple[datetime, int, str]
+State = dict[str, Any]
+
+
+def stamp_of(change: OrderChange) -> StampKey:
+    return (change.occurred_at, change.source_version or 0, change.event_id)
+
+
+def initial_state(order_id: str) -> State:
+    return state_of(Order(order_id=order_id))
+
+
+def state_of(order: Order) -> State:
+    """The plain-dict form the merge works on (stamps as sortable tuples)."""
+    state = order.model_dump()
+    state["stamps"] = {key: (s["occurred_at"], s["source_version"], s["event_id"]) for key, s in state["stamps"].items()}
+    return state
+
+
+def order_of(state: State) -> Order:
+    stamps = {key: {"occurred_at": s[0], "source_version": s[1], "event_id": s[2]}
+              for key, s in sorted(state["stamps"].items())}
+    return Order.model_validate({**state, "stamps": stamps})
+
+
+def apply_change(state: State, change: OrderChange) -> State:
+    """The state after `change`, as a new dict; `state` is not modified.
+
+    Batches fold many changes through this without validating in between; `merge`
+    wraps it for single changes on validated `Order`s.
+    """
+    if state["order_id"] != change.order_id:
+        raise ValueError(f"change for order {change.order_id!r} applied to order {state['order_id']!r}")
+    new = {**state, "stamps": dict(state["stamps"]), "customer": dict(state["customer"]),
+           "totals": dict(state["totals"]), "status_history": dict(state["status_history"])}
+    writer = _FieldWriter(new["stamps"], stamp_of(change))
+    for field in _LAST_WRITER_SCALARS:
+        writer.last(new, field, field, _dump(getattr(change, field)))
+    if _claims_origin(change):
+        for field in _FIRST_WRITER_SCALARS:
+            writer.first(new, field, field, getattr(change, field))
+    _merge_status(new, change)
+    _merge_customer(new, change.customer, writer)
+    _merge_totals(new, change, writer)
+    for collection, id_field in _KEYED_COLLECTIONS.items():
+        _merge_collection(new, collection, id_field, getattr(change, collection), writer)
+    new["references"] = _union(state["references"], [_dump(ref) for ref in change.references], key=_ref_key)
+    new["channels_seen"] = sorted(set(state["channels_seen"]) | {change.channel})
+    new["identity_keys"] = sorted(set(state["identity_keys"]) | set(identity_keys(change.customer)))
+    if new["updated_at"] is None or change.occurred_at > new["updated_at"]:
+        new["updated_at"] = change.occurred_at
+    return new
 
 
 def merge(current: Order | None, change: OrderChange) -> Order:
     """Return the state after `change`; `current` is not modified."""
-    state = current.model_dump() if current is not None else Order(order_id=change.order_id).model_dump()
-    if state["order_id"] != change.order_id:
-        raise ValueError(f"change for order {change.order_id!r} applied to order {state['order_id']!r}")
-    stamp = stamp_of(change)
-    stamps: dict[str, Stamp] = {key: Stamp.model_validate(value) for key, value in state["stamps"].items()}
-    writer = _FieldWriter(stamps, stamp)
-
-    for field in _LAST_WRITER_SCALARS:
-        writer.last(state, field, field, _dump(getattr(change, field)))
-    if _claims_origin(change):
-        for field in _FIRST_WRITER_SCALARS:
-            writer.first(state, field, field, getattr(change, field))
-    _merge_status(state, change)
-    _merge_customer(state, change.customer, writer)
-    _merge_totals(state, change, writer)
-    for collection, id_field in _KEYED_COLLECTIONS.items():
-        _merge_collection(state, collection, id_field, getattr(change, collection), writer)
-
-    state["references"] = _union(state["references"], [_dump(ref) for ref in change.references], key=_ref_key)
-    state["channels_seen"] = sorted(set(state["channels_seen"]) | {change.channel})
-    state["identity_keys"] = sorted(set(state["identity_keys"]) | set(identity_keys(change.customer)))
-    if state["updated_at"] is None or change.occurred_at > state["updated_at"]:
-        state["updated_at"] = change.occurred_at
-    state["stamps"] = {key: value.model_dump() for key, value in sorted(stamps.items())}
-    return Order.model_validate(state)
+    state = state_of(current) if current is not None else initial_state(change.order_id)
+    return order_of(apply_change(state, change))
 
 
 def merge_all(current: Order | None, changes: Iterable[OrderChange]) -> Order | None:
-    state = current
+    changes = list(changes)
+    if not changes:
+        return current
+    state = state_of(current) if current is not None else initial_state(changes[0].order_id)
     for change in changes:
-        state = merge(state, change)
-    return state
+        state = apply_change(state, change)
+    return order_of(state)
 
 
 def _claims_origin(change: OrderChange) -> bool:
@@ -97,7 +123,7 @@ def _claims_origin(change: OrderChange) -> bool:
 class _FieldWriter:
     """Applies one event's values to fields, consulting and updating the stamps."""
 
-    def __init__(self, stamps: dict[str, Stamp], stamp: Stamp) -> None:
+    def __init__(self, stamps: dict[str, StampKey], stamp: StampKey) -> None:
         self.stamps = stamps
         self.stamp = stamp
 
@@ -105,7 +131,7 @@ class _FieldWriter:
         if value is None:
             return
         held = self.stamps.get(stamp_key)
-        if held is None or self.stamp.key() > held.key():
+        if held is None or self.stamp > held:
             target[field] = value
             self.stamps[stamp_key] = self.stamp
 
@@ -113,7 +139,7 @@ class _FieldWriter:
         if value is None:
             return
         held = self.stamps.get(stamp_key)
-        if held is None or self.stamp.key() < held.key():
+        if held is None or self.stamp < held:
             target[field] = value
             self.stamps[stamp_key] = self.stamp
 
@@ -154,7 +180,7 @@ def _merge_collection(
     for patch in patches:
         values = patch.model_dump()
         item_id = values[id_field]
-        item = items.setdefault(item_id, {id_field: item_id})
+        item = items[item_id] = dict(items.get(item_id) or {id_field: item_id})
         for field, value in values.items():
             if field == id_field:
                 continue

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from order_domain.model import ChangeKind, Order, OrderChange
+from order_domain.model import ChangeKind, OrderChange
 
 TIMELINE_RULES: dict[str, str] = {
     "status": "status_transition",
@@ -102,12 +102,14 @@ def _diff_item_field(
             out.setdefault(f"{collection}[].{item_field}", {})[item_id] = item.get(item_field)
 
 
-def timeline_entry(before: Order | None, after: Order, change: OrderChange) -> TimelineEntry | None:
-    """The timeline entry this change makes, or None when nothing that matters changed."""
-    before_doc = before.to_document() if before is not None else {}
-    changes = changed_paths(before_doc, after.to_document())
+def timeline_entry(before: dict[str, Any] | None, after: dict[str, Any], change: OrderChange) -> TimelineEntry | None:
+    """The timeline entry this change makes, or None when nothing that matters changed.
+
+    `before` and `after` are merge states (`order_domain.merge.state_of`); None = new order.
+    """
+    changes = changed_paths(before or {}, after)
     if before is None:
-        changes.setdefault("status", after.status.value)
+        changes.setdefault("status", after["status"])
     categories = tuple(sorted({TIMELINE_RULES[path] for path in changes}))
     if not categories:
         return None
@@ -117,6 +119,6 @@ def timeline_entry(before: Order | None, after: Order, change: OrderChange) -> T
         entry_id=timeline_entry_id(change.order_id, change.event_id),
         order_id=change.order_id, event_id=change.event_id, occurred_at=change.occurred_at,
         channel=change.channel.value, source=change.source, kind=change.kind.value, actor=change.actor,
-        categories=categories, changes=changes, status_after=after.status.value, store_id=after.store_id,
+        categories=categories, changes=changes, status_after=str(after["status"]), store_id=after.get("store_id"),
         event=change.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
     )

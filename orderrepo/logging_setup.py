@@ -38,6 +38,8 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root.setLevel(level.upper())
     for noisy in ("kafka", "opensearch", "elastic_transport", "urllib3", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # "No partition metadata" right after topics are created: harmless, resolved on the next refresh
+    logging.getLogger("kafka.coordinator.assignors").setLevel(logging.ERROR)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     engine_password: str | None = None
     engine_verify_certs: bool = True
     engine_timeout_s: float = 30.0
+    engine_http_compress: bool = Field(default=False, description="gzip request bodies (worth it off-box only)")
 
     index_prefix: str = "orderrepo"
     topic_prefix: str = "orders"

@@ -8,7 +8,7 @@ from typing import Any
 from index_templates import FAMILIES, load_template
 from ingest.planner import order_document
 from ingest.writer import _timeline_document
-from order_domain.merge import merge_all
+from order_domain.merge import merge_all, state_of
 from order_domain.model import OrderStatus
 from order_domain.significance import timeline_entry
 from tests.strategies import changes
@@ -64,7 +64,7 @@ def test_every_written_field_is_mapped(events: list) -> None:
     document = order_document(order, datetime.now(UTC))
     unmapped = {p for p in _document_paths(document) if not p.startswith("stamps.")} - mapped_orders
     assert unmapped == set()
-    entry = timeline_entry(None, order, events[0])
+    entry = timeline_entry(None, state_of(order), events[0])
     if entry is not None:
         timeline_paths = {p for p in _document_paths(_timeline_document(entry, datetime.now(UTC)))
                           if not p.startswith(("changes.", "event."))}

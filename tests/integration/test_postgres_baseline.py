@@ -1,0 +1,111 @@
+"""The PostgreSQL baseline answers the same questions as the search engine, with the same orders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
+
+from bench.postgres_baseline import (  # noqa: E402  (needs psycopg)
+    PostgresServer,
+    PostgresUnavailable,
+    csr_search,
+    ensure_postgres_installed,
+    find_bin_dir,
+    free_port,
+    history_page,
+    load_orders,
+    order_by_reference,
+    order_timeline,
+    sales_by_channel_per_day,
+)
+from ingest.sample_traffic import expected_orders, generate  # noqa: E402
+
+
+def test_postgres_baseline_answers_like_the_engine(tmp_path: Path) -> None:
+    root = os.geteuid() == 0
+    if find_bin_dir() is None and not root:
+        pytest.skip("PostgreSQL server is not installed and we are not root (cannot apt-get install it)")
+    try:
+        ensure_postgres_installed()  # as root: apt-get installs postgresql + postgresql-contrib if missing
+    except PostgresUnavailable as error:
+        if root:
+            raise
+        pytest.skip(f"PostgreSQL is not usable and we are not root: {error}")
+    # As root the server runs as `postgres`, which cannot traverse pytest's /tmp/pytest-of-root (mode 700).
+    data_root = Path(tempfile.mkdtemp(prefix="orderrepo-pg-")) if root else tmp_path
+    if root:
+        os.chmod(data_root, 0o755)
+    orders = expected_orders(generate(orders=200, seed=9))
+    try:
+        with PostgresServer(data_root / "cluster", port=free_port(), fresh=True) as server:
+            stats = load_orders(server.dsn, orders, quiet=True)
+            assert stats.orders == len(orders) and stats.rows["orders"] == len(orders)
+            with psycopg.connect(server.dsn, autocommit=True) as conn:
+                # history: exactly the orders carrying that email, newest first
+                emails = Counter(o.customer.email.lower() for o in orders.values() if o.customer.email)
+                email, count = emails.most_common(1)[0]
+                want = sorted((o for o in orders.values() if o.customer.email and o.customer.email.lower() == email),
+                              key=lambda o: (-o.placed_at.timestamp(), o.order_id))
+                got = history_page(conn, email.upper(), size=50)
+                assert [r["order_id"] for r in got] == [o.order_id for o in want] and count > 1
+                first = history_page(conn, email, size=1)
+                rest = history_page(conn, email, size=50, after=(first[0]["placed_at"], first[0]["order_id"]))
+                assert [r["order_id"] for r in first + rest] == [o.order_id for o in want]
+
+                # by tracking number, by a channel reference (any case), by order id
+                shipped = next(o for o in orders.values() if any(s.tracking_number for s in o.shipments))
+                tracking = next(s.tracking_number for s in shipped.shipments if s.tracking_number)
+                found = order_by_reference(conn, tracking)
+                assert found is not None and found["order_id"] == shipped.order_id
+                assert {line["line_id"] for line in found["lines"]} == {line.line_id for line in shipped.lines}
+                assert {s["shipment_id"] for s in found["shipments"]} == {s.shipment_id for s in shipped.shipments}
+                assert {p["payment_id"] for p in found["payments"]} == {p.payment_id for p in shipped.payments}
+                ref_order = next(o for o in orders.values() if any(r.value.lower() != r.value.upper()
+                                                                   for r in o.references))
+                ref = next(r.value for r in ref_order.references if r.value.lower() != r.value.upper())
+                assert order_by_reference(conn, ref.swapcase())["order_id"] == ref_order.order_id
+                assert order_by_reference(conn, shipped.order_id)["order_id"] == shipped.order_id
+                assert order_by_reference(conn, "no-such-reference") is None
+
+                # CSR search: exact reference first; partial name; phone in another formatting
+                assert csr_search(conn, tracking)[0]["order_id"] == shipped.order_id
+                named = next(o for o in orders.values() if o.customer.name and o.customer.email
+                             and o.customer.email.lower() == email)
+                surname = named.customer.name.split()[-1]
+                hits = csr_search(conn, surname[:-1].lower(), size=200)
+                assert {o.order_id for o in want} <= {h["order_id"] for h in hits}
+                # (a customer row keeps the first phone seen for its email: pick a customer with one phone)
+                phones_by_email: dict[str, set[str]] = {}
+                for o in orders.values():
+                    if o.customer.email:
+                        phones_by_email.setdefault(o.customer.email.lower(), set()).add(
+                            "".join(ch for ch in o.customer.phone or "" if ch.isdigit())[-10:])
+                phoned = next(o for o in orders.values() if o.customer.phone and o.customer.email
+                              and len(phones_by_email[o.customer.email.lower()]) == 1)
+                digits = "".join(ch for ch in phoned.customer.phone if ch.isdigit())[-10:]
+                dashed = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+                assert phoned.order_id in {h["order_id"] for h in csr_search(conn, dashed, size=200)}
+
+                # timeline: the order's statuses in time order, ending at its current status
+                timeline = order_timeline(conn, shipped.order_id)
+                assert [e["occurred_at"] for e in timeline] == sorted(e["occurred_at"] for e in timeline)
+                assert timeline and timeline[-1]["status_after"] == shipped.status.value
+
+                # sales per channel per day add up to every order and its revenue
+                sales = sales_by_channel_per_day(conn)
+                assert sum(r["orders"] for r in sales) == len(orders)
+                assert sum(r["revenue"] or 0 for r in sales) == sum(o.totals.total or 0 for o in orders.values())
+                per_channel = Counter()
+                for row in sales:
+                    per_channel[row["channel"]] += row["orders"]
+                assert per_channel == Counter(o.channel.value for o in orders.values())
+    finally:
+        if data_root is not tmp_path:
+            shutil.rmtree(data_root, ignore_errors=True)
