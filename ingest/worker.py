@@ -51,6 +51,7 @@ class WorkerStats:
     batches: int = 0
     last_poll_at: float = field(default_factory=time.time)
     last_progress_at: float = field(default_factory=time.time)
+    first_progress_at: float | None = None
     lag: int = 0
 
 
@@ -195,6 +196,8 @@ class IngestWorker:
         self.stats.records += len(records)
         self.stats.batches += 1
         self.stats.last_progress_at = now
+        if self.stats.first_progress_at is None:  # when the first batch *started*: benchmarks time from here
+            self.stats.first_progress_at = now - (time.monotonic() - started)
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
         for record in records:
             if record.timestamp:

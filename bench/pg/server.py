@@ -27,7 +27,7 @@ DATABASE = "orders_bench"
 SETTINGS: dict[str, str] = {
     "listen_addresses": "'127.0.0.1'",
     "unix_socket_directories": "''",
-    "max_connections": "30",
+    "max_connections": "80",  # 32 benchmark clients + loaders + admin
     "shared_buffers": "'256MB'",
     "work_mem": "'16MB'",
     "maintenance_work_mem": "'256MB'",

@@ -1,0 +1,170 @@
+"""`python -m bench [--full]`: every measurement side by side, saved under bench/results/<stamp>/.
+
+Quick set: 100,000 orders. Full set (--full): 100,000 and 1,000,000 orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+
+from bench.freshness_bench import measure_freshness
+from bench.ingest_bench import disk_per_1000_orders, publish, raw_bulk_limit, run_pipeline, scoped_env
+from bench.measure import machine, peak_rss_mb
+from bench.query_bench import api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs
+from bench.report import write_report
+from local_stack import stack
+from orderrepo.bootstrap import connect_engine, index_names, prepare_storage
+from orderrepo.settings import Settings, get_settings
+from query_api.auth import Role, issue_token
+
+app = typer.Typer(add_completion=False)
+RESULTS = Path(__file__).resolve().parent / "results"
+SECRET = "bench-secret-bench-secret-bench-secret-0001"
+
+
+def _say(text: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+
+
+def _scoped(settings: Settings, name: str) -> Settings:
+    return settings.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
+
+
+def _all_orders(engine: Any, alias: str) -> list[dict[str, Any]]:
+    from bench.ingest_bench import _final_documents
+
+    return [source for _, source in _final_documents(engine, alias)]
+
+
+def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    port = 18080
+    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET}
+    process = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "api", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the API did not start")
+
+
+def _postgres_results(orders: list[dict[str, Any]], timeline: list[tuple], inputs: Any, levels: tuple[int, ...],
+                      per_level: int) -> dict[str, Any]:
+    import psycopg
+
+    from bench.pg import queries as pgq
+    from bench.pg.load import load_orders
+    from bench.pg.server import PostgresServer, default_data_dir, free_port
+    from ingest.planner import order_from_document
+
+    with PostgresServer(default_data_dir(), port=free_port(), fresh=True) as server:
+        stats = load_orders(server.dsn, [order_from_document(o) for o in orders], timeline, quiet=True)
+        calls = {
+            "history_page": lambda c, i: pgq.history_page(c, inputs.emails[i % len(inputs.emails)], 20),
+            "order_by_reference": lambda c, i: pgq.order_by_reference(c, inputs.references[i % len(inputs.references)]),
+            "csr_search": lambda c, i: pgq.csr_search(c, inputs.search_texts[i % len(inputs.search_texts)], 20),
+            "order_timeline": lambda c, i: pgq.order_timeline(c, inputs.order_ids[i % len(inputs.order_ids)]),
+            "sales_aggregate": lambda c, i: pgq.sales_by_channel_per_day(c),
+        }
+        latency = run_postgres_target(calls, lambda: psycopg.connect(server.dsn, autocommit=True), levels=levels,
+                                      per_level=per_level)
+        return {"load_seconds": round(stats.total_seconds, 2), "latency": latency}
+
+
+def _timeline_rows(engine: Any, alias: str) -> list[tuple]:
+    from bench.ingest_bench import _final_documents
+
+    return [(s["order_id"], datetime.fromisoformat(s["occurred_at"]), s.get("channel"), s["kind"],
+             s.get("status_after")) for _, s in _final_documents(engine, alias)]
+
+
+def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
+             freshness_seconds: float) -> dict[str, Any]:
+    engine = connect_engine(settings)
+    scoped = _scoped(settings, f"bench{orders}-{int(time.time())}")
+    prepare_storage(scoped, engine)
+    result: dict[str, Any] = {"orders": orders}
+    _say(f"{orders:,} orders: publishing sample traffic")
+    result["data"] = publish(scoped, orders, seed)
+    _say("ingest pipeline (worker process, Kafka -> engine)")
+    result["pipeline"] = run_pipeline(scoped)
+    _say(f"pipeline: {result['pipeline']['records_per_s']:,} records/s; raw bulk limit next")
+    result["raw_bulk"] = raw_bulk_limit(scoped, engine)
+    result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
+    result["disk"] = disk_per_1000_orders(scoped, engine)
+    names = index_names(scoped)
+    orders_docs = _all_orders(engine, names.orders)
+    inputs = sample_inputs(orders_docs)
+    levels = (1, 8, 32)
+    _say("query latency: API")
+    api, base = _start_api(scoped)
+    try:
+        token = issue_token(SECRET, subject="bench", role=Role.ADMIN)
+        result["api"] = asyncio.run(_http(base, {"Authorization": f"Bearer {token}"}, inputs, levels, per_level,
+                                          lambda c: api_calls(c, inputs)))
+        result["api_peak_rss_mb"] = round(peak_rss_mb(api.pid), 1)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    _say("query latency: direct engine")
+    result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), {}, inputs, levels, per_level,
+                                         lambda c: engine_calls(c, names.orders, names.events, inputs)))
+    if postgres:
+        _say("query latency: PostgreSQL baseline (install/start/load)")
+        result["postgres"] = _postgres_results(orders_docs, _timeline_rows(engine, names.events), inputs, levels,
+                                               per_level)
+    if freshness_seconds:
+        _say("freshness at 25/50/90% of the sustained rate")
+        fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")
+        result["freshness"] = measure_freshness(fresh, engine, max_rate=result["pipeline"]["records_per_s"],
+                                                seconds=freshness_seconds)
+    return result
+
+
+async def _http(base: str, headers: dict[str, str], inputs: Any, levels: tuple[int, ...], per_level: int,
+                make_calls: Any) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+        return await run_http_target(make_calls(client), levels=levels, per_level=per_level)
+
+
+@app.command()
+def main(
+    full: bool = typer.Option(False, "--full", help="also 1,000,000 orders (about 4 million change events)"),
+    orders: int = typer.Option(100_000, help="size of the quick set"),
+    seed: int = typer.Option(42),
+    per_level: int = typer.Option(300, help="requests per query type and concurrency level"),
+    postgres: bool = typer.Option(True, help="include the PostgreSQL baseline"),
+    freshness_seconds: float = typer.Option(20.0, help="seconds per freshness level (0 = skip)"),
+) -> None:
+    settings = get_settings()
+    stack.up(settings, report=_say)
+    started = time.time()
+    sizes = [orders] + ([1_000_000] if full and orders != 1_000_000 else [])
+    runs = [run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+                     freshness_seconds=freshness_seconds) for size in sizes]
+    out = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine(), "engine": connect_engine(settings).info.__dict__ | {"kind": "opensearch"},
+               "seconds": round(time.time() - started, 1), "runs": runs}
+    (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
+    report = write_report(payload, out)
+    print(report)
+    _say(f"saved {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,112 @@
+"""Ingest throughput (Kafka -> visible in the engine) against the raw bulk limit, in one run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from adapters.search_engine import SearchEngine
+from bench.measure import Stopwatch, watch_peak_rss
+from index_templates import IndexNames, install
+from orderrepo.bootstrap import health_file, index_names
+from orderrepo.settings import Settings
+from orderrepo.traffic import publish_sample_traffic
+
+
+def scoped_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix,
+            "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix, "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
+            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(),
+            "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka_servers(), "ORDERREPO_LOG_LEVEL": "WARNING"}
+
+
+def publish(settings: Settings, orders: int, seed: int) -> dict[str, Any]:
+    with Stopwatch() as watch:
+        messages = publish_sample_traffic(settings, orders=orders, seed=seed)
+    return {"orders": orders, "messages": messages, "publish_seconds": round(watch.seconds, 2)}
+
+
+def run_pipeline(settings: Settings) -> dict[str, Any]:
+    """The real worker as its own process: time from its first batch to its last, and its peak RSS."""
+    worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "5"],
+                              env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = watch_peak_rss(worker)
+    stats = orjson.loads(health_file(settings).read_bytes())
+    seconds = stats["last_progress_at"] - stats["first_progress_at"]
+    return {"records": stats["records"], "changes": stats["changes"], "order_writes": stats["orders_written"],
+            "timeline_entries": stats["timeline_written"], "seconds": round(seconds, 2),
+            "records_per_s": round(stats["records"] / seconds, 1), "peak_rss_mb": round(peak, 1),
+            "exit_code": worker.returncode}
+
+
+def _final_documents(engine: SearchEngine, alias: str, page: int = 5000) -> list[tuple[str, dict[str, Any]]]:
+    docs: list[tuple[str, dict[str, Any]]] = []
+    after: list[Any] | None = None
+    while True:
+        body: dict[str, Any] = {"size": page, "sort": [{"_id": "asc"}], "query": {"match_all": {}}}
+        if after:
+            body["search_after"] = after
+        hits = engine.search(alias, body)["hits"]["hits"]
+        if not hits:
+            return docs
+        docs += [(hit["_id"], hit["_source"]) for hit in hits]
+        after = hits[-1]["sort"]
+
+
+def _ndjson_chunks(index: str, docs: list[tuple[str, dict[str, Any]]], size: int) -> list[bytes]:
+    chunks = []
+    for start in range(0, len(docs), size):
+        lines = []
+        for doc_id, source in docs[start:start + size]:
+            lines.append(orjson.dumps({"index": {"_index": index, "_id": doc_id}}))
+            lines.append(orjson.dumps(source))
+        chunks.append(b"\n".join(lines) + b"\n")
+    return chunks
+
+
+def raw_bulk_limit(settings: Settings, engine: SearchEngine, chunk_sizes: tuple[int, ...] = (1000, 5000)) -> dict:
+    """The same final documents, pre-serialised, sent straight to _bulk: no Kafka, no Python merge."""
+    names = index_names(settings)
+    engine.refresh(names.orders)
+    engine.refresh(names.events)
+    families = {"orders": _final_documents(engine, names.orders),
+                "order-events": _final_documents(engine, names.events)}
+    total = sum(len(docs) for docs in families.values())
+    best: dict[str, Any] | None = None
+    for size in chunk_sizes:
+        raw = IndexNames(f"{settings.index_prefix}-raw{size}")
+        install(engine, raw)
+        bodies = [chunk for family, docs in families.items()
+                  for chunk in _ndjson_chunks(raw.write_alias(family), docs, size)]
+        with httpx.Client(base_url=settings.resolved_engine_url(), timeout=120) as client, Stopwatch() as watch:
+            for body in bodies:
+                answer = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
+                answer.raise_for_status()
+                if answer.json().get("errors"):
+                    raise RuntimeError("raw bulk load had item errors")
+            client.post(f"/{raw.orders},{raw.events}/_refresh").raise_for_status()
+        result = {"chunk_size": size, "documents": total, "seconds": round(watch.seconds, 2),
+                  "docs_per_s": round(total / watch.seconds, 1)}
+        best = result if best is None or result["seconds"] < best["seconds"] else best
+        for family in ("orders", "order-events"):
+            engine.delete_index(raw.version(family, 1))
+    return best or {}
+
+
+def disk_per_1000_orders(settings: Settings, engine: SearchEngine) -> dict[str, float]:
+    names = index_names(settings)
+    engine.request("POST", f"/{names.orders},{names.events}/_forcemerge", params={"max_num_segments": 1})
+    stats = engine.request("GET", f"/{names.orders},{names.events}/_stats/store,docs")["indices"]
+    orders = engine.count(names.orders)
+    per = {}
+    for index, values in stats.items():
+        family = "order-events" if "-order-events-" in index else "orders"
+        per[family] = round(values["primaries"]["store"]["size_in_bytes"] / max(orders, 1) * 1000 / 1024, 1)
+    time.sleep(0)
+    return {f"hot_{family}_kib": value for family, value in per.items()}

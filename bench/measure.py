@@ -1,0 +1,56 @@
+"""Small measuring helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def percentiles(samples: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
+    if not samples:
+        return {f"p{p}": float("nan") for p in points}
+    ordered = sorted(samples)
+    return {f"p{p}": ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] for p in points}
+
+
+def machine() -> dict[str, object]:
+    memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemTotal"))
+    return {"cores": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set, read before it exits."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Stopwatch:
+    started: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def watch_peak_rss(process: subprocess.Popen[bytes], interval_s: float = 0.2) -> float:
+    """Wait for `process`, sampling its peak RSS while it lives."""
+    peak = 0.0
+    while process.poll() is None:
+        try:
+            peak = max(peak, peak_rss_mb(process.pid))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(interval_s)
+    return peak

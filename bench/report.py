@@ -1,0 +1,102 @@
+"""Turns the results into a markdown report with the targets checked, and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+QUERIES = ("history_page", "order_by_reference", "csr_search", "order_timeline", "sales_aggregate")
+
+
+def _latency_table(run: dict[str, Any]) -> list[str]:
+    lines = ["| query | clients | API p50/p95/p99 ms | engine p50/p95/p99 ms | PostgreSQL p50/p95/p99 ms | API qps |"
+             " API − engine p50 ms |", "|---|---|---|---|---|---|---|"]
+    for query in QUERIES:
+        for level, api in run["api"][query].items():
+            engine = run["engine"][query][level]
+            pg = run.get("postgres", {}).get("latency", {}).get(query, {}).get(level)
+            fmt = lambda r: f"{r['p50']}/{r['p95']}/{r['p99']}" if r else "–"  # noqa: E731
+            lines.append(f"| {query} | {level} | {fmt(api)} | {fmt(engine)} | {fmt(pg)} | {api['qps']} | "
+                         f"{round(api['p50'] - engine['p50'], 2)} |")
+    return lines
+
+
+def _targets(run: dict[str, Any]) -> list[str]:
+    api8 = {q: run["api"][q]["8"] for q in QUERIES}
+    checks = [
+        ("pipeline ≥ 70% of the raw bulk limit", run["pipeline_vs_raw"] >= 0.7, f"{run['pipeline_vs_raw']:.0%}"),
+        ("storefront history p99 < 25 ms at 8 clients", api8["history_page"]["p99"] < 25,
+         f"{api8['history_page']['p99']} ms"),
+        ("order by reference p99 < 25 ms at 8 clients", api8["order_by_reference"]["p99"] < 25,
+         f"{api8['order_by_reference']['p99']} ms"),
+        ("API overhead < 3 ms at p50 (8 clients, every query)",
+         all(api8[q]["p50"] - run["engine"][q]["8"]["p50"] < 3 for q in QUERIES),
+         ", ".join(f"{q} {api8[q]['p50'] - run['engine'][q]['8']['p50']:.2f}" for q in QUERIES)),
+        ("ingest worker < 300 MB RSS", run["pipeline"]["peak_rss_mb"] < 300, f"{run['pipeline']['peak_rss_mb']} MB"),
+        ("API process < 250 MB RSS", run["api_peak_rss_mb"] < 250, f"{run['api_peak_rss_mb']} MB"),
+    ]
+    if "postgres" in run:
+        pg = run["postgres"]["latency"]["csr_search"]["8"]["p95"]
+        checks.append(("CSR search faster than PostgreSQL at p95 (8 clients)",
+                       run["api"]["csr_search"]["8"]["p95"] < pg, f"API {run['api']['csr_search']['8']['p95']} "
+                       f"ms vs PostgreSQL {pg} ms"))
+    for fresh in run.get("freshness", []):
+        if fresh["share_of_max"] == 0.5:
+            checks.append(("freshness p99 < 2 s at 50% of max rate", fresh["p99"] < 2, f"{fresh['p99']} s"))
+    return ["| target | holds | measured |", "|---|---|---|"] + [
+        f"| {name} | {'yes' if ok else '**no**'} | {value} |" for name, ok, value in checks]
+
+
+def _plot(run: dict[str, Any], out: Path) -> str:
+    figure, axes = plt.subplots(1, len(QUERIES), figsize=(4 * len(QUERIES), 3.5), sharey=False)
+    for axis, query in zip(axes, QUERIES, strict=True):
+        for target in ("api", "engine"):
+            levels = list(run[target][query])
+            axis.plot([int(x) for x in levels], [run[target][query][x]["p95"] for x in levels], marker="o", label=target)
+        if "postgres" in run:
+            pg = run["postgres"]["latency"][query]
+            axis.plot([int(x) for x in pg], [pg[x]["p95"] for x in pg], marker="o", label="postgres")
+        axis.set_title(query)
+        axis.set_xlabel("clients")
+        axis.set_ylabel("p95 ms")
+        axis.set_xscale("log", base=2)
+    axes[0].legend()
+    figure.tight_layout()
+    name = f"latency_p95_{run['orders']}.png"
+    figure.savefig(out / name, dpi=90)
+    plt.close(figure)
+    return name
+
+
+def write_report(payload: dict[str, Any], out: Path) -> str:
+    m = payload["machine"]
+    lines = [f"# Benchmark results\n", f"Machine: {m['cores']} cores, {m['memory_gib']} GiB; engine "
+             f"{payload['engine'].get('kind')} {payload['engine'].get('version')}; total {payload['seconds']} s.\n"]
+    for run in payload["runs"]:
+        p, raw = run["pipeline"], run["raw_bulk"]
+        lines += [f"## {run['orders']:,} orders ({run['data']['messages']:,} change messages)\n",
+                  f"- Ingest pipeline: {p['records']:,} records in {p['seconds']} s = **{p['records_per_s']:,} "
+                  f"records/s** ({p['order_writes']:,} order writes, {p['timeline_entries']:,} timeline entries), "
+                  f"peak RSS {p['peak_rss_mb']} MB",
+                  f"- Raw bulk limit (same final {raw['documents']:,} documents, pre-serialised, chunk "
+                  f"{raw['chunk_size']}): {raw['seconds']} s = {raw['docs_per_s']:,} docs/s",
+                  f"- Pipeline / limit (raw time ÷ pipeline time): **{run['pipeline_vs_raw']:.0%}**",
+                  f"- Engine disk per 1,000 orders (hot, force-merged): {run['disk']}",
+                  f"- API peak RSS: {run['api_peak_rss_mb']} MB"]
+        if "postgres" in run:
+            lines.append(f"- PostgreSQL baseline load: {run['postgres']['load_seconds']} s")
+        lines += ["", *_latency_table(run), ""]
+        if run.get("freshness"):
+            lines += ["| load (share of max) | records/s | markers | p50 s | p95 s | p99 s |", "|---|---|---|---|---|---|"]
+            lines += [f"| {f['share_of_max']:.0%} | {f['rate_records_per_s']} | {f['visible']}/{f['markers']} | "
+                      f"{f['p50']} | {f['p95']} | {f['p99']} |" for f in run["freshness"]]
+            lines.append("")
+        lines += ["### Targets", "", *_targets(run), "", f"![p95 latency]({_plot(run, out)})", ""]
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text)
+    return text
