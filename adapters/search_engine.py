@@ -10,7 +10,8 @@ which chunks by count and bytes and retries 429 with capped backoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -241,11 +242,15 @@ def _bulk_item(ok: bool, item: dict[str, Any]) -> BulkItemResult:
     )
 
 
+RequestObserver = Callable[[str, float, int], None]  # (method, seconds, status; 0 = no answer)
+
+
 class AsyncSearchEngine:
     """Asynchronous engine access for the query API: one client per process, never per request."""
 
     def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
         self.info = info
+        self.observer: RequestObserver | None = None
         if info.kind is EngineKind.OPENSEARCH:
             from opensearchpy import AsyncOpenSearch
 
@@ -275,13 +280,20 @@ class AsyncSearchEngine:
         await self._client.close()
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        started = time.perf_counter()
+        status = 200
         try:
             if self.info.kind is EngineKind.OPENSEARCH:
                 return await self._client.transport.perform_request(method, path, params=params, body=body)
             return _body(await self._client.perform_request(method, path, params=params, headers=JSON_HEADERS,
                                                              body=body))
         except Exception as error:  # noqa: BLE001 - both clients' errors become ours
-            raise _translate(error) from error
+            translated = _translate(error)
+            status = 0 if isinstance(translated, EngineUnavailable) else translated.status
+            raise translated from error
+        finally:
+            if self.observer is not None:
+                self.observer(method, time.perf_counter() - started, status)
 
     async def health(self) -> dict[str, Any]:
         return await self.request("GET", "/_cluster/health")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import ORJSONResponse
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from orderrepo.bootstrap import connect_async_engine, index_names
 from orderrepo.logging_setup import configure_logging
@@ -17,8 +17,18 @@ from query_api.auth import resolve_secret
 from query_api.errors import install_error_handlers
 from query_api.routes import analytics, customers, export, health, orders, search
 
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 REQUEST_SECONDS = Histogram("orderrepo_api_request_seconds", "API request latency", ["route", "status"],
-                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+                            buckets=_BUCKETS)
+ENGINE_SECONDS = Histogram("orderrepo_api_engine_seconds", "Engine request latency seen by the API", ["method"],
+                           buckets=_BUCKETS)
+ENGINE_ERRORS = Counter("orderrepo_api_engine_errors_total", "Engine requests that failed", ["status"])
+
+
+def _observe_engine(method: str, seconds: float, status: int) -> None:
+    ENGINE_SECONDS.labels(method).observe(seconds)
+    if status == 0 or status >= 400:
+        ENGINE_ERRORS.labels(str(status)).inc()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_format)
         app.state.settings = settings
         app.state.engine = await connect_async_engine(settings)
+        app.state.engine.observer = _observe_engine
         app.state.names = index_names(settings)
         app.state.token_secret = resolve_secret(settings.api_token_secret, settings.stack.home)
         yield

@@ -55,3 +55,15 @@ def kafka_servers(settings: Settings) -> str:
 def unique_name(request: pytest.FixtureRequest) -> str:
     """A lowercase name unique to this test, valid as an index prefix and a topic prefix."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def isolated(settings: Settings, engine: SearchEngine, unique_name: str) -> Iterator[Settings]:
+    """Settings with this test's own index prefix, topics and consumer group; removed afterwards."""
+    from orderrepo.bootstrap import prepare_storage
+    from tests.integration.pipeline_harness import isolated_settings, remove_everything
+
+    scoped = isolated_settings(settings, unique_name)
+    prepare_storage(scoped, engine)
+    yield scoped
+    remove_everything(scoped, engine)

@@ -8,30 +8,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-
-import pytest
 
 from adapters.search_engine import SearchEngine
 from ingest.sample_traffic import expected_orders, generate, inject_faults
-from orderrepo.bootstrap import build_worker, index_names, prepare_storage
+from orderrepo.bootstrap import build_worker, index_names
 from orderrepo.settings import Settings
 from tests.integration.pipeline_harness import (
     dead_letters,
-    isolated_settings,
     publish,
-    remove_everything,
     stored_orders,
     timeline_ids,
 )
-
-
-@pytest.fixture
-def isolated(settings: Settings, engine: SearchEngine, unique_name: str) -> Iterator[Settings]:
-    scoped = isolated_settings(settings, unique_name)
-    prepare_storage(scoped, engine)
-    yield scoped
-    remove_everything(scoped, engine)
 
 
 def _run_worker_until_idle(settings: Settings, engine: SearchEngine, *, group_id: str | None = None) -> None:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from adapters.search_engine import EngineError, SearchEngine
 from ingest.rebuild import rebuild
 from ingest.sample_traffic import generate
-from orderrepo.bootstrap import build_worker, index_names, prepare_storage
+from orderrepo.bootstrap import build_worker, index_names
 from orderrepo.settings import Settings
-from tests.integration.pipeline_harness import (
-    isolated_settings,
-    publish,
-    remove_everything,
-    stored_orders,
-    timeline_ids,
-)
-
-
-@pytest.fixture
-def isolated(settings: Settings, engine: SearchEngine, unique_name: str) -> Iterator[Settings]:
-    scoped = isolated_settings(settings, unique_name)
-    prepare_storage(scoped, engine)
-    yield scoped
-    remove_everything(scoped, engine)
+from tests.integration.pipeline_harness import publish, stored_orders, timeline_ids
 
 
 def test_rebuild_replays_into_a_new_version_and_readers_never_see_a_gap(

@@ -63,3 +63,35 @@ def test_kafka_prefers_the_oldest_supported_jdk() -> None:
 def test_no_suitable_java_says_what_to_do() -> None:
     with pytest.raises(NoSuitableJava, match="ORDERREPO_STACK_JAVA_HOME"):
         pick_for_opensearch([_jdk(11)])
+
+
+def test_topic_map_defaults_overrides_and_unknown_channels() -> None:
+    from ingest.topics import TopicMap
+
+    topics = TopicMap.build("orders", {"web": "shopify-webhooks"})
+    assert topics.format_of("shopify-webhooks") == "shopify" and topics.format_of("orders.store") == "poslog"
+    assert topics.dead_letter == "orders.dead-letter" and topics.format_of("orders.web") is None
+    with pytest.raises(ValueError, match="unknown channel"):
+        TopicMap.build("orders", {"telepathy": "x"})
+
+
+def test_dead_letters_keep_the_original_bytes_and_the_reason() -> None:
+    from ingest.dead_letter import DeadLetter
+
+    letter = DeadLetter(reason="malformed_json", detail="bad", location="payload", source_topic="orders.web",
+                        partition=2, offset=41, timestamp_ms=1, key=b"web-1", original=b"\xff{not json")
+    parsed = DeadLetter.parse(letter.value())
+    assert (parsed["original"], parsed["key"], parsed["reason"], parsed["offset"]) == (
+        b"\xff{not json", b"web-1", "malformed_json", 41)
+    assert ("dlq.reason", b"malformed_json") in letter.headers()
+
+
+def test_worker_health_detects_a_stall() -> None:
+    from ingest.worker import health_verdict
+
+    now = 10_000.0
+    assert health_verdict({"last_poll_at": now - 1, "last_progress_at": now - 1, "lag": 5}, now=now)[0]
+    assert not health_verdict({"last_poll_at": now - 120, "last_progress_at": now - 1, "lag": 0}, now=now)[0]
+    stalled = health_verdict({"last_poll_at": now - 1, "last_progress_at": now - 500, "lag": 9}, now=now)
+    assert not stalled[0] and "stalled" in stalled[1]
+    assert health_verdict({"last_poll_at": now - 1, "last_progress_at": now - 500, "lag": 0}, now=now)[0]
