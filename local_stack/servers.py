@@ -140,7 +140,7 @@ def _write_kafka_config(settings: StackSettings, base: Path) -> Path:
 def _format_kafka_storage(java: list[str], config: Path, process: ManagedProcess) -> None:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     result = subprocess.run(
-        [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],  # ids may start with "-"
         capture_output=True, text=True,
     )
     process.log_file.parent.mkdir(parents=True, exist_ok=True)
