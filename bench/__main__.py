@@ -102,7 +102,7 @@ def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, post
     _say("ingest pipeline (worker process, Kafka -> engine)")
     result["pipeline"] = run_pipeline(scoped)
     _say(f"pipeline: {result['pipeline']['records_per_s']:,} records/s; raw bulk limit next")
-    result["raw_bulk"] = raw_bulk_limit(scoped, engine)
+    result["raw_bulk"] = raw_bulk_limit(scoped, engine, chunk_sizes=(1000, 5000) if orders < 500_000 else (5000,))
     result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
     result["disk"] = disk_per_1000_orders(scoped, engine)
     names = index_names(scoped)
