@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ import httpx
 import typer
 
 from bench.freshness_bench import measure_freshness
-from bench.ingest_bench import disk_per_1000_orders, publish, raw_bulk_limit, run_pipeline, scoped_env
+from bench.ingest_bench import (
+    disk_per_1000_orders,
+    iter_documents,
+    publish,
+    raw_bulk_limit,
+    run_pipeline,
+    scoped_env,
+)
 from bench.measure import machine, peak_rss_mb
 from bench.query_bench import api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs
 from bench.report import write_report
@@ -40,10 +48,15 @@ def _scoped(settings: Settings, name: str) -> Settings:
     return settings.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
 
 
-def _all_orders(engine: Any, alias: str) -> list[dict[str, Any]]:
-    from bench.ingest_bench import _final_documents
-
-    return [source for _, source in _final_documents(engine, alias)]
+def _orders(engine: Any, alias: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Streams stored orders (bounded memory at any data size)."""
+    sent = 0
+    for page in iter_documents(engine, alias, "order_id"):
+        for _, source in page:
+            yield source
+            sent += 1
+            if limit is not None and sent >= limit:
+                return
 
 
 def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
@@ -61,7 +74,8 @@ def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the API did not start")
 
 
-def _postgres_results(orders: list[dict[str, Any]], timeline: list[tuple], inputs: Any, levels: tuple[int, ...],
+def _postgres_results(orders: Iterator[dict[str, Any]], timeline: Iterator[tuple], inputs: Any,
+                      levels: tuple[int, ...],
                       per_level: int) -> dict[str, Any]:
     import psycopg
 
@@ -71,7 +85,7 @@ def _postgres_results(orders: list[dict[str, Any]], timeline: list[tuple], input
     from ingest.planner import order_from_document
 
     with PostgresServer(default_data_dir(), port=free_port(), fresh=True) as server:
-        stats = load_orders(server.dsn, [order_from_document(o) for o in orders], timeline, quiet=True)
+        stats = load_orders(server.dsn, (order_from_document(o) for o in orders), timeline, quiet=True)
         calls = {
             "history_page": lambda c, i: pgq.history_page(c, inputs.emails[i % len(inputs.emails)], 20),
             "order_by_reference": lambda c, i: pgq.order_by_reference(c, inputs.references[i % len(inputs.references)]),
@@ -84,11 +98,11 @@ def _postgres_results(orders: list[dict[str, Any]], timeline: list[tuple], input
         return {"load_seconds": round(stats.total_seconds, 2), "latency": latency}
 
 
-def _timeline_rows(engine: Any, alias: str) -> list[tuple]:
-    from bench.ingest_bench import _final_documents
-
-    return [(s["order_id"], datetime.fromisoformat(s["occurred_at"]), s.get("channel"), s["kind"],
-             s.get("status_after")) for _, s in _final_documents(engine, alias)]
+def _timeline_rows(engine: Any, alias: str) -> Iterator[tuple]:
+    for page in iter_documents(engine, alias, "entry_id"):
+        for _, s in page:
+            yield (s["order_id"], datetime.fromisoformat(s["occurred_at"]), s.get("channel"), s["kind"],
+                   s.get("status_after"))
 
 
 def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
@@ -106,8 +120,7 @@ def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, post
     result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
     result["disk"] = disk_per_1000_orders(scoped, engine)
     names = index_names(scoped)
-    orders_docs = _all_orders(engine, names.orders)
-    inputs = sample_inputs(orders_docs)
+    inputs = sample_inputs(list(_orders(engine, names.orders, limit=50_000)))
     levels = (1, 8, 32)
     _say("query latency: API")
     api, base = _start_api(scoped)
@@ -124,8 +137,8 @@ def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, post
                                          lambda c: engine_calls(c, names.orders, names.events, inputs)))
     if postgres:
         _say("query latency: PostgreSQL baseline (install/start/load)")
-        result["postgres"] = _postgres_results(orders_docs, _timeline_rows(engine, names.events), inputs, levels,
-                                               per_level)
+        result["postgres"] = _postgres_results(_orders(engine, names.orders), _timeline_rows(engine, names.events),
+                                               inputs, levels, per_level)
     if freshness_seconds:
         _say("freshness at 25/50/90% of the sustained rate")
         fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,58 +48,72 @@ def run_pipeline(settings: Settings) -> dict[str, Any]:
             "exit_code": worker.returncode}
 
 
-def _final_documents(engine: SearchEngine, alias: str, page: int = 5000) -> list[tuple[str, dict[str, Any]]]:
-    docs: list[tuple[str, dict[str, Any]]] = []
+SORT_KEY = {"orders": "order_id", "order-events": "entry_id"}
+
+
+def iter_documents(engine: SearchEngine, alias: str, sort_field: str,
+                   page: int = 5000) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Pages of (id, source), in a keyword field's order: memory stays at one page."""
     after: list[Any] | None = None
     while True:
-        body: dict[str, Any] = {"size": page, "sort": [{"_id": "asc"}], "query": {"match_all": {}}}
+        body: dict[str, Any] = {"size": page, "sort": [{sort_field: "asc"}], "query": {"match_all": {}}}
         if after:
             body["search_after"] = after
         hits = engine.search(alias, body)["hits"]["hits"]
         if not hits:
-            return docs
-        docs += [(hit["_id"], hit["_source"]) for hit in hits]
+            return
+        yield [(hit["_id"], hit["_source"]) for hit in hits]
         after = hits[-1]["sort"]
 
 
-def _ndjson_chunks(index: str, docs: list[tuple[str, dict[str, Any]]], size: int) -> list[bytes]:
-    chunks = []
-    for start in range(0, len(docs), size):
-        lines = []
-        for doc_id, source in docs[start:start + size]:
-            lines.append(orjson.dumps({"index": {"_index": index, "_id": doc_id}}))
-            lines.append(orjson.dumps(source))
-        chunks.append(b"\n".join(lines) + b"\n")
-    return chunks
+def _write_ndjson_chunks(engine: SearchEngine, source_alias: str, target: str, sort_field: str,
+                         size: int, folder: Path) -> tuple[list[Path], int]:
+    files, count = [], 0
+    for number, docs in enumerate(iter_documents(engine, source_alias, sort_field, page=size)):
+        path = folder / f"{target}-{number:06d}.ndjson"
+        with path.open("wb") as handle:
+            for doc_id, source in docs:
+                handle.write(orjson.dumps({"index": {"_index": target, "_id": doc_id}}) + b"\n")
+                handle.write(orjson.dumps(source) + b"\n")
+        files.append(path)
+        count += len(docs)
+    return files, count
 
 
 def raw_bulk_limit(settings: Settings, engine: SearchEngine, chunk_sizes: tuple[int, ...] = (1000, 5000)) -> dict:
-    """The same final documents, pre-serialised, sent straight to _bulk: no Kafka, no Python merge."""
+    """The same final documents, pre-serialised to disk, then sent straight to _bulk: no Kafka, no merge."""
     names = index_names(settings)
     engine.refresh(names.orders)
     engine.refresh(names.events)
-    families = {"orders": _final_documents(engine, names.orders),
-                "order-events": _final_documents(engine, names.events)}
-    total = sum(len(docs) for docs in families.values())
     best: dict[str, Any] | None = None
     for size in chunk_sizes:
         raw = IndexNames(f"{settings.index_prefix}-raw{size}")
         install(engine, raw)
-        bodies = [chunk for family, docs in families.items()
-                  for chunk in _ndjson_chunks(raw.write_alias(family), docs, size)]
-        with httpx.Client(base_url=settings.resolved_engine_url(), timeout=120) as client, Stopwatch() as watch:
-            for body in bodies:
-                answer = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
-                answer.raise_for_status()
-                if answer.json().get("errors"):
-                    raise RuntimeError("raw bulk load had item errors")
-            client.post(f"/{raw.orders},{raw.events}/_refresh").raise_for_status()
-        result = {"chunk_size": size, "documents": total, "seconds": round(watch.seconds, 2),
-                  "docs_per_s": round(total / watch.seconds, 1)}
+        with tempfile.TemporaryDirectory(prefix="orderrepo-rawbulk-") as folder:
+            files, total = [], 0
+            for family in ("orders", "order-events"):
+                written, count = _write_ndjson_chunks(engine, names.read_alias(family), raw.write_alias(family),
+                                                      SORT_KEY[family], size, Path(folder))
+                files += written
+                total += count
+            seconds = _send_files(settings.resolved_engine_url(), files, f"{raw.orders},{raw.events}")
+        result = {"chunk_size": size, "documents": total, "seconds": round(seconds, 2),
+                  "docs_per_s": round(total / seconds, 1)}
         best = result if best is None or result["seconds"] < best["seconds"] else best
         for family in ("orders", "order-events"):
             engine.delete_index(raw.version(family, 1))
     return best or {}
+
+
+def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> float:
+    with httpx.Client(base_url=engine_url, timeout=300) as client, Stopwatch() as watch:
+        for path in files:
+            answer = client.post("/_bulk", content=path.read_bytes(), headers={"content-type": "application/x-ndjson"})
+            answer.raise_for_status()
+            if answer.json().get("errors"):
+                raise RuntimeError("raw bulk load had item errors")
+        client.post(f"/{refresh_target}/_refresh").raise_for_status()
+    return watch.seconds
 
 
 def disk_per_1000_orders(settings: Settings, engine: SearchEngine) -> dict[str, float]:
