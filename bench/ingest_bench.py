@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,5 +124,4 @@ def disk_per_1000_orders(settings: Settings, engine: SearchEngine) -> dict[str, 
     for index, values in stats.items():
         family = "order-events" if "-order-events-" in index else "orders"
         per[family] = round(values["primaries"]["store"]["size_in_bytes"] / max(orders, 1) * 1000 / 1024, 1)
-    time.sleep(0)
     return {f"hot_{family}_kib": value for family, value in per.items()}

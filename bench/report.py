@@ -75,7 +75,7 @@ def _plot(run: dict[str, Any], out: Path) -> str:
 
 def write_report(payload: dict[str, Any], out: Path) -> str:
     m = payload["machine"]
-    lines = [f"# Benchmark results\n", f"Machine: {m['cores']} cores, {m['memory_gib']} GiB; engine "
+    lines = ["# Benchmark results\n", f"Machine: {m['cores']} cores, {m['memory_gib']} GiB; engine "
              f"{payload['engine'].get('kind')} {payload['engine'].get('version')}; total {payload['seconds']} s.\n"]
     for run in payload["runs"]:
         p, raw = run["pipeline"], run["raw_bulk"]

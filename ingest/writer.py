@@ -22,7 +22,7 @@ from typing import Any
 
 from adapters.search_engine import BulkItemResult, SearchEngine
 from index_templates import IndexNames
-from ingest.planner import WritePlan, order_document, plan_writes, stored_order
+from ingest.planner import OrderWrite, WritePlan, order_document, plan_writes, stored_order
 from order_domain.model import OrderChange
 from order_domain.significance import TimelineEntry
 
@@ -76,27 +76,39 @@ class OrderStoreWriter:
         return {order_id: stored_order(hit) for order_id, hit in found.items()}
 
     def _send(self, plan: WritePlan, outcome: WriteOutcome) -> set[str]:
-        """Returns the order ids to re-read and re-plan (conflicts and transient failures)."""
+        """Returns the order ids to re-read and re-plan (conflicts and transient failures).
+
+        Timeline entries go first; an order whose entry failed is not written this round
+        (transient: re-planned; refused for good: its events are rejected).
+        """
         now = self.clock()
-        for result in self.engine.bulk(self._timeline_actions(plan.timeline, now)):
-            if not result.ok and not _transient(result):
-                raise TransientWriteFailure(f"timeline write refused: {result.error}")
-        outcome.timeline_written += len(plan.timeline)
         retry: set[str] = set()
-        writes = {write.order_id: write for write in plan.orders}
-        for result in self.engine.bulk(self._order_actions(plan, now)):
-            if result.ok:
-                outcome.orders_written += 1
-            elif result.status == 409 or _transient(result):
-                retry.add(result.doc_id)
-            else:
-                for event_id in writes[result.doc_id].event_ids:
-                    outcome.rejected[event_id] = f"rejected_by_engine: {result.error}"
+        refused: dict[str, str] = {}
+        entries = self.engine.bulk(self._timeline_actions(plan.timeline, now))
+        for entry, result in zip(plan.timeline, entries, strict=True):
+            self._classify(result, entry.order_id, retry, refused)
+            outcome.timeline_written += result.ok
+        writes = {w.order_id: w for w in plan.orders if w.order_id not in retry and w.order_id not in refused}
+        for result in self.engine.bulk(self._order_actions(list(writes.values()), now)):
+            self._classify(result, result.doc_id, retry, refused)
+            outcome.orders_written += result.ok
+        for write in plan.orders:
+            if write.order_id in refused:
+                outcome.rejected.update({e: f"rejected_by_engine: {refused[write.order_id]}" for e in write.event_ids})
         return retry
 
-    def _order_actions(self, plan: WritePlan, now: datetime) -> list[dict[str, Any]]:
+    @staticmethod
+    def _classify(result: BulkItemResult, order_id: str, retry: set[str], refused: dict[str, str]) -> None:
+        if result.ok:
+            return
+        if result.status == 409 or _transient(result):
+            retry.add(order_id)
+        else:
+            refused.setdefault(order_id, result.error or f"status {result.status}")
+
+    def _order_actions(self, writes: list[OrderWrite], now: datetime) -> list[dict[str, Any]]:
         actions = []
-        for write in plan.orders:
+        for write in writes:
             action: dict[str, Any] = {
                 "_index": self.names.orders_write, "_id": write.order_id,
                 "_source": order_document(write.order, now),

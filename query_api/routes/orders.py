@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from order_domain.merge import merge_all

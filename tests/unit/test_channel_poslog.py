@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +17,6 @@ from order_domain.model import (
     Channel,
     FulfillmentType,
     LineStatus,
-    OrderChange,
     OrderReference,
     OrderStatus,
     ReferenceKind,

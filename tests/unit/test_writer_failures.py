@@ -1,0 +1,49 @@
+"""The writer never writes an order whose timeline entry failed, and never drops that entry silently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from adapters.search_engine import BulkItemResult
+from index_templates import IndexNames
+from ingest.planner import plan_writes
+from ingest.writer import OrderStoreWriter, WriteOutcome
+from tests.unit.test_planner_and_significance import CREATED
+
+
+class TimelineRefusingEngine:
+    """Answers the timeline bulk with `status` for every item; records order writes."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.order_writes: list[str] = []
+
+    def mget(self, index: str, ids: list[str]) -> dict[str, Any]:
+        return {}
+
+    def bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[BulkItemResult]:
+        for action in actions:
+            if "order-events" in action["_index"]:
+                yield BulkItemResult(ok=False, op="index", index=action["_index"], doc_id=action["_id"],
+                                     status=self.status, error="refused")
+            else:
+                self.order_writes.append(action["_id"])
+                yield BulkItemResult(ok=True, op="create", index=action["_index"], doc_id=action["_id"],
+                                     status=201, error=None)
+
+
+def test_a_transient_timeline_failure_re_plans_the_order_instead_of_dropping_the_entry() -> None:
+    engine = TimelineRefusingEngine(status=429)
+    writer = OrderStoreWriter(engine, IndexNames("t"), sleep=lambda _: None)  # type: ignore[arg-type]
+    outcome = WriteOutcome()
+    retry = writer._send(plan_writes([CREATED], {}), outcome)
+    assert retry == {"web-1"} and engine.order_writes == [] and outcome.timeline_written == 0
+
+
+def test_a_refused_timeline_entry_rejects_the_orders_events_without_writing_it() -> None:
+    engine = TimelineRefusingEngine(status=400)
+    writer = OrderStoreWriter(engine, IndexNames("t"))  # type: ignore[arg-type]
+    outcome = writer.write([CREATED])
+    assert engine.order_writes == [] and outcome.rejected == {"e1": "rejected_by_engine: refused"}
+
