@@ -55,11 +55,11 @@ def _serve(settings: Settings, engine, orders_alias: str, port: int) -> None:  #
     csr = issue_token(secret, subject="demo-csr", role=Role.CSR)
     base = f"http://127.0.0.1:{port}"
     console.print(f"\n[bold green]API:[/] {base}/docs   (Ctrl-C to stop)")
-    console.print(f"CSR token: {csr}")
+    console.print(f"CSR token: {csr}", soft_wrap=True)
     if sample:
         order = sample[0]["_source"]
         key = f"email:{order['customer']['email'].lower()}"
-        console.print(f"  curl -s {base}/orders/{order['order_id']} -H 'Authorization: Bearer {csr}'")
-        console.print(f"  curl -s '{base}/customers/{key}/orders?size=5' -H 'Authorization: Bearer {csr}'")
-    console.print(f"  curl -s '{base}/search?q=smith' -H 'Authorization: Bearer {csr}'")
+        console.print(f"  curl -s {base}/orders/{order['order_id']} -H 'Authorization: Bearer {csr}'", soft_wrap=True)
+        console.print(f"  curl -s '{base}/customers/{key}/orders?size=5' -H 'Authorization: Bearer {csr}'", soft_wrap=True)
+    console.print(f"  curl -s '{base}/search?q=smith' -H 'Authorization: Bearer {csr}'", soft_wrap=True)
     uvicorn.run("query_api.app:create_app", factory=True, host="127.0.0.1", port=port, log_config=None)
