@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import typer
 
@@ -28,10 +30,12 @@ from bench.ingest_bench import (
     scoped_env,
 )
 from bench.measure import machine, peak_rss_mb
+from bench.profile import profile_ingest
 from bench.query_bench import api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs
 from bench.report import write_report
 from local_stack import stack
-from orderrepo.bootstrap import connect_engine, index_names, prepare_storage
+from adapters.kafka_bus import delete_topics
+from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
 from orderrepo.settings import Settings, get_settings
 from query_api.auth import Role, issue_token
 
@@ -105,16 +109,34 @@ def _timeline_rows(engine: Any, alias: str) -> Iterator[tuple]:
                    s.get("status_after"))
 
 
+def _drop(settings: Settings, engine: Any) -> None:
+    """Free the disk and heap a finished size used, so the next size starts on an empty engine."""
+    for index in engine.request("GET", f"/{settings.index_prefix}-*"):
+        engine.delete_index(index)
+    delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
+
+
 def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
-             freshness_seconds: float) -> dict[str, Any]:
+             freshness_seconds: float, processes: int, profile_to: Path | None, keep: bool) -> dict[str, Any]:
     engine = connect_engine(settings)
     scoped = _scoped(settings, f"bench{orders}-{int(time.time())}")
+    try:
+        return _measure_size(settings, scoped, engine, orders, seed=seed, per_level=per_level, postgres=postgres,
+                             freshness_seconds=freshness_seconds, processes=processes, profile_to=profile_to)
+    finally:
+        if not keep:
+            _drop(scoped, engine)
+
+
+def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
+                  postgres: bool, freshness_seconds: float, processes: int,
+                  profile_to: Path | None) -> dict[str, Any]:
     prepare_storage(scoped, engine)
     result: dict[str, Any] = {"orders": orders}
     _say(f"{orders:,} orders: publishing sample traffic")
     result["data"] = publish(scoped, orders, seed)
-    _say("ingest pipeline (worker process, Kafka -> engine)")
-    result["pipeline"] = run_pipeline(scoped)
+    _say(f"ingest pipeline ({processes} worker processes, Kafka -> engine)")
+    result["pipeline"] = run_pipeline(scoped, processes)
     _say(f"pipeline: {result['pipeline']['records_per_s']:,} records/s; raw bulk limit next")
     result["raw_bulk"] = raw_bulk_limit(scoped, engine, chunk_sizes=(1000, 5000) if orders < 500_000 else (5000,))
     result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
@@ -142,15 +164,26 @@ def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, post
     if freshness_seconds:
         _say("freshness at 25/50/90% of the sustained rate")
         fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")
-        result["freshness"] = measure_freshness(fresh, engine, max_rate=result["pipeline"]["records_per_s"],
-                                                seconds=freshness_seconds)
+        try:
+            result["freshness"] = measure_freshness(fresh, engine, max_rate=result["pipeline"]["records_per_s"],
+                                                    processes=processes, seconds=freshness_seconds)
+        finally:
+            _drop(fresh, engine)
+    if profile_to is not None:
+        _say("profile of one ingest worker (py-spy, 10,000 orders)")
+        sampled = _scoped(settings, f"profile{orders}-{int(time.time())}")
+        try:
+            result["profile"] = profile_ingest(sampled, profile_to)
+        finally:
+            _drop(sampled, engine)
     return result
 
 
 async def _http(base: str, headers: dict[str, str], inputs: Any, levels: tuple[int, ...], per_level: int,
                 make_calls: Any) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(base_url=base, headers=headers, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as client:
         return await run_http_target(make_calls(client), levels=levels, per_level=per_level)
 
 
@@ -162,15 +195,20 @@ def main(
     per_level: int = typer.Option(300, help="requests per query type and concurrency level"),
     postgres: bool = typer.Option(True, help="include the PostgreSQL baseline"),
     freshness_seconds: float = typer.Option(20.0, help="seconds per freshness level (0 = skip)"),
+    ingest_processes: int = typer.Option(os.cpu_count() or 1, min=1, help="ingest worker processes [default: cores]"),
+    profile: bool = typer.Option(True, help="py-spy profile of one ingest worker (first size only)"),
+    keep: bool = typer.Option(False, help="keep the benchmark's indices and topics afterwards"),
 ) -> None:
     settings = get_settings()
     stack.up(settings, report=_say)
     started = time.time()
-    sizes = [orders] + ([1_000_000] if full and orders != 1_000_000 else [])
-    runs = [run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
-                     freshness_seconds=freshness_seconds) for size in sizes]
     out = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
+    sizes = [orders] + ([1_000_000] if full and orders != 1_000_000 else [])
+    runs = [run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+                     freshness_seconds=freshness_seconds, processes=ingest_processes,
+                     profile_to=out if profile and number == 0 else None, keep=keep)
+            for number, size in enumerate(sizes)]
     payload = {"machine": machine(), "engine": connect_engine(settings).info.__dict__ | {"kind": "opensearch"},
                "seconds": round(time.time() - started, 1), "runs": runs}
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))

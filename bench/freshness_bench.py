@@ -67,11 +67,12 @@ def _poll(engine: SearchEngine, alias: str, sent: dict[str, float], seen: dict[s
         time.sleep(0.02)
 
 
-def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: float,
+def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: float, processes: int = 1,
                       shares: tuple[float, ...] = (0.25, 0.5, 0.9), seconds: float = 20.0) -> list[dict[str, Any]]:
+    """`max_rate` was measured with `processes` workers; the same number serves this load."""
     prepare_storage(settings, engine)
-    worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run"], env=scoped_env(settings),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", str(processes)],
+                              env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = []
     try:
         time.sleep(8)  # group join

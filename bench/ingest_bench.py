@@ -16,7 +16,7 @@ import orjson
 from adapters.search_engine import SearchEngine
 from bench.measure import Stopwatch, watch_peak_rss
 from index_templates import IndexNames, install
-from orderrepo.bootstrap import health_file, index_names
+from orderrepo.bootstrap import health_files, index_names
 from orderrepo.settings import Settings
 from orderrepo.traffic import publish_sample_traffic
 
@@ -34,16 +34,21 @@ def publish(settings: Settings, orders: int, seed: int) -> dict[str, Any]:
     return {"orders": orders, "messages": messages, "publish_seconds": round(watch.seconds, 2)}
 
 
-def run_pipeline(settings: Settings) -> dict[str, Any]:
-    """The real worker as its own process: time from its first batch to its last, and its peak RSS."""
-    worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "5"],
-                              env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def run_pipeline(settings: Settings, processes: int = 1) -> dict[str, Any]:
+    """The real worker(s) as their own processes: time from the first batch to the last, and peak RSS."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "5", "--processes", str(processes)],
+        env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = watch_peak_rss(worker)
-    stats = orjson.loads(health_file(settings).read_bytes())
-    seconds = stats["last_progress_at"] - stats["first_progress_at"]
-    return {"records": stats["records"], "changes": stats["changes"], "order_writes": stats["orders_written"],
-            "timeline_entries": stats["timeline_written"], "seconds": round(seconds, 2),
-            "records_per_s": round(stats["records"] / seconds, 1), "peak_rss_mb": round(peak, 1),
+    stats = [orjson.loads(path.read_bytes()) for path in health_files(settings.model_copy(
+        update={"ingest_processes": processes}))]
+    stats = [s for s in stats if s["first_progress_at"] is not None]  # a member may have had no partition
+    seconds = max(s["last_progress_at"] for s in stats) - min(s["first_progress_at"] for s in stats)
+    records = sum(s["records"] for s in stats)
+    return {"processes": processes, "records": records, "changes": sum(s["changes"] for s in stats),
+            "order_writes": sum(s["orders_written"] for s in stats),
+            "timeline_entries": sum(s["timeline_written"] for s in stats), "seconds": round(seconds, 2),
+            "records_per_s": round(records / seconds, 1), "peak_rss_mb": round(peak, 1),
             "exit_code": worker.returncode}
 
 

@@ -45,12 +45,20 @@ class Stopwatch:
 
 
 def watch_peak_rss(process: subprocess.Popen[bytes], interval_s: float = 0.2) -> float:
-    """Wait for `process`, sampling its peak RSS while it lives."""
-    peak = 0.0
+    """Wait for `process`; the largest peak RSS of it or any of its children (one worker each)."""
+    peaks: dict[int, float] = {}
     while process.poll() is None:
-        try:
-            peak = max(peak, peak_rss_mb(process.pid))
-        except (FileNotFoundError, ProcessLookupError):
-            break
+        for pid in (process.pid, *_children(process.pid)):
+            try:
+                peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mb(pid))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         time.sleep(interval_s)
-    return peak
+    return max(peaks.values(), default=0.0)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []

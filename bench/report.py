@@ -73,6 +73,18 @@ def _plot(run: dict[str, Any], out: Path) -> str:
     return name
 
 
+def _profile_section(profile: dict[str, Any] | None) -> list[str]:
+    if not profile:
+        return []
+    if "skipped" in profile:
+        return ["### Ingest worker profile", "", f"Skipped: {profile['skipped']}", ""]
+    lines = ["### Ingest worker profile", "",
+             f"py-spy, one worker, {profile['orders']:,} orders; share of the worker loop's samples spent inside "
+             f"each function (inclusive). Collapsed stacks: `{profile['samples_file']}`.", "",
+             "| function | share |", "|---|---|"]
+    return lines + [f"| {row['function']} | {row['share']:.0%} |" for row in profile["top"]] + [""]
+
+
 def write_report(payload: dict[str, Any], out: Path) -> str:
     m = payload["machine"]
     lines = ["# Benchmark results\n", f"Machine: {m['cores']} cores, {m['memory_gib']} GiB; engine "
@@ -80,9 +92,9 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
     for run in payload["runs"]:
         p, raw = run["pipeline"], run["raw_bulk"]
         lines += [f"## {run['orders']:,} orders ({run['data']['messages']:,} change messages)\n",
-                  f"- Ingest pipeline: {p['records']:,} records in {p['seconds']} s = **{p['records_per_s']:,} "
-                  f"records/s** ({p['order_writes']:,} order writes, {p['timeline_entries']:,} timeline entries), "
-                  f"peak RSS {p['peak_rss_mb']} MB",
+                  f"- Ingest pipeline ({p.get('processes', 1)} worker processes): {p['records']:,} records in "
+                  f"{p['seconds']} s = **{p['records_per_s']:,} records/s** ({p['order_writes']:,} order writes, "
+                  f"{p['timeline_entries']:,} timeline entries), peak RSS per worker {p['peak_rss_mb']} MB",
                   f"- Raw bulk limit (same final {raw['documents']:,} documents, pre-serialised, chunk "
                   f"{raw['chunk_size']}): {raw['seconds']} s = {raw['docs_per_s']:,} docs/s",
                   f"- Pipeline / limit (raw time ÷ pipeline time): **{run['pipeline_vs_raw']:.0%}**",
@@ -97,6 +109,7 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
                       f"{f['p50']} | {f['p95']} | {f['p99']} |" for f in run["freshness"]]
             lines.append("")
         lines += ["### Targets", "", *_targets(run), "", f"![p95 latency]({_plot(run, out)})", ""]
+        lines += _profile_section(run.get("profile"))
     text = "\n".join(lines)
     (out / "report.md").write_text(text)
     return text

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from order_domain.merge import apply_change, initial_state, order_of, state_of
+from order_domain.merge import State, apply_change, document_of, initial_state, order_of, state_of
 from order_domain.model import Order, OrderChange
 from order_domain.search_projection import order_facts, search_fields
 from order_domain.significance import TimelineEntry, is_noise, timeline_entry
@@ -32,9 +32,13 @@ class StoredOrder:
 @dataclass(frozen=True)
 class OrderWrite:
     order_id: str
-    order: Order
+    state: State  # merge state; validated into an `Order` only when someone asks
     guard: tuple[int, int] | None  # (seq_no, primary_term); None = the order must not exist yet
     event_ids: tuple[str, ...]
+
+    @property
+    def order(self) -> Order:
+        return order_of(self.state)
 
 
 @dataclass
@@ -53,10 +57,11 @@ def stored_order(hit: Mapping[str, Any]) -> StoredOrder:
     return StoredOrder(order_from_document(hit["_source"]), int(hit["_seq_no"]), int(hit["_primary_term"]))
 
 
-def order_document(order: Order, indexed_at: datetime) -> dict[str, Any]:
+def order_document(state: State, indexed_at: datetime) -> dict[str, Any]:
     """What is stored: the order, when it was indexed (freshness), and the search projection."""
-    return {**order.to_document(), "indexed_at": indexed_at.isoformat(), "search": search_fields(order),
-            "facts": order_facts(order)}
+    document = document_of(state)
+    return {**document, "indexed_at": indexed_at.isoformat(), "search": search_fields(document),
+            "facts": order_facts(document)}
 
 
 def plan_writes(changes: Iterable[OrderChange], stored: Mapping[str, StoredOrder]) -> WritePlan:
@@ -84,4 +89,4 @@ def _plan_one_order(plan: WritePlan, order_id: str, changes: list[OrderChange], 
         state = after
     if applied and state is not None:
         guard = (held.seq_no, held.primary_term) if held is not None else None
-        plan.orders.append(OrderWrite(order_id, order_of(state), guard, tuple(applied)))
+        plan.orders.append(OrderWrite(order_id, state, guard, tuple(applied)))

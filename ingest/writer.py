@@ -111,7 +111,7 @@ class OrderStoreWriter:
         for write in writes:
             action: dict[str, Any] = {
                 "_index": self.names.orders_write, "_id": write.order_id,
-                "_source": order_document(write.order, now),
+                "_source": order_document(write.state, now),
             }
             if write.guard is None:
                 action["_op_type"] = "create"
@@ -138,17 +138,6 @@ def _timeline_document(entry: TimelineEntry, now: datetime) -> dict[str, Any]:
         "occurred_at": entry.occurred_at.isoformat(), "indexed_at": now.isoformat(),
         "channel": entry.channel, "source": entry.source, "kind": entry.kind, "actor": entry.actor,
         "categories": list(entry.categories), "status_after": entry.status_after, "store_id": entry.store_id,
-        "changes": _jsonable(entry.changes), "event": entry.event,
+        "changes": entry.changes, "event": entry.event,  # plain values: the serialiser encodes them
     }
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

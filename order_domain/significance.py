@@ -72,12 +72,20 @@ def timeline_entry_id(order_id: str, event_id: str) -> str:
 def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Rule paths whose value differs, mapped to the new value (None when removed)."""
     changed: dict[str, Any] = {}
+    items: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # each collection indexed once per call
     for path in TIMELINE_RULES:
         collection, _, item_field = path.partition("[].")
-        if path.endswith("[]"):
-            _diff_membership(before, after, path[:-2], changed)
-        elif item_field:
-            _diff_item_field(before, after, collection, item_field, changed)
+        if path.endswith("[]") or item_field:
+            name = path[:-2] if path.endswith("[]") else collection
+            if before.get(name) is after.get(name):  # untouched collection: the merge keeps the same list
+                continue
+            if name not in items:
+                items[name] = (_items(before, name), _items(after, name))
+            old, new = items[name]
+            if item_field:
+                _diff_item_field(old, new, path, item_field, changed)
+            else:
+                _diff_membership(old, new, path, changed)
         elif before.get(path) != after.get(path):
             changed[path] = after.get(path)
     return changed
@@ -87,19 +95,16 @@ def _items(document: dict[str, Any], collection: str) -> dict[str, dict[str, Any
     return {item[_KEYED[collection]]: item for item in document.get(collection) or []}
 
 
-def _diff_membership(before: dict[str, Any], after: dict[str, Any], collection: str, out: dict[str, Any]) -> None:
-    added = sorted(set(_items(after, collection)) - set(_items(before, collection)))
+def _diff_membership(old: dict[str, Any], new: dict[str, Any], path: str, out: dict[str, Any]) -> None:
+    added = sorted(set(new) - set(old))
     if added:
-        out[f"{collection}[]"] = {"added": added}
+        out[path] = {"added": added}
 
 
-def _diff_item_field(
-    before: dict[str, Any], after: dict[str, Any], collection: str, item_field: str, out: dict[str, Any]
-) -> None:
-    old, new = _items(before, collection), _items(after, collection)
+def _diff_item_field(old: dict[str, Any], new: dict[str, Any], path: str, item_field: str, out: dict[str, Any]) -> None:
     for item_id, item in new.items():
         if item_id in old and old[item_id].get(item_field) != item.get(item_field):
-            out.setdefault(f"{collection}[].{item_field}", {})[item_id] = item.get(item_field)
+            out.setdefault(path, {})[item_id] = item.get(item_field)
 
 
 def timeline_entry(before: dict[str, Any] | None, after: dict[str, Any], change: OrderChange) -> TimelineEntry | None:

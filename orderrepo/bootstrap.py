@@ -44,12 +44,19 @@ def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
                   partitions=settings.stack.kafka_partitions)
 
 
-def health_file(settings: Settings) -> Path:
-    return settings.stack.home / "run" / f"ingest-{settings.consumer_group}.health.json"
+def health_file(settings: Settings, worker: int = 0) -> Path:
+    suffix = f"-{worker}" if worker else ""
+    return settings.stack.home / "run" / f"ingest-{settings.consumer_group}{suffix}.health.json"
+
+
+def health_files(settings: Settings) -> list[Path]:
+    """One per worker process of this host's consumer group."""
+    return [health_file(settings, worker) for worker in range(settings.ingest_processes)]
 
 
 def build_worker(
-    settings: Settings, engine: SearchEngine, *, group_id: str | None = None, dead_letters: bool = True
+    settings: Settings, engine: SearchEngine, *, group_id: str | None = None, dead_letters: bool = True,
+    worker_index: int = 0,
 ) -> IngestWorker:
     topics = topic_map(settings)
     servers = settings.resolved_kafka_servers()
@@ -60,6 +67,6 @@ def build_worker(
         producer=make_producer(servers),
         writer=OrderStoreWriter(engine, index_names(settings)),
         topics=topics,
-        health_file=health_file(settings),
+        health_file=health_file(settings, worker_index),
         dead_letters=dead_letters,
     )

@@ -104,20 +104,35 @@ def templates_install() -> None:
 @ingest_app.command("run")
 def ingest_run(
     idle_exit: float | None = typer.Option(None, help="stop after this many seconds without records"),
+    processes: int | None = typer.Option(
+        None, min=1, max=64, help="worker processes in the group [default: ORDERREPO_INGEST_PROCESSES or 1]"
+    ),
+    worker_index: int = typer.Option(0, hidden=True, help="set by the supervisor for its children"),
 ) -> None:
     """Consume every channel topic and keep the order store current (SIGTERM stops it gracefully)."""
+    import sys
+
     from prometheus_client import start_http_server
 
+    from ingest.supervisor import supervise
     from orderrepo.bootstrap import build_worker, connect_engine, prepare_storage
 
     settings = get_settings()
+    count = processes or settings.ingest_processes
     engine = connect_engine(settings)
-    prepare_storage(settings, engine)
+    if count > 1:
+        prepare_storage(settings, engine)
+        console.print(f"starting {count} ingest workers into {engine.info.kind} {engine.info.version}")
+        child = [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", "1"]
+        child += ["--idle-exit", str(idle_exit)] if idle_exit is not None else []
+        raise typer.Exit(code=supervise([[*child, "--worker-index", str(i)] for i in range(count)]))
+    if worker_index == 0:
+        prepare_storage(settings, engine)
     if settings.ingest_metrics_port:
-        start_http_server(settings.ingest_metrics_port, addr="127.0.0.1")
-    worker = build_worker(settings, engine)
+        start_http_server(settings.ingest_metrics_port + worker_index, addr="127.0.0.1")
+    worker = build_worker(settings, engine, worker_index=worker_index)
     worker.install_signal_handlers()
-    console.print(f"ingesting into {engine.info.kind} {engine.info.version} at {engine.info.url}")
+    console.print(f"ingest worker {worker_index} into {engine.info.kind} {engine.info.version} at {engine.info.url}")
     worker.run(idle_exit_s=idle_exit)
 
 
@@ -139,19 +154,23 @@ def ingest_rebuild(drop_old: bool = typer.Option(False, help="delete the previou
 
 @ingest_app.command("health")
 def ingest_health(stall_after: float = typer.Option(120.0, min=1)) -> None:
-    """Exit 0 when the worker polls and makes progress; 1 when it is stalled or gone."""
+    """Exit 0 when every worker process polls and makes progress; 1 when one is stalled or gone."""
     import time
 
     import orjson
 
     from ingest.worker import health_verdict
-    from orderrepo.bootstrap import health_file
+    from orderrepo.bootstrap import health_files
 
-    path = health_file(get_settings())
-    if not path.exists():
-        _fail(FileNotFoundError(f"no health file at {path}: is the worker running?"))
-    healthy, message = health_verdict(orjson.loads(path.read_bytes()), now=time.time(), stall_after_s=stall_after)
-    console.print(message)
+    healthy = True
+    for path in health_files(get_settings()):
+        if not path.exists():
+            console.print(f"no health file at {path}: is the worker running?")
+            healthy = False
+            continue
+        ok, message = health_verdict(orjson.loads(path.read_bytes()), now=time.time(), stall_after_s=stall_after)
+        console.print(f"{path.name}: {message}")
+        healthy = healthy and ok
     raise typer.Exit(code=0 if healthy else 1)
 
 

@@ -75,7 +75,13 @@ class Settings(BaseSettings):
     consumer_group: str = "orderrepo-ingest"
     consumer_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000,
                                              description="how fast a dead worker's partitions move on")
-    ingest_metrics_port: int | None = Field(default=None, description="Prometheus port of the ingest worker")
+    ingest_metrics_port: int | None = Field(
+        default=None, description="Prometheus port of the ingest worker (worker i of several: port + i)"
+    )
+    ingest_processes: int = Field(
+        default=1, ge=1, le=64,
+        description="worker processes in the consumer group (one core each; up to the partition count)",
+    )
 
     api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
     api_max_page_size: int = Field(default=100, ge=1, le=1000)

@@ -13,7 +13,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict:
+async def healthz() -> dict:
     return {"status": "ok"}
 
 
@@ -29,5 +29,5 @@ async def readyz(engine: EngineDep) -> ORJSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -61,7 +61,7 @@ def test_every_written_field_is_mapped(events: list) -> None:
     mapped_orders = _mapped_paths(_mapping("orders")["properties"])
     mapped_events = _mapped_paths(_mapping("order-events")["properties"])
     order = merge_all(None, events)
-    document = order_document(order, datetime.now(UTC))
+    document = order_document(state_of(order), datetime.now(UTC))
     unmapped = {p for p in _document_paths(document) if not p.startswith("stamps.")} - mapped_orders
     assert unmapped == set()
     entry = timeline_entry(None, state_of(order), events[0])

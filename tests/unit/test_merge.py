@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from order_domain.merge import merge, merge_all
-from order_domain.model import Channel, ChangeKind, OrderChange, OrderLine, OrderStatus
+from order_domain.merge import apply_change, document_of, initial_state, merge, merge_all, order_of
+from order_domain.model import Channel, ChangeKind, Order, OrderChange, OrderLine, OrderStatus
 from tests.strategies import BASE_TIME, changes, unique_event_ids
 
 
@@ -26,6 +27,18 @@ def test_shuffled_and_duplicated_streams_converge(events: list[OrderChange], dat
 def test_merge_is_idempotent(events: list[OrderChange]) -> None:
     once = merge_all(None, events)
     assert merge_all(once, events).to_document() == once.to_document()
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(changes(), min_size=1, max_size=8).map(unique_event_ids))
+def test_the_fast_document_form_is_the_validated_one(events: list[OrderChange]) -> None:
+    """The write path skips validation (`document_of`); after JSON it must equal the model's own dump."""
+    state = initial_state(events[0].order_id)
+    for event in events:
+        state = apply_change(state, event)
+    fast = orjson.loads(orjson.dumps(document_of(state), default=str))
+    assert Order.model_validate(fast) == order_of(state)
+    assert Order.model_validate(fast).to_document() == order_of(state).to_document()
 
 
 def _change(event_id: str, minute: int, **fields: object) -> OrderChange:

@@ -68,7 +68,7 @@ def test_a_repeated_identical_update_with_a_new_id_makes_no_timeline_entry() -> 
 
 def test_stored_documents_round_trip_through_the_projection() -> None:
     order = merge_all(None, [CREATED])
-    document = order_document(order, T0)
+    document = order_document(state_of(order), T0)
     assert document["search"]["phones"] == ["15550102030", "5550102030"]
     assert "web-1" in document["search"]["refs"]
     assert order_from_document(document) == order
