@@ -222,7 +222,8 @@ class SearchEngine:
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,
     ) -> Iterator[BulkItemResult]:
-        """Per-item results in input order; 429s are retried by the helper with capped backoff."""
+        """One result per item; items the helper retried (429, capped backoff) come after the
+        others, so callers match results by `doc_id`, never by position."""
         stream = self._helpers.streaming_bulk(
             self._client, actions, chunk_size=chunk_size, max_chunk_bytes=20 * 1024 * 1024,
             raise_on_error=False, raise_on_exception=False, max_retries=max_retries,

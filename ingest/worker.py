@@ -59,6 +59,7 @@ class IngestWorker:
     def __init__(
         self, *, consumer: KafkaConsumer, producer: KafkaProducer, writer: OrderStoreWriter, topics: TopicMap,
         health_file: Path | None = None, max_backoff_s: float = 30.0, dead_letters: bool = True,
+        rebalance_grace_s: float = 30.0,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
@@ -67,6 +68,7 @@ class IngestWorker:
         self.health_file = health_file
         self.max_backoff_s = max_backoff_s
         self.dead_letters_enabled = dead_letters
+        self.rebalance_grace_s = rebalance_grace_s
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._lag_checked_at = 0.0
@@ -78,17 +80,26 @@ class IngestWorker:
 
     def run(self, *, idle_exit_s: float | None = None, on_batch: Callable[[WorkerStats], None] | None = None) -> None:
         idle_since = time.monotonic()
+        unassigned_since: float | None = None
         try:
             while not self.stopping.is_set():
                 batch = self.consumer.poll(timeout_ms=500)
                 self.stats.last_poll_at = time.time()
+                assigned = bool(self.consumer.assignment())
+                unassigned_since = None if assigned else (unassigned_since or time.monotonic())
                 if batch:
                     self.process(batch)
                     idle_since = time.monotonic()
                     if on_batch:
                         on_batch(self.stats)
-                elif not self.consumer.assignment():
-                    idle_since = time.monotonic()  # waiting for a rebalance is not being idle
+                elif not assigned:
+                    # waiting for a rebalance is not being idle, unless it outlasts any rebalance
+                    # (more workers than partitions: this one will never get any)
+                    idle_since = time.monotonic()
+                    waited = idle_since - (unassigned_since or idle_since)
+                    if idle_exit_s is not None and waited > idle_exit_s + self.rebalance_grace_s:
+                        log.info("no partitions assigned for a while; stopping", idle_seconds=idle_exit_s)
+                        break
                 elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
                     log.info("no records for a while; stopping", idle_seconds=idle_exit_s)
                     break

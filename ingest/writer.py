@@ -84,9 +84,10 @@ class OrderStoreWriter:
         now = self.clock()
         retry: set[str] = set()
         refused: dict[str, str] = {}
-        entries = self.engine.bulk(self._timeline_actions(plan.timeline, now))
-        for entry, result in zip(plan.timeline, entries, strict=True):
-            self._classify(result, entry.order_id, retry, refused)
+        order_of_entry = {entry.entry_id: entry.order_id for entry in plan.timeline}
+        for result in self.engine.bulk(self._timeline_actions(plan.timeline, now)):
+            # by id, not position: the bulk helper yields items it retried after the others
+            self._classify(result, order_of_entry[result.doc_id], retry, refused)
             outcome.timeline_written += result.ok
         writes = {w.order_id: w for w in plan.orders if w.order_id not in retry and w.order_id not in refused}
         for result in self.engine.bulk(self._order_actions(list(writes.values()), now)):

@@ -69,4 +69,5 @@ def build_worker(
         topics=topics,
         health_file=health_file(settings, worker_index),
         dead_letters=dead_letters,
+        rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
     )

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 import jwt
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 ALGORITHM = "HS256"
 
@@ -33,6 +35,8 @@ class Role(StrEnum):
 
 
 class Caller(BaseModel):
+    model_config = ConfigDict(frozen=True)  # one instance is shared by every request with the same token
+
     subject: str
     role: Role
     customer_keys: tuple[str, ...] = ()
@@ -65,12 +69,23 @@ def issue_token(secret: str, *, subject: str, role: Role, customer_keys: tuple[s
 
 
 def verify_token(secret: str, token: str) -> Caller:
+    """Checked once per distinct token, then served from a cache until it expires:
+    the signature check was the largest cost of an API request's dependencies."""
+    caller, expires_at = _verified(secret, token)
+    if time.time() >= expires_at:
+        raise InvalidToken("invalid token: Signature has expired")
+    return caller
+
+
+@lru_cache(maxsize=8192)  # expired entries are refused above and age out of the cache
+def _verified(secret: str, token: str) -> tuple[Caller, float]:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "role"]})
         caller = Caller(subject=str(claims["sub"]), role=Role(claims["role"]),
                         customer_keys=tuple(str(k) for k in claims.get("customer_keys") or ()))
+        expires_at = float(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise InvalidToken(f"invalid token: {error}") from error
     if caller.role is Role.STOREFRONT and not caller.customer_keys:
         raise InvalidToken("invalid token: storefront token bound to no customer")
-    return caller
+    return caller, expires_at

@@ -8,10 +8,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
+
+import orjson
 
 from adapters.search_engine import SearchEngine
-from ingest.sample_traffic import expected_orders, generate, inject_faults
-from orderrepo.bootstrap import build_worker, index_names
+from ingest.sample_traffic import FaultyMessage, TrafficMessage, expected_orders, generate, inject_faults
+from orderrepo.bootstrap import build_worker, health_files, index_names
 from orderrepo.settings import Settings
 from tests.integration.pipeline_harness import (
     dead_letters,
@@ -25,6 +28,27 @@ def _run_worker_until_idle(settings: Settings, engine: SearchEngine, *, group_id
     build_worker(settings, engine, group_id=group_id).run(idle_exit_s=4.0)
 
 
+def _cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that makes `python -m orderrepo.cli` use this test's isolated names and servers."""
+    return {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix,
+            "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix, "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
+            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(),
+            "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka_servers(), **extra}
+
+
+def _assert_converged_and_poison_dead_lettered(
+    settings: Settings, engine: SearchEngine, clean: list[TrafficMessage], poison: list[FaultyMessage]
+) -> None:
+    expected = {order_id: order.to_document() for order_id, order in expected_orders(clean).items()}
+    stored = stored_orders(settings, engine)
+    assert stored.keys() == expected.keys()
+    mismatched = [order_id for order_id in expected if stored[order_id] != expected[order_id]]
+    assert mismatched == []
+    letters = dead_letters(settings, expected=len(poison))
+    assert Counter(letter["original"] for letter in letters) == Counter(f.message.value for f in poison)
+    assert all(letter["reason"] and letter["source_topic"] and letter["offset"] >= 0 for letter in letters)
+
+
 def test_duplicates_reordering_and_poison_converge_and_poison_is_dead_lettered(
     isolated: Settings, engine: SearchEngine
 ) -> None:
@@ -36,23 +60,38 @@ def test_duplicates_reordering_and_poison_converge_and_poison_is_dead_lettered(
 
     _run_worker_until_idle(isolated, engine)
 
-    expected = {order_id: order.to_document() for order_id, order in expected_orders(clean).items()}
-    stored = stored_orders(isolated, engine)
-    assert stored.keys() == expected.keys()
-    mismatched = [order_id for order_id in expected if stored[order_id] != expected[order_id]]
-    assert mismatched == []
-    letters = dead_letters(isolated, expected=len(poison))
-    assert Counter(letter["original"] for letter in letters) == Counter(f.message.value for f in poison)
-    assert all(letter["reason"] and letter["source_topic"] and letter["offset"] >= 0 for letter in letters)
+    _assert_converged_and_poison_dead_lettered(isolated, engine, clean, poison)
+
+
+def test_two_worker_processes_share_the_group_converge_and_each_reports_health(
+    isolated: Settings, engine: SearchEngine, tmp_path: Path
+) -> None:
+    clean = list(generate(orders=150, seed=13))
+    faulty = list(inject_faults(clean, seed=13))
+    poison = [f for f in faulty if f.poison_reason is not None]
+    assert poison and len(faulty) > len(clean), "the fault injector must add duplicates and poison"
+    published = publish(isolated, (f.message for f in faulty))
+    # health files go to this test's own stack home, so files of earlier runs cannot answer for this one
+    env = _cli_env(isolated, ORDERREPO_STACK_HOME=str(tmp_path))
+    command = [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "4", "--processes", "2"]
+
+    supervisor = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    assert supervisor.returncode == 0, supervisor.stderr[-2000:]
+    _assert_converged_and_poison_dead_lettered(isolated, engine, clean, poison)
+    two_workers = isolated.model_copy(
+        update={"ingest_processes": 2, "stack": isolated.stack.model_copy(update={"home": tmp_path})}
+    )
+    files = health_files(two_workers)
+    assert [path.exists() for path in files] == [True, True], sorted(p.name for p in (tmp_path / "run").iterdir())
+    records = [orjson.loads(path.read_bytes())["records"] for path in files]
+    assert sum(records) == published, f"per worker {records}: a record was skipped or processed twice"
 
 
 def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(isolated: Settings, engine: SearchEngine) -> None:
     clean = list(generate(orders=600, seed=5))
     publish(isolated, clean)
-    env = {**os.environ, "ORDERREPO_INDEX_PREFIX": isolated.index_prefix,
-           "ORDERREPO_TOPIC_PREFIX": isolated.topic_prefix, "ORDERREPO_CONSUMER_GROUP": isolated.consumer_group,
-           "ORDERREPO_ENGINE_URL": isolated.resolved_engine_url(),
-           "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": isolated.resolved_kafka_servers()}
+    env = _cli_env(isolated)
     command = [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "4"]
     victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     orders_alias = index_names(isolated).orders

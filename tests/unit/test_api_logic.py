@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from query_api import auth
 from query_api.auth import Caller, InvalidToken, Role, issue_token, verify_token
 from query_api.queries import BadCursor, decode_cursor, encode_cursor, history_query, reference_query
 from query_api.views import order_view
@@ -32,6 +34,15 @@ def test_expired_and_foreign_tokens_are_refused() -> None:
     for token in (expired, foreign):
         with pytest.raises(InvalidToken):
             verify_token(SECRET, token)
+
+
+def test_a_cached_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = issue_token(SECRET, subject="u", role=Role.CSR, ttl=timedelta(minutes=5))
+    assert verify_token(SECRET, token).role is Role.CSR  # now cached
+    later = time.time() + 301
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_token(SECRET, token)
 
 
 def test_storefront_queries_always_carry_the_customer_filter() -> None:

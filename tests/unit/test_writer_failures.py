@@ -47,3 +47,34 @@ def test_a_refused_timeline_entry_rejects_the_orders_events_without_writing_it()
     outcome = writer.write([CREATED])
     assert engine.order_writes == [] and outcome.rejected == {"e1": "rejected_by_engine: refused"}
 
+
+
+class RetriedLastEngine:
+    """Like the bulk helper after a 429: the item it retried (and still failed) comes last."""
+
+    def __init__(self, failing_order: str) -> None:
+        self.failing_order = failing_order
+        self.order_writes: list[str] = []
+
+    def mget(self, index: str, ids: list[str]) -> dict[str, Any]:
+        return {}
+
+    def bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[BulkItemResult]:
+        actions = list(actions)
+        failing = [a for a in actions if a["_source"].get("order_id") == self.failing_order
+                   and "order-events" in a["_index"]]
+        for action in [a for a in actions if a not in failing] + failing:
+            ok = action not in failing
+            if ok and "order-events" not in action["_index"]:
+                self.order_writes.append(action["_id"])
+            yield BulkItemResult(ok=ok, op="index", index=action["_index"], doc_id=action["_id"],
+                                 status=201 if ok else 429, error=None if ok else "too many requests")
+
+
+def test_timeline_results_are_matched_by_id_when_the_helper_reorders_them() -> None:
+    first = CREATED.model_copy(update={"order_id": "web-0", "event_id": "e0"})
+    engine = RetriedLastEngine(failing_order="web-0")
+    writer = OrderStoreWriter(engine, IndexNames("t"))  # type: ignore[arg-type]
+    outcome = WriteOutcome()
+    retry = writer._send(plan_writes([first, CREATED], {}), outcome)
+    assert retry == {"web-0"} and engine.order_writes == ["web-1"] and outcome.timeline_written == 1
