@@ -73,6 +73,20 @@ def _plot(run: dict[str, Any], out: Path) -> str:
     return name
 
 
+def _scaling(runs: list[dict[str, Any]]) -> list[str]:
+    """How cost grows with the data: the same measurements side by side per size."""
+    header = ["measure", *(f"{run['orders']:,} orders" for run in runs)]
+    rows = [("pipeline records/s", [run["pipeline"]["records_per_s"] for run in runs]),
+            ("raw bulk docs/s", [run["raw_bulk"]["docs_per_s"] for run in runs]),
+            ("pipeline / raw limit", [f"{run['pipeline_vs_raw']:.0%}" for run in runs])]
+    rows += [(f"API {query} p50/p99 ms @8", [f"{run['api'][query]['8']['p50']}/{run['api'][query]['8']['p99']}"
+                                               for run in runs]) for query in QUERIES]
+    rows += [("disk per 1,000 orders KiB (orders + events)",
+              [round(sum(run["disk"].values()), 1) for run in runs])]
+    return ["## Scaling", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *(f"| {name} | " + " | ".join(str(v) for v in values) + " |" for name, values in rows), ""]
+
+
 def _profile_section(profile: dict[str, Any] | None) -> list[str]:
     if not profile:
         return []
@@ -110,6 +124,16 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
             lines.append("")
         lines += ["### Targets", "", *_targets(run), "", f"![p95 latency]({_plot(run, out)})", ""]
         lines += _profile_section(run.get("profile"))
+    if len(payload["runs"]) > 1:
+        lines += _scaling(payload["runs"])
     text = "\n".join(lines)
     (out / "report.md").write_text(text)
     return text
+
+
+if __name__ == "__main__":  # re-render a saved run: python -m bench.report bench/results/<stamp>
+    import json
+    import sys
+
+    folder = Path(sys.argv[1])
+    print(write_report(json.loads((folder / "results.json").read_text()), folder))
