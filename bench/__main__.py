@@ -205,16 +205,20 @@ def main(
     out = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
     sizes = [orders] + ([1_000_000] if full and orders != 1_000_000 else [])
-    runs = [run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
-                     freshness_seconds=freshness_seconds, processes=ingest_processes,
-                     profile_to=out if profile and number == 0 else None, keep=keep)
-            for number, size in enumerate(sizes)]
+    runs: list[dict[str, Any]] = []
+    for number, size in enumerate(sizes):
+        runs.append(run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+                             freshness_seconds=freshness_seconds, processes=ingest_processes,
+                             profile_to=out if profile and number == 0 else None, keep=keep))
+        _save(settings, out, started, runs)  # after every size: a later failure keeps what was measured
+    _say(f"saved {out}")
+
+
+def _save(settings: Settings, out: Path, started: float, runs: list[dict[str, Any]]) -> None:
     payload = {"machine": machine(), "engine": connect_engine(settings).info.__dict__ | {"kind": "opensearch"},
                "seconds": round(time.time() - started, 1), "runs": runs}
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
-    report = write_report(payload, out)
-    print(report)
-    _say(f"saved {out}")
+    print(write_report(payload, out))
 
 
 if __name__ == "__main__":

@@ -122,7 +122,9 @@ def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> floa
 
 def disk_per_1000_orders(settings: Settings, engine: SearchEngine) -> dict[str, float]:
     names = index_names(settings)
-    engine.request("POST", f"/{names.orders},{names.events}/_forcemerge", params={"max_num_segments": 1})
+    # a force merge of a million orders takes minutes: far beyond the client's default timeout
+    engine.request("POST", f"/{names.orders},{names.events}/_forcemerge",
+                   params={"max_num_segments": 1, "request_timeout": 3600})
     stats = engine.request("GET", f"/{names.orders},{names.events}/_stats/store,docs")["indices"]
     orders = engine.count(names.orders)
     per = {}
