@@ -19,8 +19,8 @@ Because max, min and union are commutative, associative and idempotent, so is
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from order_domain.identity import identity_keys
@@ -56,7 +56,8 @@ def stamp_of(change: OrderChange) -> StampKey:
 
 def initial_state(order_id: str) -> State:
     empty = _empty_state()
-    return {**empty, "order_id": order_id, **{key: dict(value) for key, value in empty.items() if isinstance(value, dict)}}
+    fresh_dicts = {key: dict(value) for key, value in empty.items() if isinstance(value, dict)}  # never shared
+    return {**empty, **fresh_dicts, "order_id": order_id}
 
 
 @cache
@@ -73,9 +74,12 @@ def state_of(order: Order) -> State:
 
 
 def order_of(state: State) -> Order:
-    stamps = {key: {"occurred_at": s[0], "source_version": s[1], "event_id": s[2]}
-              for key, s in sorted(state["stamps"].items())}
-    return Order.model_validate({**state, "stamps": stamps})
+    return Order.model_validate({**state, "stamps": _stamp_documents(state)})
+
+
+def _stamp_documents(state: State) -> dict[str, dict[str, Any]]:
+    return {key: {"occurred_at": s[0], "source_version": s[1], "event_id": s[2]}
+            for key, s in sorted(state["stamps"].items())}
 
 
 def document_of(state: State) -> dict[str, Any]:
@@ -84,10 +88,9 @@ def document_of(state: State) -> dict[str, Any]:
     Safe because a state is only ever built by `apply_change` from validated events.
     Values keep their Python types (datetime, Decimal, enums) for the JSON serialiser.
     """
-    document = _without_none({key: value for key, value in state.items() if key != "stamps"})
+    document = _without_none({key: value for key, value in state.items() if key not in ("stamps", "status_history")})
     document["status_history"] = {str(status): at for status, at in state["status_history"].items()}
-    document["stamps"] = {key: {"occurred_at": s[0], "source_version": s[1], "event_id": s[2]}
-                          for key, s in sorted(state["stamps"].items())}
+    document["stamps"] = _stamp_documents(state)
     return document
 
 

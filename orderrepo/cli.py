@@ -107,7 +107,7 @@ def ingest_run(
     processes: int | None = typer.Option(
         None, min=1, max=64, help="worker processes in the group [default: ORDERREPO_INGEST_PROCESSES or 1]"
     ),
-    worker_index: int = typer.Option(0, hidden=True, help="set by the supervisor for its children"),
+    worker_index: int | None = typer.Option(None, hidden=True, help="set by the supervisor for its children"),
 ) -> None:
     """Consume every channel topic and keep the order store current (SIGTERM stops it gracefully)."""
     import sys
@@ -126,13 +126,14 @@ def ingest_run(
         child = [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", "1"]
         child += ["--idle-exit", str(idle_exit)] if idle_exit is not None else []
         raise typer.Exit(code=supervise([[*child, "--worker-index", str(i)] for i in range(count)]))
-    if worker_index == 0:
+    if worker_index is None:  # on its own; a supervised child finds storage prepared by its parent
         prepare_storage(settings, engine)
+    index = worker_index or 0
     if settings.ingest_metrics_port:
-        start_http_server(settings.ingest_metrics_port + worker_index, addr="127.0.0.1")
-    worker = build_worker(settings, engine, worker_index=worker_index)
+        start_http_server(settings.ingest_metrics_port + index, addr="127.0.0.1")
+    worker = build_worker(settings, engine, worker_index=index)
     worker.install_signal_handlers()
-    console.print(f"ingest worker {worker_index} into {engine.info.kind} {engine.info.version} at {engine.info.url}")
+    console.print(f"ingest worker {index} into {engine.info.kind} {engine.info.version} at {engine.info.url}")
     worker.run(idle_exit_s=idle_exit)
 
 
