@@ -31,13 +31,14 @@ from bench.ingest_bench import (
 )
 from bench.measure import machine, peak_rss_mb
 from bench.profile import profile_ingest
-from bench.query_bench import api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs
+from bench.query_bench import (api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs,
+                               shopper)
 from bench.report import write_report
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
 from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
 from orderrepo.settings import Settings, get_settings
-from query_api.auth import Role, issue_token
+from query_api.auth import Caller, Role, issue_token
 
 app = typer.Typer(add_completion=False)
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -148,8 +149,9 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     api, base = _start_api(scoped)
     try:
         token = issue_token(SECRET, subject="bench", role=Role.ADMIN)
+        shoppers = {email: _token_for(shopper(email)) for email in inputs.emails}
         result["api"] = asyncio.run(_http(base, {"Authorization": f"Bearer {token}"}, inputs, levels, per_level,
-                                          lambda c: api_calls(c, inputs)))
+                                          lambda c: api_calls(c, inputs, shoppers)))
         result["api_peak_rss_mb"] = round(peak_rss_mb(api.pid), 1)
     finally:
         api.terminate()
@@ -177,6 +179,10 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
         finally:
             _drop(sampled, engine)
     return result
+
+
+def _token_for(caller: Caller) -> str:
+    return issue_token(SECRET, subject=caller.subject, role=caller.role, customer_keys=caller.customer_keys)
 
 
 async def _http(base: str, headers: dict[str, str], inputs: Any, levels: tuple[int, ...], per_level: int,

@@ -104,14 +104,27 @@ def _drive_threads(call: Callable[[Any, int], None], connect: Callable[[], Any],
     return {**{k: round(v, 2) for k, v in percentiles(latencies).items()}, "qps": round(total / elapsed, 1)}
 
 
-def api_calls(client: aiohttp.ClientSession, inputs: Inputs) -> dict[str, Callable[[int], Awaitable[None]]]:
-    async def get(path: str, **params: Any) -> None:
-        async with client.get(path, params=params) as answer:
+def shopper(email: str) -> Caller:
+    """The storefront caller behind a "my orders" page: bound to the one customer key."""
+    return Caller(subject=f"shopper:{email}", role=Role.STOREFRONT, customer_keys=(f"email:{email}",))
+
+
+def api_calls(client: aiohttp.ClientSession, inputs: Inputs,
+              storefront_tokens: dict[str, str]) -> dict[str, Callable[[int], Awaitable[None]]]:
+    """`storefront_tokens` (email -> bearer token): the history page is read as the shopper
+    reads it; every other question is asked with the session's staff token."""
+    async def get(path: str, headers: dict[str, str] | None = None, **params: Any) -> None:
+        async with client.get(path, params=params, headers=headers) as answer:
             answer.raise_for_status()
             await answer.read()
 
+    def history(i: int) -> Awaitable[None]:
+        email = inputs.emails[i % len(inputs.emails)]
+        return get(f"/customers/email:{email}/orders", {"Authorization": f"Bearer {storefront_tokens[email]}"},
+                   size=20)
+
     return {
-        "history_page": lambda i: get(f"/customers/email:{inputs.emails[i % len(inputs.emails)]}/orders", size=20),
+        "history_page": history,
         "order_by_reference": lambda i: get(f"/orders/{quote(inputs.references[i % len(inputs.references)], safe='')}"),
         "csr_search": lambda i: get("/search", q=inputs.search_texts[i % len(inputs.search_texts)], size=20),
         "order_timeline": lambda i: get(f"/orders/{inputs.order_ids[i % len(inputs.order_ids)]}/timeline"),
@@ -121,7 +134,7 @@ def api_calls(client: aiohttp.ClientSession, inputs: Inputs) -> dict[str, Callab
 
 def engine_calls(client: aiohttp.ClientSession, orders: str, events: str,
                  inputs: Inputs) -> dict[str, Callable[[int], Awaitable[None]]]:
-    """The very requests the API sends for each question (history and timeline take two)."""
+    """The very requests the API sends for each question (the timeline takes two)."""
     async def search(index: str, body: dict[str, Any]) -> dict[str, Any]:
         async with client.post(f"/{index}/_search", data=orjson.dumps(body),
                                headers={"content-type": "application/json"}) as answer:
@@ -129,11 +142,8 @@ def engine_calls(client: aiohttp.ClientSession, orders: str, events: str,
             return orjson.loads(await answer.read())
 
     async def history(i: int) -> None:
-        key = f"email:{inputs.emails[i % len(inputs.emails)]}"
-        linked = await search(orders, {"size": 0, "query": {"term": {"identity_keys": key}},
-                                       "aggs": {"keys": {"terms": {"field": "identity_keys", "size": 50}}}})
-        keys = sorted({key, *(b["key"] for b in linked["aggregations"]["keys"]["buckets"])})
-        await search(orders, history_query(keys, CSR, size=20, cursor=None))
+        caller = shopper(inputs.emails[i % len(inputs.emails)])
+        await search(orders, history_query(list(caller.customer_keys), caller, size=20, cursor=None))
 
     async def timeline(i: int) -> None:
         order_id = inputs.order_ids[i % len(inputs.order_ids)]

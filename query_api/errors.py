@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.search_engine import EngineError, EngineUnavailable
@@ -15,36 +15,36 @@ from query_api.queries import BadCursor
 log = get_logger(__name__)
 
 
-def _error(status: int, error: str, detail: str) -> ORJSONResponse:
-    return ORJSONResponse({"error": error, "detail": detail}, status_code=status)
+def _error(status: int, error: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid input')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
             exc.status_code, "bad_request"), str(exc.detail))
 
     @app.exception_handler(InvalidToken)
-    async def _token(_: Request, exc: InvalidToken) -> ORJSONResponse:
+    async def _token(_: Request, exc: InvalidToken) -> JSONResponse:
         return _error(401, "unauthorized", str(exc))
 
     @app.exception_handler(BadCursor)
-    async def _cursor(_: Request, exc: BadCursor) -> ORJSONResponse:
+    async def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
         return _error(400, "bad_cursor", str(exc))
 
     @app.exception_handler(EngineUnavailable)
-    async def _away(_: Request, exc: EngineUnavailable) -> ORJSONResponse:
+    async def _away(_: Request, exc: EngineUnavailable) -> JSONResponse:
         return _error(503, "engine_unavailable", "the search engine is not reachable; retry shortly")
 
     @app.exception_handler(EngineError)
-    async def _engine(_: Request, exc: EngineError) -> ORJSONResponse:
+    async def _engine(_: Request, exc: EngineError) -> JSONResponse:
         if 400 <= exc.status < 500:
             log.info("engine refused a query", status=exc.status, error=str(exc)[:300])
             return _error(400, "bad_query", "the query could not be run; check the parameters")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.search_engine import EngineError
@@ -18,13 +18,13 @@ async def healthz() -> dict:
 
 
 @router.get("/readyz")
-async def readyz(engine: EngineDep) -> ORJSONResponse:
+async def readyz(engine: EngineDep) -> JSONResponse:
     try:
         status = (await engine.health())["status"]
     except EngineError as error:
-        return ORJSONResponse({"status": "unavailable", "detail": str(error)[:200]}, status_code=503)
+        return JSONResponse({"status": "unavailable", "detail": str(error)[:200]}, status_code=503)
     ready = status in ("green", "yellow")
-    return ORJSONResponse({"status": status, "engine": engine.info.kind.value, "version": engine.info.version},
+    return JSONResponse({"status": status, "engine": engine.info.kind.value, "version": engine.info.version},
                           status_code=200 if ready else 503)
 
 
