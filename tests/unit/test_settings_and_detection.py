@@ -12,7 +12,18 @@ from local_stack.servers import opensearch_version_for
 from orderrepo.settings import Settings, StackSettings
 
 
+CLUSTER_VARIABLES = ("OPENSEARCH_URL", "ELASTICSEARCH_URL", "KAFKA_BOOTSTRAP_SERVERS", "ORDERREPO_ENGINE_URL",
+                     "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS")
+
+
+def _without_cluster_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite may run with these set (reusing servers for the integration tests)."""
+    for name in CLUSTER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_unprefixed_cluster_variables_point_everything_at_user_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_cluster_variables(monkeypatch)
     monkeypatch.setenv("ELASTICSEARCH_URL", "https://es.example:9200")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092")
     settings = Settings()
@@ -22,8 +33,7 @@ def test_unprefixed_cluster_variables_point_everything_at_user_clusters(monkeypa
 
 
 def test_defaults_are_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENSEARCH_URL", "ELASTICSEARCH_URL", "KAFKA_BOOTSTRAP_SERVERS", "ORDERREPO_ENGINE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    _without_cluster_variables(monkeypatch)
     monkeypatch.setenv("ORDERREPO_STACK_OPENSEARCH_HTTP_PORT", "19999")
     settings = Settings()
     assert settings.resolved_engine_url() == "http://127.0.0.1:19999"
