@@ -16,6 +16,12 @@ import orjson
 from query_api.auth import Caller, Role
 
 NEWEST_FIRST = [{"placed_at": {"order": "desc", "missing": "_last"}}, {"order_id": "asc"}]
+# Stored for merging and matching, never answered: three quarters of an order's bytes (the merge
+# stamps alone are two thirds), which the engine would otherwise serialise and the API parse and drop.
+STORED_ONLY_FIELDS = ("stamps", "search", "facts")
+ORDER_ANSWER_SOURCE = {"excludes": list(STORED_ONLY_FIELDS)}
+# A timeline entry keeps the original event for as-of replays; timelines answer without it.
+TIMELINE_ANSWER_SOURCE = {"excludes": ["event"]}
 _DIGITS = re.compile(r"\D+")
 
 
@@ -47,7 +53,7 @@ def isolation_filter(caller: Caller) -> list[dict[str, Any]]:
 
 def reference_query(reference: str, caller: Caller) -> dict[str, Any]:
     return {
-        "size": 1,
+        "size": 1, "_source": ORDER_ANSWER_SOURCE,
         "query": {"bool": {
             "should": [{"term": {"order_id": reference}}, {"term": {"search.refs": reference}}],
             "minimum_should_match": 1,
@@ -68,7 +74,7 @@ def history_query(
         bounds = {op: value.isoformat() for op, value in (("gte", placed_from), ("lt", placed_to)) if value}
         filters.append({"range": {"placed_at": bounds}})
     body: dict[str, Any] = {"size": size, "query": {"bool": {"filter": filters}}, "sort": NEWEST_FIRST,
-                            "track_total_hits": True}
+                            "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE}
     if cursor:
         body["search_after"] = decode_cursor(cursor)
     return body
@@ -89,7 +95,7 @@ def search_query(text: str, caller: Caller, *, size: int, cursor: str | None,
     filters = [*isolation_filter(caller)]
     filters += [{"term": {field: value}} for field, value in (("channel", channel), ("status", status)) if value]
     body: dict[str, Any] = {
-        "size": size, "track_total_hits": True,
+        "size": size, "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE,
         "query": {"bool": {"should": should, "minimum_should_match": 1, "filter": filters}},
         "sort": ["_score", {"order_id": "asc"}],
         "aggs": {"channel": {"terms": {"field": "channel"}}, "status": {"terms": {"field": "status"}},
@@ -101,5 +107,5 @@ def search_query(text: str, caller: Caller, *, size: int, cursor: str | None,
 
 
 def timeline_query(order_id: str, *, size: int) -> dict[str, Any]:
-    return {"size": size, "query": {"term": {"order_id": order_id}},
+    return {"size": size, "query": {"term": {"order_id": order_id}}, "_source": TIMELINE_ANSWER_SOURCE,
             "sort": [{"occurred_at": "asc"}, {"entry_id": "asc"}]}

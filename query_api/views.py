@@ -7,8 +7,9 @@ import hashlib
 from typing import Any
 
 from query_api.auth import Caller, Role
+from query_api.queries import STORED_ONLY_FIELDS
 
-_INTERNAL = ("stamps", "search", "identity_keys")
+_INTERNAL = (*STORED_ONLY_FIELDS, "identity_keys")  # also when a query fetched the whole document
 
 
 def pseudonym(value: str) -> str:

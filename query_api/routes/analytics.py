@@ -18,7 +18,7 @@ from query_api.analytics_queries import (
 from query_api.auth import Caller, Role
 from query_api.params import Instant
 from query_api.deps import EngineDep, NamesDep, SettingsDep, require
-from query_api.queries import NEWEST_FIRST, decode_cursor, encode_cursor
+from query_api.queries import NEWEST_FIRST, ORDER_ANSWER_SOURCE, decode_cursor, encode_cursor
 from query_api.schemas import OrderPage
 from query_api.views import order_view
 
@@ -92,7 +92,7 @@ async def orders_in_state(
     filters = [in_state_at(status, at)]
     filters += [{"term": {f: v}} for f, v in (("store_id", store_id), ("channel", channel)) if v]
     body: dict[str, Any] = {"size": size, "query": {"bool": {"filter": filters}}, "sort": NEWEST_FIRST,
-                            "track_total_hits": True}
+                            "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE}
     if cursor:
         body["search_after"] = decode_cursor(cursor)
     answer = await engine.search(names.orders, body)

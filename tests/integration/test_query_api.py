@@ -93,6 +93,23 @@ def test_cross_channel_journeys_are_found_from_each_of_their_references(dataset:
             assert len(body["returns"]) == len(order.returns)
 
 
+def test_answers_leave_out_stored_only_fields_but_none_they_answer_with(dataset: DataSet) -> None:
+    """Queries exclude the merge stamps and search projection at the engine: every answered
+    field must still arrive complete, compared with the independently merged order."""
+    order = max(dataset.orders.values(), key=lambda o: (len(o.lines), len(o.shipments), len(o.status_history)))
+    body = dataset.get(f"/orders/{order.order_id}").json()
+    assert not {"stamps", "search", "facts"} & set(body)
+    assert sorted((line["line_id"], line["sku"], line["quantity"]) for line in body["lines"]) == sorted(
+        (line.line_id, line.sku, line.quantity) for line in order.lines)
+    assert sorted(s["shipment_id"] for s in body["shipments"]) == sorted(s.shipment_id for s in order.shipments)
+    assert sorted(r["value"] for r in body["references"]) == sorted(r.value for r in order.references)
+    assert body["customer"].get("email") == order.customer.email
+    entries = dataset.get(f"/orders/{order.order_id}/timeline").json()["entries"]
+    assert entries and all("event" not in entry and entry["categories"] for entry in entries)
+    page = dataset.get(f"/customers/{_heaviest_customer(dataset.orders)}/orders", size=5).json()
+    assert page["items"] and all(item["lines"] and "stamps" not in item for item in page["items"])
+
+
 def _heaviest_customer(orders: dict[str, Order]) -> str:
     counts = Counter(key for order in orders.values() for key in order.identity_keys if key.startswith("email:"))
     return counts.most_common(1)[0][0]

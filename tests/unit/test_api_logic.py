@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from query_api import auth
 from query_api.auth import Caller, InvalidToken, Role, issue_token, verify_token
-from query_api.queries import BadCursor, decode_cursor, encode_cursor, history_query, reference_query
+from query_api.queries import (
+    STORED_ONLY_FIELDS,
+    BadCursor,
+    decode_cursor,
+    encode_cursor,
+    history_query,
+    reference_query,
+    search_query,
+)
 from query_api.views import order_view
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
@@ -72,3 +80,14 @@ def test_analysts_see_pseudonyms_not_identity() -> None:
     view = order_view(source, Caller(subject="a", role=Role.ANALYST))
     assert view["customer"]["pseudonym"].startswith("anon-") and "email" not in view["customer"]
     assert "shipping_address" not in view and "stamps" not in view
+
+
+@pytest.mark.parametrize("body", [
+    reference_query("web-1", Caller(subject="c", role=Role.CSR)),
+    history_query(["email:a@x.com"], Caller(subject="c", role=Role.CSR), size=5, cursor=None),
+    search_query("ana", Caller(subject="c", role=Role.CSR), size=5, cursor=None),
+], ids=["reference", "history", "search"])
+def test_order_answers_exclude_only_the_stored_only_fields(body: dict) -> None:
+    excluded = set(body["_source"]["excludes"])
+    assert excluded == set(STORED_ONLY_FIELDS)
+    assert not excluded & {"order_id", "lines", "customer", "identity_keys", "shipments", "status"}
