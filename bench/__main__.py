@@ -31,8 +31,8 @@ from bench.ingest_bench import (
 )
 from bench.measure import machine, peak_rss_mb
 from bench.profile import profile_ingest
-from bench.query_bench import (api_calls, engine_calls, run_http_target, run_postgres_target, sample_inputs,
-                               shopper)
+from bench.query_bench import (api_calls, engine_calls, random_orders, run_http_target, run_postgres_target,
+                               sample_inputs, shopper)
 from bench.report import write_report
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
@@ -53,15 +53,11 @@ def _scoped(settings: Settings, name: str) -> Settings:
     return settings.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
 
 
-def _orders(engine: Any, alias: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+def _orders(engine: Any, alias: str) -> Iterator[dict[str, Any]]:
     """Streams stored orders (bounded memory at any data size)."""
-    sent = 0
     for page in iter_documents(engine, alias, "order_id"):
         for _, source in page:
             yield source
-            sent += 1
-            if limit is not None and sent >= limit:
-                return
 
 
 def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
@@ -143,7 +139,7 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
     result["disk"] = disk_per_1000_orders(scoped, engine)
     names = index_names(scoped)
-    inputs = sample_inputs(list(_orders(engine, names.orders, limit=50_000)))
+    inputs = sample_inputs(random_orders(engine, names.orders))
     levels = (1, 8, 32)
     _say("query latency: API")
     api, base = _start_api(scoped)

@@ -27,7 +27,7 @@ import orjson
 from bench.measure import percentiles
 from query_api.analytics_queries import sales_by_channel
 from query_api.auth import Caller, Role
-from query_api.queries import history_query, reference_query, search_query, timeline_query
+from query_api.queries import STORED_ONLY_FIELDS, history_query, reference_query, search_query, timeline_query
 
 CSR = Caller(subject="bench", role=Role.CSR)
 
@@ -52,8 +52,21 @@ def sample_inputs(orders: list[dict[str, Any]], seed: int = 5) -> Inputs:
         digits = "".join(ch for ch in customer["phone"] if ch.isdigit())[-10:]
         texts += [surname[:2] + surname[3] + surname[2] + surname[4:] if len(surname) > 4 else surname,
                   f"{digits[3:6]}-{digits[6:]}", customer["name"]]
-    return Inputs(emails=rng.sample(emails, min(500, len(emails))), references=rng.sample(refs, min(500, len(refs))),
-                  search_texts=texts, order_ids=rng.sample([o["order_id"] for o in orders], min(500, len(orders))))
+    inputs = Inputs(emails=rng.sample(emails, min(500, len(emails))), references=rng.sample(refs, min(500, len(refs))),
+                    search_texts=texts, order_ids=rng.sample([o["order_id"] for o in orders], min(500, len(orders))))
+    empty = [name for name, values in vars(inputs).items() if not values]
+    if empty:
+        raise ValueError(f"the sampled orders give no {', '.join(empty)} to ask about")
+    return inputs
+
+
+def random_orders(engine: Any, alias: str, *, count: int = 10_000, seed: int = 5) -> list[dict[str, Any]]:
+    """A seeded random sample of stored orders. The first orders by id are one channel's (ids
+    start with the channel), which at 1M orders left no marketplace or POS reference to ask for."""
+    body = {"size": count, "_source": {"excludes": list(STORED_ONLY_FIELDS)},
+            "query": {"function_score": {"query": {"match_all": {}}, "boost_mode": "replace",
+                                         "random_score": {"seed": seed, "field": "_seq_no"}}}}
+    return [hit["_source"] for hit in engine.search(alias, body)["hits"]["hits"]]
 
 
 async def _drive(call: Callable[[int], Awaitable[None]], *, concurrency: int, total: int) -> dict[str, float]:
