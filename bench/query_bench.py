@@ -27,7 +27,7 @@ import orjson
 from bench.measure import percentiles
 from query_api.analytics_queries import sales_by_channel
 from query_api.auth import Caller, Role
-from query_api.queries import STORED_ONLY_FIELDS, history_query, reference_query, search_query, timeline_query
+from query_api.queries import ORDER_ANSWER_SOURCE, history_query, reference_query, search_query, timeline_query
 
 CSR = Caller(subject="bench", role=Role.CSR)
 
@@ -63,7 +63,7 @@ def sample_inputs(orders: list[dict[str, Any]], seed: int = 5) -> Inputs:
 def random_orders(engine: Any, alias: str, *, count: int = 10_000, seed: int = 5) -> list[dict[str, Any]]:
     """A seeded random sample of stored orders. The first orders by id are one channel's (ids
     start with the channel), which at 1M orders left no marketplace or POS reference to ask for."""
-    body = {"size": count, "_source": {"excludes": list(STORED_ONLY_FIELDS)},
+    body = {"size": count, "_source": ORDER_ANSWER_SOURCE,
             "query": {"function_score": {"query": {"match_all": {}}, "boost_mode": "replace",
                                          "random_score": {"seed": seed, "field": "_seq_no"}}}}
     return [hit["_source"] for hit in engine.search(alias, body)["hits"]["hits"]]

@@ -25,7 +25,7 @@ async def readyz(engine: EngineDep) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "detail": str(error)[:200]}, status_code=503)
     ready = status in ("green", "yellow")
     return JSONResponse({"status": status, "engine": engine.info.kind.value, "version": engine.info.version},
-                          status_code=200 if ready else 503)
+                        status_code=200 if ready else 503)
 
 
 @router.get("/metrics", include_in_schema=False)
