@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from rich.console import Console
 from rich.table import Table
@@ -61,5 +62,7 @@ def _serve(settings: Settings, engine, orders_alias: str, port: int) -> None:  #
         key = f"email:{order['customer']['email'].lower()}"
         console.print(f"  curl -s {base}/orders/{order['order_id']} -H 'Authorization: Bearer {csr}'", soft_wrap=True)
         console.print(f"  curl -s '{base}/customers/{key}/orders?size=5' -H 'Authorization: Bearer {csr}'", soft_wrap=True)
-    console.print(f"  curl -s '{base}/search?q=smith' -H 'Authorization: Bearer {csr}'", soft_wrap=True)
+        # a name that is in the data (a fixed example such as "smith" found nothing in the sample traffic)
+        text = ((order["customer"].get("name") or "").split() or [order["customer"]["email"].split("@")[0]])[-1]
+        console.print(f"  curl -s '{base}/search?q={quote(text)}' -H 'Authorization: Bearer {csr}'", soft_wrap=True)
     uvicorn.run("query_api.app:create_app", factory=True, host="127.0.0.1", port=port, log_config=None)
