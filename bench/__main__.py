@@ -37,7 +37,7 @@ from bench.report import write_report
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
 from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
-from orderrepo.settings import Settings, get_settings
+from settings import Settings, get_settings
 from query_api.auth import Caller, Role, issue_token
 
 app = typer.Typer(add_completion=False)

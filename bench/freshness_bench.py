@@ -20,9 +20,9 @@ from adapters.kafka_bus import make_producer
 from adapters.search_engine import SearchEngine
 from bench.ingest_bench import scoped_env
 from bench.measure import percentiles
-from ingest.sample_traffic import generate
+from sample_traffic import generate
 from orderrepo.bootstrap import index_names, prepare_storage, topic_map
-from orderrepo.settings import Settings
+from settings import Settings
 from order_domain.model import Channel
 
 

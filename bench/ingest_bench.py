@@ -18,7 +18,7 @@ from adapters.search_engine import SearchEngine
 from bench.measure import Stopwatch, watch_peak_rss
 from index_templates import IndexNames, install
 from orderrepo.bootstrap import health_files, index_names
-from orderrepo.settings import Settings
+from settings import Settings
 from orderrepo.traffic import publish_sample_traffic
 
 

@@ -68,7 +68,7 @@ def _samples(orders: dict[str, Any], rng: random.Random, count: int) -> dict[str
 def run(orders: int, seed: int, port: int, data_dir: Path | None, repeat: int, timeline: bool) -> None:
     import psycopg
 
-    from ingest.sample_traffic import expected_orders, generate
+    from sample_traffic import expected_orders, generate
 
     started = time.perf_counter()
     if timeline:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.ingest_bench import publish, scoped_env
 from orderrepo.bootstrap import connect_engine, prepare_storage
-from orderrepo.settings import Settings
+from settings import Settings
 
 OWN_PACKAGES = ("order_domain/", "ingest/", "adapters/", "opensearchpy/", "kafka/", "pydantic/")
 _FRAME = re.compile(r"^(?P<function>.+?) \((?P<file>[^:]+)(:\d+)?\)$")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from kafka import KafkaProducer
 
-from ingest.sample_traffic import TrafficMessage
+from sample_traffic import TrafficMessage
 from ingest.topics import TopicMap
 
 PROGRESS_EVERY = 1_000

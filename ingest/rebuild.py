@@ -24,7 +24,7 @@ from adapters.search_engine import SearchEngine
 from index_templates import FAMILIES, IndexNames, version_number
 from ingest.worker import IngestWorker
 from orderrepo.bootstrap import build_worker, index_names, prepare_storage, topic_map
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 @dataclass(frozen=True)

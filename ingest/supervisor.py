@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from orderrepo.logging_setup import get_logger
+from settings.log_setup import get_logger
 
 log = get_logger(__name__)
 

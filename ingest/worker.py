@@ -30,12 +30,12 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from adapters.search_engine import EngineError
 from ingest import metrics
-from ingest.channels import ChannelDecodeError, decode
+from ingest.decoders import ChannelDecodeError, decode
 from ingest.dead_letter import DeadLetter
 from ingest.topics import TopicMap
 from ingest.writer import OrderStoreWriter, TransientWriteFailure
 from order_domain.model import OrderChange
-from orderrepo.logging_setup import get_logger
+from settings.log_setup import get_logger
 
 log = get_logger(__name__)
 

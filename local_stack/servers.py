@@ -15,7 +15,7 @@ import httpx
 from local_stack.java_runtime import Jdk
 from local_stack.maven import resolve_classpath
 from local_stack.processes import ManagedProcess
-from orderrepo.settings import StackSettings
+from settings import StackSettings
 
 JAVA_SOURCE = Path(__file__).with_name("OpenSearchNode.java")
 _KAFKA_LOG4J = """\

@@ -22,7 +22,7 @@ from local_stack.servers import (
     start_opensearch,
     wait_until_ready,
 )
-from orderrepo.settings import Settings
+from settings import Settings
 
 SERVERS = ("opensearch", "kafka")
 

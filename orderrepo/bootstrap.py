@@ -10,7 +10,7 @@ from index_templates import IndexNames, install
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 def engine_config(settings: Settings) -> EngineConfig:

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from orderrepo.logging_setup import configure_logging
-from orderrepo.settings import get_settings
+from settings.log_setup import configure_logging
+from settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
 stack_app = typer.Typer(no_args_is_help=True, help="Local OpenSearch + Kafka from Maven Central, on 127.0.0.1")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from local_stack import stack
 from orderrepo.bootstrap import build_worker, connect_engine, index_names, prepare_storage
-from orderrepo.settings import Settings
+from settings import Settings
 from orderrepo.traffic import publish_sample_traffic
 
 console = Console(stderr=True)

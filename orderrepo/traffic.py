@@ -8,9 +8,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.kafka_bus import make_producer
 from ingest.publish import publish_traffic
-from ingest.sample_traffic import TrafficMessage, generate, inject_faults
+from sample_traffic import TrafficMessage, generate, inject_faults
 from orderrepo.bootstrap import topic_map
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 def sample_messages(*, orders: int, seed: int, faults: bool) -> Iterator[TrafficMessage]:

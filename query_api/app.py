@@ -12,8 +12,8 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderrepo.bootstrap import connect_async_engine, index_names
-from orderrepo.logging_setup import configure_logging
-from orderrepo.settings import Settings, get_settings
+from settings.log_setup import configure_logging
+from settings import Settings, get_settings
 from query_api.auth import resolve_secret
 from query_api.errors import install_error_handlers
 from query_api.routes import analytics, customers, export, health, orders, search

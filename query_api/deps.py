@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.search_engine import AsyncSearchEngine
 from index_templates import IndexNames
-from orderrepo.settings import Settings
+from settings import Settings
 from query_api.auth import Caller, Role, verify_token
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `orderrepo token --role <role>`")

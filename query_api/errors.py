@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.search_engine import EngineError, EngineUnavailable
-from orderrepo.logging_setup import get_logger
+from settings.log_setup import get_logger
 from query_api.auth import InvalidToken
 from query_api.queries import BadCursor
 

@@ -13,7 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orderrepo.logging_setup import get_logger
+from settings.log_setup import get_logger
 
 log = get_logger(__name__)
 

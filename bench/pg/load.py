@@ -113,7 +113,7 @@ def status_history_timeline(order: Order) -> list[TimelineRow]:
 
 def replay_with_timeline(messages: Iterable[Any]) -> tuple[dict[str, Order], list[TimelineRow]]:
     """Like `expected_orders`, plus the timeline the ingest planner writes (its own rules, via `plan_writes`)."""
-    from ingest.channels import decode
+    from ingest.decoders import decode
     from ingest.planner import StoredOrder, plan_writes
     from ingest.topics import CHANNEL_FORMATS
 

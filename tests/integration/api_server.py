@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.search_engine import EngineConfig, SearchEngine
 from local_stack import stack
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,9 +11,9 @@ from adapters.search_engine import SearchEngine
 from ingest.dead_letter import DeadLetter
 from ingest.planner import order_from_document
 from ingest.publish import publish_traffic
-from ingest.sample_traffic import TrafficMessage
+from sample_traffic import TrafficMessage
 from orderrepo.bootstrap import index_names, topic_map
-from orderrepo.settings import Settings
+from settings import Settings
 
 
 def isolated_settings(settings: Settings, name: str) -> Settings:

@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 
 from adapters.search_engine import SearchEngine
-from ingest.sample_traffic import FaultyMessage, TrafficMessage, expected_orders, generate, inject_faults
+from sample_traffic import FaultyMessage, TrafficMessage, expected_orders, generate, inject_faults
 from orderrepo.bootstrap import build_worker, health_files, index_names
-from orderrepo.settings import Settings
+from settings import Settings
 from tests.integration.pipeline_harness import (
     dead_letters,
     publish,

@@ -25,7 +25,7 @@ from bench.postgres_baseline import (  # noqa: E402  (needs psycopg)
     order_timeline,
     sales_by_channel_per_day,
 )
-from ingest.sample_traffic import expected_orders, generate  # noqa: E402
+from sample_traffic import expected_orders, generate  # noqa: E402
 
 
 def test_postgres_baseline_answers_like_the_engine(tmp_path: Path) -> None:

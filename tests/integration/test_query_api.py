@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, Phase, given, settings as hyp_settings
 from hypothesis import strategies as st
 
 from adapters.search_engine import SearchEngine
-from ingest.sample_traffic import expected_orders, generate
+from sample_traffic import expected_orders, generate
 from order_domain.model import STATUS_RANK, Order, OrderStatus
 from orderrepo.bootstrap import build_worker, prepare_storage
-from orderrepo.settings import Settings
+from settings import Settings
 from query_api.auth import Role, issue_token
 from tests.integration.api_server import running_api
 from tests.integration.pipeline_harness import isolated_settings, publish, remove_everything

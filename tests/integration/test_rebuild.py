@@ -6,9 +6,9 @@ import threading
 
 from adapters.search_engine import EngineError, SearchEngine
 from ingest.rebuild import rebuild
-from ingest.sample_traffic import generate
+from sample_traffic import generate
 from orderrepo.bootstrap import build_worker, index_names
-from orderrepo.settings import Settings
+from settings import Settings
 from tests.integration.pipeline_harness import publish, stored_orders, timeline_ids
 
 

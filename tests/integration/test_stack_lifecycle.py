@@ -12,7 +12,7 @@ import pytest
 from local_stack import stack
 from local_stack.processes import PortInUse
 from local_stack.servers import managed
-from orderrepo.settings import Settings, StackSettings
+from settings import Settings, StackSettings
 
 
 def _private_settings(home: Path, base_port: int) -> Settings:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from ingest.channels import ChannelDecodeError
+from ingest.decoders import ChannelDecodeError
 from order_domain.model import OrderChange
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "channels"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "decoders"
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

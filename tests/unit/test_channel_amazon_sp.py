@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.channels import amazon_sp
-from ingest.channels.errors import ChannelDecodeError
+from ingest.decoders import amazon_sp
+from ingest.decoders.reader import ChannelDecodeError
 from order_domain.model import (
     ChangeKind,
     Channel,

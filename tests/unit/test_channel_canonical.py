@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.channels import canonical
-from ingest.channels.errors import ChannelDecodeError
+from ingest.decoders import canonical
+from ingest.decoders.reader import ChannelDecodeError
 from order_domain.model import Channel, OrderChange, OrderStatus
 from tests.unit.channel_helpers import FIXTURES, JSON_VALUES, decodes_or_rejects
 

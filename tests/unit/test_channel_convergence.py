@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.channels import decode
+from ingest.decoders import decode
 from order_domain.merge import merge_all
 from order_domain.model import Channel, OrderChange, OrderStatus
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from ingest.channels import poslog
-from ingest.channels.errors import ChannelDecodeError
+from ingest.decoders import poslog
+from ingest.decoders.reader import ChannelDecodeError
 from order_domain.model import (
     ChangeKind,
     Channel,

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from orderrepo.bootstrap import health_file, health_files
-from orderrepo.settings import Settings, StackSettings
+from settings import Settings, StackSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

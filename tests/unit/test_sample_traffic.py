@@ -9,9 +9,9 @@ from functools import lru_cache
 
 import pytest
 
-from ingest.channels import ChannelDecodeError, decode
+from ingest.decoders import ChannelDecodeError, decode
 from ingest.publish import publish_traffic
-from ingest.sample_traffic import TrafficMessage, expected_orders, generate, inject_faults
+from sample_traffic import TrafficMessage, expected_orders, generate, inject_faults
 from ingest.topics import CHANNEL_FORMATS, TopicMap
 from order_domain.model import ChangeKind, Channel, OrderChange
 

@@ -9,7 +9,7 @@ import pytest
 from adapters.search_engine import EngineKind, classify_root_answer
 from local_stack.java_runtime import Jdk, NoSuitableJava, pick_for_kafka, pick_for_opensearch
 from local_stack.servers import opensearch_version_for
-from orderrepo.settings import Settings, StackSettings
+from settings import Settings, StackSettings
 
 
 CLUSTER_VARIABLES = ("OPENSEARCH_URL", "ELASTICSEARCH_URL", "KAFKA_BOOTSTRAP_SERVERS", "ORDERREPO_ENGINE_URL",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.sample_traffic import amazon_out as az
-from ingest.sample_traffic import canonical_out as co
-from ingest.sample_traffic import poslog_out as pl
-from ingest.sample_traffic.catalog import PRODUCTS, Product
-from ingest.sample_traffic.drafts import Draft, Item, draft, later, line_count, parcels
-from ingest.sample_traffic.journeys_base import Ctx, Timeline
+from sample_traffic import amazon_out as az
+from sample_traffic import canonical_out as co
+from sample_traffic import poslog_out as pl
+from sample_traffic.catalog import PRODUCTS, Product
+from sample_traffic.drafts import Draft, Item, draft, later, line_count, parcels
+from sample_traffic.journeys_base import Ctx, Timeline
 from order_domain.model import Channel
 
 ANONYMOUS_RATE = 0.3

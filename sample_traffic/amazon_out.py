@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from ingest.sample_traffic.canonical_out import iso
-from ingest.sample_traffic.catalog import money
-from ingest.sample_traffic.drafts import Draft
+from sample_traffic.canonical_out import iso
+from sample_traffic.catalog import money
+from sample_traffic.drafts import Draft
 
 
 def amazon_order_id(rng: random.Random, seq: int) -> str:

@@ -51,7 +51,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from ingest.channels.errors import MAX_PAYLOAD_BYTES, Reader, digest, version_of
+from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader, digest, version_of
 from order_domain.model import (
     ChangeKind,
     Channel,

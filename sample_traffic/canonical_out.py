@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from ingest.sample_traffic.catalog import money
-from ingest.sample_traffic.customers import phone_as
-from ingest.sample_traffic.drafts import Draft, Item, Parcel
+from sample_traffic.catalog import money
+from sample_traffic.customers import phone_as
+from sample_traffic.drafts import Draft, Item, Parcel
 
 
 @dataclass(frozen=True)

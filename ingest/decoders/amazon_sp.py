@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ingest.channels.errors import Reader, canonical_json, digest, join, version_of
+from ingest.decoders.reader import Reader, canonical_json, digest, join, version_of
 from order_domain.model import (
     Address,
     ChangeKind,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ingest.channels import decode
-from ingest.sample_traffic.messages import TrafficMessage
+from ingest.decoders import decode
+from sample_traffic.messages import TrafficMessage
 from ingest.topics import CHANNEL_FORMATS
 from order_domain.merge import merge
 from order_domain.model import ChangeKind, Order

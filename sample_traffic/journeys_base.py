@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ingest.sample_traffic.canonical_out import Source, change
-from ingest.sample_traffic.customers import Customer, company, customer, pick_index
-from ingest.sample_traffic.messages import Step, TrafficMessage
+from sample_traffic.canonical_out import Source, change
+from sample_traffic.customers import Customer, company, customer, pick_index
+from sample_traffic.messages import Step, TrafficMessage
 from order_domain.model import Channel
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.channels.errors import MAX_PAYLOAD_BYTES, Reader
+from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader
 from order_domain.model import OrderChange
 
 SOURCE = "canonical"

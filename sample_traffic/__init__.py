@@ -19,9 +19,9 @@ Guarantees:
 reference result the pipeline is checked against.
 """
 
-from ingest.sample_traffic.faults import inject_faults
-from ingest.sample_traffic.messages import FaultyMessage, TrafficMessage
-from ingest.sample_traffic.reference import expected_orders
-from ingest.sample_traffic.stream import DEFAULT_START, generate
+from sample_traffic.faults import inject_faults
+from sample_traffic.messages import FaultyMessage, TrafficMessage
+from sample_traffic.reference import expected_orders
+from sample_traffic.stream import DEFAULT_START, generate
 
 __all__ = ["DEFAULT_START", "FaultyMessage", "TrafficMessage", "expected_orders", "generate", "inject_faults"]

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ingest.sample_traffic.catalog import CARRIERS, Product, Store, pick_product, pick_store, tracking_number
-from ingest.sample_traffic.customers import Customer
+from sample_traffic.catalog import CARRIERS, Product, Store, pick_product, pick_store, tracking_number
+from sample_traffic.customers import Customer
 
 TAX_RATE_BP = 825  # 8.25 % in basis points
 

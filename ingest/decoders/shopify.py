@@ -51,7 +51,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ingest.channels.errors import Reader, canonical_json, digest, join, version_of
+from ingest.decoders.reader import Reader, canonical_json, digest, join, version_of
 from order_domain.model import (
     STATUS_RANK,
     Address,

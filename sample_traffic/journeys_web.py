@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.sample_traffic import poslog_out as pl
-from ingest.sample_traffic import shopify_out as sh
-from ingest.sample_traffic.catalog import pick_store
-from ingest.sample_traffic.drafts import Draft, Parcel, draft, later, line_count, parcels
-from ingest.sample_traffic.journeys_base import Ctx, Timeline
-from ingest.sample_traffic.journeys_canonical import return_and_replace
+from sample_traffic import poslog_out as pl
+from sample_traffic import shopify_out as sh
+from sample_traffic.catalog import pick_store
+from sample_traffic.drafts import Draft, Parcel, draft, later, line_count, parcels
+from sample_traffic.journeys_base import Ctx, Timeline
+from sample_traffic.journeys_canonical import return_and_replace
 from order_domain.model import Channel
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.sample_traffic import canonical_out as co
-from ingest.sample_traffic.canonical_out import Source
-from ingest.sample_traffic.drafts import Draft, Item, draft, later, line_count, parcels
-from ingest.sample_traffic.journeys_base import Ctx, Timeline
+from sample_traffic import canonical_out as co
+from sample_traffic.canonical_out import Source
+from sample_traffic.drafts import Draft, Item, draft, later, line_count, parcels
+from sample_traffic.journeys_base import Ctx, Timeline
 from order_domain.model import Channel
 
 _SHIP, _BOPIS, _SFS = "ship_to_home", "buy_online_pickup_in_store", "ship_from_store"

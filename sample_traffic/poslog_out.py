@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from ingest.sample_traffic.catalog import Store, money
-from ingest.sample_traffic.drafts import TAX_RATE_BP, Item
+from sample_traffic.catalog import Store, money
+from sample_traffic.drafts import TAX_RATE_BP, Item
 
 NS = "http://www.nrf-arts.org/IXRetail/namespace/"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 
-from ingest.sample_traffic.messages import FaultyMessage, TrafficMessage
+from sample_traffic.messages import FaultyMessage, TrafficMessage
 from ingest.topics import CHANNEL_FORMATS
 
 _HOSTILE = (b'<?xml version="1.0"?>\n<!DOCTYPE POSLog [\n  <!ENTITY secret SYSTEM "file:///etc/passwd">\n]>\n'

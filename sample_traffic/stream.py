@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 
-from ingest.sample_traffic import journeys_canonical as jc
-from ingest.sample_traffic import journeys_store as js
-from ingest.sample_traffic import journeys_web as jw
-from ingest.sample_traffic.journeys_base import Ctx, Timeline
-from ingest.sample_traffic.messages import Step, TrafficMessage
+from sample_traffic import journeys_canonical as jc
+from sample_traffic import journeys_store as js
+from sample_traffic import journeys_web as jw
+from sample_traffic.journeys_base import Ctx, Timeline
+from sample_traffic.messages import Step, TrafficMessage
 from order_domain.model import Channel
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.sample_traffic.catalog import CARD_BRANDS
+from sample_traffic.catalog import CARD_BRANDS
 
 _FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger",
           "Radia", "Tim", "Katherine", "John", "Hedy", "Donald", "Sophie", "Guido", "Annie", "Niklaus",

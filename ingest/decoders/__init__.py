@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from ingest.channels import amazon_sp, canonical, poslog, shopify
-from ingest.channels.errors import ChannelDecodeError
+from ingest.decoders import amazon_sp, canonical, poslog, shopify
+from ingest.decoders.reader import ChannelDecodeError
 from order_domain.model import OrderChange
 
 ChannelAdapter = Callable[[bytes], list[OrderChange]]
