@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ingest.decoders import amazon_sp, canonical, poslog, shopify
-from ingest.decoders.reader import ChannelDecodeError
+from ingest.decoders.reader import ChannelDecodeError, IgnoredPayload
 from order_domain.model import OrderChange
 
 ChannelAdapter = Callable[[bytes], list[OrderChange]]
@@ -33,4 +33,4 @@ def decode(source: str, payload: bytes) -> list[OrderChange]:
     return adapter(payload)
 
 
-__all__ = ["ADAPTERS", "ChannelAdapter", "ChannelDecodeError", "decode"]
+__all__ = ["ADAPTERS", "ChannelAdapter", "ChannelDecodeError", "IgnoredPayload", "decode"]

@@ -52,6 +52,18 @@ class ChannelDecodeError(ValueError):
         super().__init__(f"{source}: {detail} at {self.location} ({reason})")
 
 
+class IgnoredPayload(Exception):
+    """A well-formed document that carries no order (a POSLog control or tender-only
+    transaction, a Shopify test notification). Not an error: the worker counts it and
+    records it as ignored, with the reason slug, instead of dead-lettering it."""
+
+    def __init__(self, source: str, reason: str, detail: str) -> None:
+        self.source = source
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{source}: {detail} ({reason})")
+
+
 def join(at: str, key: str | int) -> str:
     """Extend a JSON path: ``join("payload", "id")`` -> ``payload.id``; ints become ``[i]``."""
     if isinstance(key, int):
