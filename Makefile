@@ -32,6 +32,7 @@ stack-down: setup
 	$(BIN)/orderrepo stack down
 
 bench: setup
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 clean:
