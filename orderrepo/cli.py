@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from settings.log_setup import configure_logging
+from orderrepo.cli_reconcile import reconcile_command
 from settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
@@ -224,6 +225,9 @@ def token(
                           ttl=timedelta(hours=hours)))
     except ValueError as error:
         _fail(error)
+
+
+app.command("reconcile")(reconcile_command)
 
 
 @app.command("demo")
