@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from settings.log_setup import configure_logging
+from orderrepo.cli_chaos import chaos_command
 from orderrepo.cli_reconcile import reconcile_command
 from settings import get_settings
 
@@ -228,6 +229,7 @@ def token(
 
 
 app.command("reconcile")(reconcile_command)
+app.command("chaos")(chaos_command)
 
 
 @app.command("demo")

@@ -1,0 +1,221 @@
+"""A fault drill: a sustained multichannel stream, faults injected on a schedule, then the verdict.
+
+The stream is published at a steady rate by `SteadyPublisher` while two ingest
+workers (one consumer group) and the API run as real processes on the drill stack.
+Faults fire at fixed fractions of the publishing time; after the last message the
+drill waits for the group to catch up (committed offsets reach the end offsets),
+stops the workers, and judges every stored copy against the independent ground truth.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kafka import KafkaAdminClient, KafkaConsumer
+
+from chaos import stack_control
+from chaos.ground_truth import GroundTruth, Verdict, ground_truth, judge
+from chaos.processes import Child, slope_mb_per_min
+from chaos.publisher import SteadyPublisher
+from chaos.skew import skew_channel
+from chaos.store_reader import stored_copies
+from ingest.topics import TopicMap
+from order_domain.model import Channel
+from sample_traffic import generate
+from settings import Settings
+
+FAULTS = ("kill-worker", "kill-member", "engine-restart", "kafka-restart", "disk-full", "clock-skew")
+
+
+@dataclass
+class DrillReport:
+    faults_injected: list[str] = field(default_factory=list)
+    messages: int = 0
+    resent: int = 0
+    verdict: Verdict | None = None
+    dead_letters: int = 0
+    expected_dead_letters: int = 0
+    api_while_engine_down: dict[str, Any] = field(default_factory=dict)
+    workers_alive_at_end: int = 0
+    worker_kills: int = 0
+    catch_up_s: float = 0.0
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.verdict and self.verdict.ok) and self.dead_letters == self.expected_dead_letters
+
+
+@dataclass
+class Drill:
+    settings: Settings
+    workdir: Path
+    orders: int = 300
+    seed: int = 7
+    rate: float = 60.0
+    faults: tuple[str, ...] = FAULTS
+    api_port: int = 28000
+    log: Callable[[str], None] = print
+    report: DrillReport = field(default_factory=DrillReport)
+
+    def run(self) -> DrillReport:
+        messages = list(generate(orders=self.orders, seed=self.seed))
+        if "clock-skew" in self.faults:
+            messages = skew_channel(messages, Channel.B2B, minutes=7)
+            self.report.faults_injected.append("clock-skew: b2b events stamped 7 minutes in the future")
+        truth = ground_truth(messages)
+        self.report.messages, self.report.expected_dead_letters = len(messages), truth.refused
+        env = stack_control.process_env(self.settings)
+        workers = [Child(f"worker-{i}", ["ingest", "run"], env, self.workdir / f"worker-{i}.log") for i in (0, 1)]
+        api = Child("api", ["api", "--port", str(self.api_port)], env, self.workdir / "api.log")
+        for child in (*workers, api):
+            child.start()
+        self._wait_for_topics()
+        publisher = SteadyPublisher(servers=self.settings.resolved_kafka_servers(), topics=self._topics(),
+                                    messages=messages, rate=self.rate)
+        publisher.start()
+        self._inject_faults(publisher, workers, api, duration=len(messages) / self.rate)
+        publisher.join()
+        self.report.resent = publisher.resent
+        self._catch_up(workers)
+        self._finish(truth, workers, api)
+        return self.report
+
+    def _topics(self) -> TopicMap:
+        return TopicMap.build(self.settings.topic_prefix, self.settings.channel_topics,
+                              self.settings.dead_letter_topic)
+
+    def _wait_for_topics(self, timeout_s: float = 120) -> None:
+        wanted = set(self._topics().all_topics())
+        deadline = time.monotonic() + timeout_s
+        admin = KafkaAdminClient(bootstrap_servers=self.settings.resolved_kafka_servers())
+        try:
+            while not wanted <= set(admin.list_topics()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the workers did not create the topics {sorted(wanted)}")
+                time.sleep(0.5)
+        finally:
+            admin.close()
+
+    def _inject_faults(self, publisher: SteadyPublisher, workers: list[Child], api: Child, *, duration: float) -> None:
+        schedule = self._schedule(workers, api)
+        started = time.monotonic()
+        for at_fraction, name, action in schedule:
+            while time.monotonic() - started < at_fraction * duration:
+                self._sample(workers, api, started)
+                time.sleep(0.5)
+            self.log(f"fault: {name}")
+            action()
+            self.report.faults_injected.append(name)
+        while publisher.is_alive():
+            self._sample(workers, api, started)
+            time.sleep(0.5)
+
+    def _schedule(self, workers: list[Child], api: Child) -> list[tuple[float, str, Callable[[], None]]]:
+        rng = random.Random(self.seed)
+        plan: list[tuple[float, str, Callable[[], None]]] = []
+        if "kill-worker" in self.faults:
+            for at in sorted(rng.uniform(0.05, 0.3) for _ in range(2)):
+                plan.append((at, "SIGKILL worker-0, restarted 2 s later", lambda: self._kill_and_restart(workers[0])))
+        if "engine-restart" in self.faults:
+            plan.append((0.35, "search engine stopped for 10 s", lambda: self._engine_outage(api)))
+        if "kafka-restart" in self.faults:
+            plan.append((0.55, "Kafka broker stopped for 10 s", self._kafka_outage))
+        if "disk-full" in self.faults:
+            plan.append((0.7, "disk flood-stage watermark reached for 10 s", self._disk_full))
+        if "kill-member" in self.faults:
+            plan.append((0.85, "SIGKILL worker-1 for good: its partitions move", workers[1].kill_hard))
+        return sorted(plan, key=lambda step: step[0])
+
+    def _kill_and_restart(self, worker: Child) -> None:
+        worker.kill_hard()
+        time.sleep(2)
+        worker.start()
+
+    def _engine_outage(self, api: Child) -> None:
+        stack_control.stop_server(self.settings, "opensearch")
+        time.sleep(2)
+        self.report.api_while_engine_down = probe_api(self.api_port)
+        time.sleep(8)
+        stack_control.start_again(self.settings)
+
+    def _kafka_outage(self) -> None:
+        stack_control.stop_server(self.settings, "kafka")
+        time.sleep(10)
+        stack_control.start_again(self.settings)
+
+    def _disk_full(self) -> None:
+        stack_control.flood_stage(self.settings, reached=True)
+        time.sleep(10)
+        stack_control.flood_stage(self.settings, reached=False)
+
+    def _sample(self, workers: list[Child], api: Child, started: float) -> None:
+        for child in (*workers, api):
+            child.sample_rss(started)
+
+    def _catch_up(self, workers: list[Child], timeout_s: float = 300) -> None:
+        started = time.monotonic()
+        while lag(self.settings, self._topics()) > 0:
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError("the consumer group did not catch up")
+            if not any(worker.alive() for worker in workers):
+                raise RuntimeError("every ingest worker is dead: see " + ", ".join(str(w.log) for w in workers))
+            time.sleep(1)
+        self.report.catch_up_s = time.monotonic() - started
+
+    def _finish(self, truth: GroundTruth, workers: list[Child], api: Child) -> None:
+        self.report.workers_alive_at_end = sum(worker.alive() for worker in workers)
+        self.report.worker_kills = sum(worker.kills for worker in workers)
+        for child in (*workers, api):
+            child.stop()
+            samples = child.rss_samples
+            self.report.memory[child.name] = {
+                "peak_mb": max((m for _, m in samples), default=0) / 1e6,
+                "slope_mb_per_min": slope_mb_per_min(samples)}
+        copies, lines = stored_copies(self.settings.resolved_engine_url(), self.settings.index_prefix)
+        self.report.verdict = judge(truth, copies, lines)
+        self.report.dead_letters = topic_size(self.settings, self._topics().dead_letter)
+
+
+def probe_api(port: int) -> dict[str, Any]:
+    """What the API answers while the engine is down (readiness and a data read)."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        ready = client.get("/readyz")
+        return {"readyz_status": ready.status_code, "readyz_retry_after": ready.headers.get("retry-after"),
+                "readyz_body": ready.text[:300]}
+
+
+def lag(settings: Settings, topics: TopicMap) -> int:
+    """Messages not yet committed by the ingest group, over every channel topic."""
+    servers = settings.resolved_kafka_servers()
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    consumer = KafkaConsumer(bootstrap_servers=servers)
+    try:
+        committed = admin.list_consumer_group_offsets(settings.consumer_group)
+        partitions = [tp for topic in topics.source_topics() for tp in _partitions(consumer, topic)]
+        ends = consumer.end_offsets(partitions)
+        return sum(max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items())
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def topic_size(settings: Settings, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=settings.resolved_kafka_servers())
+    try:
+        partitions = _partitions(consumer, topic)
+        return sum(consumer.end_offsets(partitions).values()) - sum(consumer.beginning_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
+def _partitions(consumer: KafkaConsumer, topic: str) -> list[Any]:
+    from kafka.structs import TopicPartition
+
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

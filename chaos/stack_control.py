@@ -1,0 +1,74 @@
+"""A stack of its own for fault drills, and the switches that break it on purpose.
+
+Drills stop and start servers, so they never run on the stack the other tests or a
+developer use: `drill_settings` gives a stack home and ports of its own (29xxx by
+default). The switches act like production faults: a server process stopped and
+started again on the same data, the disk flood-stage watermark reached.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+
+from local_stack import stack
+from local_stack.servers import managed
+from settings import Settings, StackSettings
+
+DRILL_PORTS = {"opensearch_http_port": 29200, "opensearch_transport_port": 29300,
+               "kafka_port": 29092, "kafka_controller_port": 29093}
+
+
+def drill_settings(home: Path, *, prefix: str = "drill") -> Settings:
+    """Settings for the drill stack: its own home and ports, its own index and topic names."""
+    overrides = {name: int(os.environ.get(f"ORDERREPO_DRILL_{name.upper()}", port))
+                 for name, port in DRILL_PORTS.items()}
+    stack_settings = StackSettings(home=home, **overrides)
+    return Settings(engine_url=None, kafka_bootstrap_servers=None, stack=stack_settings, index_prefix=prefix,
+                    topic_prefix=prefix, consumer_group=f"{prefix}-ingest", consumer_session_timeout_ms=6_000)
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes an `orderrepo` child process use the drill stack and names."""
+    return {**os.environ, "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(),
+            "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka_servers(),
+            "ORDERREPO_INDEX_PREFIX": settings.index_prefix, "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix,
+            "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
+            "ORDERREPO_CONSUMER_SESSION_TIMEOUT_MS": str(settings.consumer_session_timeout_ms),
+            "ORDERREPO_STACK_HOME": str(settings.stack.home), "ORDERREPO_LOG_FORMAT": "json"}
+
+
+def start(settings: Settings) -> None:
+    stack.up(settings, report=lambda line: None)
+
+
+def stop_server(settings: Settings, name: str) -> None:
+    """Stop one server (graceful SIGTERM, like an orchestrator's restart)."""
+    managed(settings.stack, name).stop()
+
+
+def start_again(settings: Settings) -> float:
+    """Start whatever is stopped, on the same data; the seconds it took."""
+    started = time.monotonic()
+    stack.up(settings, report=lambda line: None)
+    return time.monotonic() - started
+
+
+def flood_stage(settings: Settings, *, reached: bool) -> None:
+    """Make the engine believe its disk is full (every index becomes read-only-allow-delete),
+    or give the disk back. The absolute watermarks ask for more free space than exists."""
+    value = "1000tb" if reached else None
+    body = {"transient": {
+        "cluster.routing.allocation.disk.threshold_enabled": True if reached else None,
+        "cluster.routing.allocation.disk.watermark.low": value,
+        "cluster.routing.allocation.disk.watermark.high": value,
+        "cluster.routing.allocation.disk.watermark.flood_stage": value,
+        "cluster.info.update.interval": "1s" if reached else None,
+    }}
+    httpx.put(f"{settings.resolved_engine_url()}/_cluster/settings", json=body, timeout=30).raise_for_status()
+    if not reached:  # engines release the block by themselves once below the watermark; do not wait for it
+        httpx.put(f"{settings.resolved_engine_url()}/{settings.index_prefix}-*/_settings",
+                  json={"index.blocks.read_only_allow_delete": None}, timeout=30).raise_for_status()

@@ -1,0 +1,25 @@
+"""One minute of mixed ingest and API traffic from all three roles: no errors, lag bounded,
+memory reported per process (the 30-minute run is `orderrepo chaos --soak 30m`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chaos.drill import lag
+from chaos.soak import Soak
+from ingest.topics import TopicMap
+from settings import Settings
+
+
+def test_a_minute_of_mixed_load_has_no_errors_and_bounded_lag(drill: Settings, tmp_path: Path) -> None:
+    report = Soak(settings=drill, workdir=tmp_path, seconds=60, rate=30, clients=4, api_port=28110).run()
+    print(f"soak: {report.messages} messages in {report.seconds:.0f}s; minutes {report.minutes}; "
+          f"memory {report.memory}")
+    assert report.messages >= 60 * 30 * 0.9
+    assert sum(minute["requests"] for minute in report.minutes) > 0
+    assert report.errors == 0
+    bound = 30 * 20  # at most 20 seconds of traffic behind at any sample
+    assert all(minute["max_lag"] <= bound for minute in report.minutes), report.minutes
+    topics = TopicMap.build(drill.topic_prefix, drill.channel_topics, drill.dead_letter_topic)
+    assert lag(drill, topics) <= bound
+    assert set(report.memory) == {"worker", "api"} and all(m["peak_mb"] > 0 for m in report.memory.values())
