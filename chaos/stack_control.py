@@ -57,18 +57,32 @@ def start_again(settings: Settings) -> float:
     return time.monotonic() - started
 
 
-def flood_stage(settings: Settings, *, reached: bool) -> None:
-    """Make the engine believe its disk is full (every index becomes read-only-allow-delete),
-    or give the disk back. The absolute watermarks ask for more free space than exists."""
+def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> None:
+    """Make the engine believe its disk is full until every index of the drill is blocked
+    (read-only-allow-delete), or give the disk back and lift the block. The absolute
+    watermarks ask for more free space than any disk has; the engine checks its disks
+    every 10 s at the most (its lower bound), so this waits for the block to appear."""
     value = "1000tb" if reached else None
     body = {"transient": {
         "cluster.routing.allocation.disk.threshold_enabled": True if reached else None,
         "cluster.routing.allocation.disk.watermark.low": value,
         "cluster.routing.allocation.disk.watermark.high": value,
         "cluster.routing.allocation.disk.watermark.flood_stage": value,
-        "cluster.info.update.interval": "1s" if reached else None,
+        "cluster.info.update.interval": "10s" if reached else None,
     }}
-    httpx.put(f"{settings.resolved_engine_url()}/_cluster/settings", json=body, timeout=30).raise_for_status()
-    if not reached:  # engines release the block by themselves once below the watermark; do not wait for it
-        httpx.put(f"{settings.resolved_engine_url()}/{settings.index_prefix}-*/_settings",
-                  json={"index.blocks.read_only_allow_delete": None}, timeout=30).raise_for_status()
+    url = settings.resolved_engine_url()
+    httpx.put(f"{url}/_cluster/settings", json=body, timeout=30).raise_for_status()
+    if reached:
+        deadline = time.monotonic() + timeout_s
+        while not _all_blocked(url, settings.index_prefix) and time.monotonic() < deadline:
+            time.sleep(1)
+        return
+    httpx.put(f"{url}/{settings.index_prefix}-*/_settings", json={"index.blocks.read_only_allow_delete": None},
+              timeout=30).raise_for_status()
+
+
+def _all_blocked(url: str, prefix: str) -> bool:
+    answer = httpx.get(f"{url}/{prefix}-*/_settings/index.blocks.read_only_allow_delete", timeout=30).json()
+    return bool(answer) and all(
+        index.get("settings", {}).get("index", {}).get("blocks", {}).get("read_only_allow_delete") == "true"
+        for index in answer.values())
