@@ -233,12 +233,17 @@ class SearchEngine:
             yield _bulk_item(ok, item)
 
 
+def _status(value: Any) -> int:
+    """An item's HTTP status; 0 when the engine never answered (the client reports "N/A")."""
+    return value if isinstance(value, int) else int(value) if str(value).isdigit() else 0
+
+
 def _bulk_item(ok: bool, item: dict[str, Any]) -> BulkItemResult:
     op, detail = next(iter(item.items()))
     error = detail.get("error")
     return BulkItemResult(
         ok=ok, op=op, index=str(detail.get("_index", "")), doc_id=str(detail.get("_id", "")),
-        status=int(detail.get("status", 0) or 0),
+        status=_status(detail.get("status")),
         error=None if error is None else (error if isinstance(error, str) else f"{error.get('type')}: {error.get('reason')}"),
     )
 

@@ -78,3 +78,11 @@ def test_timeline_results_are_matched_by_id_when_the_helper_reorders_them() -> N
     outcome = WriteOutcome()
     retry = writer._send(plan_writes([first, CREATED], {}), outcome)
     assert retry == {"web-0"} and engine.order_writes == ["web-1"] and outcome.timeline_written == 1
+
+
+def test_a_bulk_item_the_engine_never_answered_is_status_0_not_a_crash() -> None:
+    from adapters.search_engine import _bulk_item
+
+    result = _bulk_item(False, {"index": {"_index": "o", "_id": "1", "status": "N/A",
+                                          "error": "ConnectionError(Connection refused)"}})
+    assert (result.ok, result.status, result.doc_id) == (False, 0, "1")
