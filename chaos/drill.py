@@ -74,17 +74,22 @@ class Drill:
         env = stack_control.process_env(self.settings)
         workers = [Child(f"worker-{i}", ["ingest", "run"], env, self.workdir / f"worker-{i}.log") for i in (0, 1)]
         api = Child("api", ["api", "--port", str(self.api_port)], env, self.workdir / "api.log")
-        for child in (*workers, api):
-            child.start()
-        self._wait_for_topics()
-        publisher = SteadyPublisher(servers=self.settings.resolved_kafka_servers(), topics=self._topics(),
-                                    messages=messages, rate=self.rate)
-        publisher.start()
-        self._inject_faults(publisher, workers, api, duration=len(messages) / self.rate)
-        publisher.join()
-        self.report.resent = publisher.resent
-        self._catch_up(workers)
-        self._finish(truth, workers, api)
+        try:
+            for child in (*workers, api):
+                child.start()
+            self._wait_for_topics()
+            wait_ready(self.api_port, api)
+            publisher = SteadyPublisher(servers=self.settings.resolved_kafka_servers(), topics=self._topics(),
+                                        messages=messages, rate=self.rate)
+            publisher.start()
+            self._inject_faults(publisher, workers, api, duration=len(messages) / self.rate)
+            publisher.join()
+            self.report.resent = publisher.resent
+            self._catch_up(workers)
+            self._finish(truth, workers, api)
+        finally:  # a drill that fails half-way leaves no process behind
+            for child in (*workers, api):
+                child.stop()
         return self.report
 
     def _topics(self) -> TopicMap:
@@ -183,6 +188,21 @@ class Drill:
         self.report.dead_letters = topic_size(self.settings, self._topics().dead_letter)
 
 
+def wait_ready(port: int, api: Child, timeout_s: float = 120) -> None:
+    """The API answers /readyz 200 (or the drill stops, showing the API's own output)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not api.alive():
+            raise RuntimeError(f"the API exited: {api.log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the API on port {port} did not become ready: {api.log.read_text()[-2000:]}")
+
+
 def probe_api(port: int) -> dict[str, Any]:
     """What the API answers while the engine is down (readiness and a data read)."""
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -192,18 +212,17 @@ def probe_api(port: int) -> dict[str, Any]:
 
 
 def lag(settings: Settings, topics: TopicMap) -> int:
-    """Messages not yet committed by the ingest group, over every channel topic."""
-    servers = settings.resolved_kafka_servers()
-    admin = KafkaAdminClient(bootstrap_servers=servers)
-    consumer = KafkaConsumer(bootstrap_servers=servers)
+    """Messages not yet committed by the ingest group, over every channel topic. The reading
+    consumer carries the group id only to read its committed offsets: it never subscribes,
+    so it never joins the group."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.resolved_kafka_servers(), group_id=settings.consumer_group,
+                             enable_auto_commit=False)
     try:
-        committed = admin.list_consumer_group_offsets(settings.consumer_group)
         partitions = [tp for topic in topics.source_topics() for tp in _partitions(consumer, topic)]
         ends = consumer.end_offsets(partitions)
-        return sum(max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items())
+        return sum(max(0, end - (consumer.committed(tp) or 0)) for tp, end in ends.items())
     finally:
         consumer.close()
-        admin.close()
 
 
 def topic_size(settings: Settings, topic: str) -> int:

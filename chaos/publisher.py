@@ -31,11 +31,14 @@ class SteadyPublisher(threading.Thread):
         self._retry: deque[TrafficMessage] = deque()
         self._lock = threading.Lock()
         self.finished = threading.Event()
+        self.stopping = threading.Event()
 
     def run(self) -> None:
         producer = self._producer()
         next_at = time.monotonic()
         for message in self.messages:
+            if self.stopping.is_set():
+                break
             next_at += self.interval
             self._send(producer, message)
             time.sleep(max(0.0, next_at - time.monotonic()))

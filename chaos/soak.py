@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from chaos import stack_control
-from chaos.drill import lag
+from chaos.drill import lag, wait_ready
 from chaos.processes import Child, slope_mb_per_min
 from chaos.publisher import SteadyPublisher
 from ingest.topics import TopicMap
@@ -71,20 +71,23 @@ class Soak:
         env = {**stack_control.process_env(self.settings), "ORDERREPO_API_TOKEN_SECRET": SOAK_SECRET}
         worker = Child("worker", ["ingest", "run"], env, self.workdir / "soak-worker.log")
         api = Child("api", ["api", "--port", str(self.api_port)], env, self.workdir / "soak-api.log")
-        worker.start()
-        api.start()
         topics = TopicMap.build(self.settings.topic_prefix, self.settings.channel_topics,
                                 self.settings.dead_letter_topic)
         messages = generate(orders=int(self.seconds * self.rate), seed=self.seed)  # more than the run needs
         publisher = SteadyPublisher(servers=self.settings.resolved_kafka_servers(), topics=topics,
                                     messages=messages, rate=self.rate)
-        _wait_ready(self.api_port)
-        publisher.start()
-        started = time.monotonic()
-        minutes = asyncio.run(self._load(started, worker, api, topics))
-        sent = publisher.sent
-        for child in (worker, api):
-            child.stop()
+        try:
+            worker.start()
+            api.start()
+            wait_ready(self.api_port, api)
+            publisher.start()
+            started = time.monotonic()
+            minutes = asyncio.run(self._load(started, worker, api, topics))
+            sent = publisher.sent
+        finally:  # a soak that fails half-way leaves no process behind
+            publisher.stopping.set()
+            for child in (worker, api):
+                child.stop()
         memory = {child.name: {"peak_mb": max((m for _, m in child.rss_samples), default=0) / 1e6,
                                "slope_mb_per_min": slope_mb_per_min(child.rss_samples)} for child in (worker, api)}
         return SoakReport(seconds=time.monotonic() - started, messages=sent,
@@ -148,15 +151,3 @@ def _pick_request(rng: random.Random) -> tuple[Role, str]:
     if roll < 0.85:
         return Role.CSR, f"/search?q={rng.choice(['jeans', 'candle', 'shirt', 'boise', 'ada'])}"
     return Role.ANALYST, "/analytics/sales?interval=day"
-
-
-def _wait_ready(port: int, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"the API on port {port} did not become ready")
