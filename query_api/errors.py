@@ -1,4 +1,8 @@
-"""Every failure answers JSON `{"error", "detail"}` with a 4xx (or 503 when the engine is away)."""
+"""Every failure answers JSON `{"error", "detail"}` with a 4xx (or 503 when the engine is away).
+
+One answer is not a failure but is not one order either: a reference carried by several
+orders answers HTTP 300 with every match (`ReferenceMatches`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapters.search_engine import EngineError, EngineUnavailable
 from settings.log_setup import get_logger
 from query_api.auth import InvalidToken
-from query_api.queries import BadCursor
+from query_api.params import BadCursor
+from query_api.read_port import StoredOrder
+from query_api.schemas import ReferenceMatches
+from query_api.views import reference_match
 
 log = get_logger(__name__)
+
+
+class AmbiguousReference(Exception):
+    """Several orders carry the reference: the caller must choose (never one arbitrary order)."""
+
+    def __init__(self, reference: str, matches: list[StoredOrder]) -> None:
+        super().__init__(f"{len(matches)} orders carry reference {reference!r}")
+        self.answer = ReferenceMatches(reference=reference, matches=[reference_match(m) for m in matches])
 
 
 def _error(status: int, error: str, detail: str) -> JSONResponse:
@@ -30,6 +45,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
             exc.status_code, "bad_request"), str(exc.detail))
+
+    @app.exception_handler(AmbiguousReference)
+    async def _ambiguous(_: Request, exc: AmbiguousReference) -> JSONResponse:
+        return JSONResponse(exc.answer.model_dump(mode="json"), status_code=300)
 
     @app.exception_handler(InvalidToken)
     async def _token(_: Request, exc: InvalidToken) -> JSONResponse:

@@ -1,11 +1,17 @@
-"""Response models (separate from the stored document), so the OpenAPI spec documents every answer."""
+"""Response models (separate from the stored document), so the OpenAPI spec documents every answer.
+
+Every field is typed: no free-form objects in the public schema. Money is a decimal string,
+as stored (exact, never a binary float). `tier` says which storage tier answered.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
 
 from pydantic import BaseModel, Field
+
+from query_api.read_port import Tier
 
 
 class ErrorBody(BaseModel):
@@ -13,24 +19,114 @@ class ErrorBody(BaseModel):
     detail: str = Field(examples=["page size must be between 1 and 100"])
 
 
+class ReferenceOut(BaseModel):
+    kind: str = Field(examples=["web_order_number"])
+    value: str = Field(examples=["#1042"])
+
+
+class CustomerOut(BaseModel):
+    """Identity for staff and the customer; analysts get only `pseudonym`."""
+
+    customer_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    loyalty_id: str | None = None
+    pseudonym: str | None = Field(default=None, description="analysts: keyed pseudonym instead of identity")
+
+
+class AddressOut(BaseModel):
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class LineOut(BaseModel):
+    line_id: str
+    sku: str | None = None
+    name: str | None = None
+    quantity: int | None = None
+    unit_price: Decimal | None = None
+    status: str | None = None
+    fulfillment_type: str | None = None
+    store_id: str | None = None
+
+
+class ShipmentOut(BaseModel):
+    shipment_id: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    status: str | None = None
+    origin: str | None = None
+    line_ids: list[str] = []
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class PaymentOut(BaseModel):
+    """Masked: method, card brand and last four digits only (no card number is ever stored)."""
+
+    payment_id: str
+    method: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    authorized: Decimal | None = None
+    captured: Decimal | None = None
+    refunded: Decimal | None = None
+
+
+class PaymentSummary(BaseModel):
+    methods: list[str] = Field(default=[], examples=[["card"]])
+    cards: list[str] = Field(default=[], description="brand and last four, masked", examples=[["visa •••• 4242"]])
+    authorized: Decimal = Decimal(0)
+    captured: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    net: Decimal = Field(default=Decimal(0), description="captured minus refunded")
+
+
+class ReturnOut(BaseModel):
+    return_id: str
+    channel: str | None = None
+    status: str | None = None
+    line_ids: list[str] = []
+    refund_amount: Decimal | None = None
+    exchange_order_id: str | None = None
+    store_id: str | None = None
+
+
+class TotalsOut(BaseModel):
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
+    total: Decimal | None = None
+
+
 class OrderOut(BaseModel):
     order_id: str = Field(examples=["web-450123"])
     channel: str | None = None
     channels_seen: list[str] = []
-    status: str = Field(examples=["shipped"])
+    status: str = Field(default="pending", examples=["shipped"])
     placed_at: datetime | None = None
     updated_at: datetime | None = None
     store_id: str | None = None
     currency: str | None = None
-    references: list[dict[str, Any]] = []
-    customer: dict[str, Any] = {}
-    lines: list[dict[str, Any]] = []
-    shipments: list[dict[str, Any]] = []
-    payments: list[dict[str, Any]] = []
-    returns: list[dict[str, Any]] = []
-    totals: dict[str, Any] = {}
+    references: list[ReferenceOut] = []
+    customer: CustomerOut = CustomerOut()
+    shipping_address: AddressOut | None = Field(default=None, description="not shown to analysts")
+    lines: list[LineOut] = []
+    shipments: list[ShipmentOut] = []
+    payments: list[PaymentOut] = Field(default=[], description="masked; not shown to analysts")
+    payment: PaymentSummary | None = Field(default=None, description="not shown to analysts")
+    returns: list[ReturnOut] = []
+    totals: TotalsOut = TotalsOut()
     original_order_id: str | None = None
     indexed_at: datetime | None = Field(default=None, description="when this state became searchable (freshness)")
+    tier: Tier = Field(default=Tier.HOT, description="storage tier that answered")
 
 
 class OrderPage(BaseModel):
@@ -40,7 +136,39 @@ class OrderPage(BaseModel):
 
 
 class SearchPage(OrderPage):
-    facets: dict[str, dict[str, int]] = {}
+    facets: dict[str, dict[str, int]] = Field(default={}, description="facet -> value -> orders",
+                                              examples=[{"channel": {"web": 12, "store": 3}}])
+
+
+class ReferenceMatch(BaseModel):
+    order_id: str
+    channel: str | None = None
+    store_id: str | None = None
+    placed_at: datetime | None = None
+    status: str
+    tier: Tier
+
+
+class ReferenceMatches(BaseModel):
+    """HTTP 300: the reference names several orders; fetch one by its `order_id`."""
+
+    reference: str
+    matches: list[ReferenceMatch]
+
+
+Scalar = str | int | float | bool | None
+
+
+class FieldChange(BaseModel):
+    """What one significant change did to one field; only the member that fits the field is set."""
+
+    path: str = Field(examples=["lines[].status"])
+    category: str = Field(examples=["line_status"])
+    value: Scalar = Field(default=None, description="new value of a plain field (status, original order)")
+    values: list[str] = Field(default=[], description="new value of a list field (identity keys)")
+    added: list[str] = Field(default=[], description="ids of the items added to a collection")
+    items: dict[str, Scalar] = Field(default={}, description="item id -> new value of that item's field")
+    address: AddressOut | None = Field(default=None, description="new shipping address")
 
 
 class TimelineEntryOut(BaseModel):
@@ -53,9 +181,67 @@ class TimelineEntryOut(BaseModel):
     actor: str | None = None
     categories: list[str]
     status_after: str | None = None
-    changes: dict[str, Any] = {}
+    store_id: str | None = None
+    changes: list[FieldChange] = []
 
 
 class Timeline(BaseModel):
     order_id: str
     entries: list[TimelineEntryOut]
+    tier: Tier
+
+
+class SalesRowOut(BaseModel):
+    period: str
+    channel: str
+    orders: int
+    revenue: float
+
+
+class SalesAnswer(BaseModel):
+    interval: str
+    rows: list[SalesRowOut]
+
+
+class FulfillmentTimesOut(BaseModel):
+    orders: int
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class FulfillmentAnswer(BaseModel):
+    by_fulfillment_type: dict[str, FulfillmentTimesOut]
+
+
+class ChannelRatesOut(BaseModel):
+    orders: int
+    cancelled: int
+    cancellation_rate: float
+    returned: int
+    return_rate: float
+
+
+class RatesAnswer(BaseModel):
+    by_channel: dict[str, ChannelRatesOut]
+
+
+class JourneyOut(BaseModel):
+    bought_on: str
+    returned_on: str
+    orders: int
+
+
+class JourneysAnswer(BaseModel):
+    journeys: list[JourneyOut]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    engine: str | None = None
+    version: str | None = None
+    detail: str | None = None
