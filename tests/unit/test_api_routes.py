@@ -6,17 +6,22 @@ No servers: `app.dependency_overrides` puts `FakeOrderReader` behind the read po
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from query_api.auth import Role
 from query_api.read_port import OrderFilter, Pages
 from tests.fakes.order_reader import FakeOrderReader
-from tests.unit.api_fixtures import bearer, change, client_over, entry, order
+from tests.integration.api_server import free_port
+from tests.unit.api_fixtures import app_over, bearer, change, client_over, entry, order
 
 CSR = bearer(Role.CSR)
 ANALYST = bearer(Role.ANALYST)
@@ -154,6 +159,21 @@ def test_an_export_that_fails_half_way_is_never_delivered_as_a_complete_file(tmp
     with tolerant.stream("GET", "/export/orders.parquet", headers=ANALYST) as answer:
         body = b"".join(answer.iter_bytes())
     assert not body.endswith(b"PAR1")  # a Parquet file ends with its footer magic; this one never got it
+
+
+def test_over_real_http_a_half_failed_export_is_an_incomplete_chunked_body(tmp_path: Path) -> None:
+    server = uvicorn.Server(uvicorn.Config(app_over(_FailsOnSecondPage(HISTORY), tmp_path), port=free_port(),
+                                           log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.02)
+        with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+            httpx.get(f"http://127.0.0.1:{server.config.port}/export/orders.parquet", headers=ANALYST, timeout=30)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def test_the_public_schema_has_no_free_form_objects(client: TestClient) -> None:
