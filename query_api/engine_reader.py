@@ -109,7 +109,8 @@ class EngineOrderReader:
 
     async def journeys(self, filters: OrderFilter) -> list[Journey]:
         bought = (await self._aggregations(q.cross_channel_journeys(q.order_filters(filters))))["bought"]
-        return [Journey(b["key"], r["key"], r["doc_count"]) for b in bought["buckets"] for r in b["returned"]["buckets"]]
+        return [Journey(b["key"], r["key"], r["doc_count"])
+                for b in bought["buckets"] for r in b["returned"]["buckets"]]
 
     def export_orders(self, filters: OrderFilter, *, limit: int | None) -> Pages:
         query = {"bool": {"filter": q.order_filters(filters)}}

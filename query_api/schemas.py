@@ -1,7 +1,10 @@
 """Response models (separate from the stored document), so the OpenAPI spec documents every answer.
 
-Every field is typed: no free-form objects in the public schema. Money is a decimal string,
-as stored (exact, never a binary float). `tier` says which storage tier answered.
+Every field is typed: no free-form objects in the public schema. The parts of an order
+(references, lines, shipments, payments, returns, totals, address) answer in the canonical
+model's own vocabulary (`order_domain.model`, the documented contract), so the two cannot
+drift; the order itself, the customer and everything else are answer-only shapes. Money is
+a decimal string, as stored (exact, never a binary float). `tier` says which tier answered.
 """
 
 from __future__ import annotations
@@ -9,8 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from order_domain.model import (
+    Address,
+    Channel,
+    OrderLine,
+    OrderReference,
+    OrderStatus,
+    Payment,
+    ReturnLink,
+    Shipment,
+    Totals,
+)
 from query_api.read_port import Tier
 
 
@@ -19,9 +33,11 @@ class ErrorBody(BaseModel):
     detail: str = Field(examples=["page size must be between 1 and 100"])
 
 
-class ReferenceOut(BaseModel):
-    kind: str = Field(examples=["web_order_number"])
-    value: str = Field(examples=["#1042"])
+ANSWER = ConfigDict(extra="ignore")  # stored documents may carry more than an answer shows
+
+
+class ReferenceOut(OrderReference):
+    model_config = ANSWER
 
 
 class CustomerOut(BaseModel):
@@ -35,82 +51,47 @@ class CustomerOut(BaseModel):
     pseudonym: str | None = Field(default=None, description="analysts: keyed pseudonym instead of identity")
 
 
-class AddressOut(BaseModel):
-    name: str | None = None
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+class AddressOut(Address):
+    model_config = ANSWER
 
 
-class LineOut(BaseModel):
-    line_id: str
-    sku: str | None = None
-    name: str | None = None
-    quantity: int | None = None
-    unit_price: Decimal | None = None
-    status: str | None = None
-    fulfillment_type: str | None = None
-    store_id: str | None = None
+class LineOut(OrderLine):
+    model_config = ANSWER
 
 
-class ShipmentOut(BaseModel):
-    shipment_id: str
-    carrier: str | None = None
-    tracking_number: str | None = None
-    status: str | None = None
-    origin: str | None = None
-    line_ids: list[str] = []
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
+class ShipmentOut(Shipment):
+    model_config = ANSWER
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(Payment):
     """Masked: method, card brand and last four digits only (no card number is ever stored)."""
 
-    payment_id: str
-    method: str | None = None
-    brand: str | None = None
-    last4: str | None = None
-    authorized: Decimal | None = None
-    captured: Decimal | None = None
-    refunded: Decimal | None = None
+    model_config = ANSWER
 
 
 class PaymentSummary(BaseModel):
     methods: list[str] = Field(default=[], examples=[["card"]])
-    cards: list[str] = Field(default=[], description="brand and last four, masked", examples=[["visa •••• 4242"]])
+    cards: list[str] = Field(default=[], description="brand and last four, masked",
+                             examples=[["visa •••• 4242"]])
     authorized: Decimal = Decimal(0)
     captured: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)
     net: Decimal = Field(default=Decimal(0), description="captured minus refunded")
 
 
-class ReturnOut(BaseModel):
-    return_id: str
-    channel: str | None = None
-    status: str | None = None
-    line_ids: list[str] = []
-    refund_amount: Decimal | None = None
-    exchange_order_id: str | None = None
-    store_id: str | None = None
+class ReturnOut(ReturnLink):
+    model_config = ANSWER
 
 
-class TotalsOut(BaseModel):
-    subtotal: Decimal | None = None
-    tax: Decimal | None = None
-    shipping: Decimal | None = None
-    discount: Decimal | None = None
-    total: Decimal | None = None
+class TotalsOut(Totals):
+    model_config = ANSWER
 
 
 class OrderOut(BaseModel):
     order_id: str = Field(examples=["web-450123"])
-    channel: str | None = None
-    channels_seen: list[str] = []
-    status: str = Field(default="pending", examples=["shipped"])
+    channel: Channel | None = None
+    channels_seen: list[Channel] = []
+    status: OrderStatus = Field(default=OrderStatus.PENDING, examples=["shipped"])
     placed_at: datetime | None = None
     updated_at: datetime | None = None
     store_id: str | None = None
@@ -142,10 +123,10 @@ class SearchPage(OrderPage):
 
 class ReferenceMatch(BaseModel):
     order_id: str
-    channel: str | None = None
+    channel: Channel | None = None
     store_id: str | None = None
     placed_at: datetime | None = None
-    status: str
+    status: OrderStatus
     tier: Tier
 
 

@@ -28,7 +28,8 @@ PAID = order("web-1", refs=(("web_order_number", "#1042"),), shipping_address=AD
 SAME_NUMBER_IN_STORE = order("store-7", channel="store", placed_at="2026-02-10T15:00:00+00:00", store_id="S-12",
                              refs=(("pos_receipt", "1042"),), keys=("email:bo@example.com",))
 REUSED_RECEIPT = [order(f"store-{n}", channel="store", store_id=store, placed_at=at, refs=(("pos_receipt", "R-77"),))
-                  for n, store, at in ((20, "S-1", "2025-11-02T09:00:00+00:00"), (21, "S-2", "2026-01-05T09:00:00+00:00"))]
+                  for n, store, at in ((20, "S-1", "2025-11-02T09:00:00+00:00"),
+                                       (21, "S-2", "2026-01-05T09:00:00+00:00"))]
 
 
 @pytest.fixture
@@ -39,7 +40,8 @@ def client(tmp_path: Path) -> TestClient:
 def test_csr_sees_address_and_masked_payment_summary(client: TestClient) -> None:
     body = client.get("/orders/web-1", headers=bearer(Role.CSR)).json()
     assert body["shipping_address"] == {**ADDRESS, "line2": None, "region": None}
-    assert body["payment"] == {"methods": ["card", "gift_card"], "cards": ["visa •••• 4242"], "authorized": "120.00",
+    assert body["payment"] == {"methods": ["card", "gift_card"], "cards": ["visa •••• 4242"],
+                               "authorized": "120.00",
                                "captured": "125.00", "refunded": "20.00", "net": "105.00"}
     assert [(p["brand"], p["last4"]) for p in body["payments"]] == [("visa", "4242"), (None, None)]
     assert "card_token" not in body["customer"] and "tok_secret_123" not in str(body)

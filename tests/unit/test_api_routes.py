@@ -38,7 +38,8 @@ def client(tmp_path: Path) -> TestClient:
 def _pages(client: TestClient, path: str, size: int, **params: Any) -> list[list[str]]:
     pages, cursor = [], None
     while True:
-        answer = client.get(path, headers=CSR, params={"size": size, **params, **({"cursor": cursor} if cursor else {})})
+        paging = {"size": size, **({"cursor": cursor} if cursor else {})}
+        answer = client.get(path, headers=CSR, params={**paging, **params})
         assert answer.status_code == 200, answer.text
         pages.append([item["order_id"] for item in answer.json()["items"]])
         cursor = answer.json()["next_cursor"]
@@ -97,12 +98,14 @@ def test_timeline_entries_are_typed_and_as_of_replays_them(tmp_path: Path) -> No
     shipped = change("web-1", "e2", "2026-03-02T10:00:00+00:00", "shipped")
     entries = [entry(created, categories=("order_created", "status_transition"), changes={"status": "confirmed"}),
                entry(shipped, categories=("line_status", "status_transition"),
-                     changes={"status": "shipped", "lines[].status": {"1": "shipped"}, "shipments[]": {"added": ["s1"]}})]
+                     changes={"status": "shipped", "lines[].status": {"1": "shipped"},
+                              "shipments[]": {"added": ["s1"]}})]
     client = client_over(FakeOrderReader(HISTORY, entries), tmp_path)
     timeline = client.get("/orders/web-1/timeline", headers=CSR).json()
     assert timeline["tier"] == "hot" and [e["status_after"] for e in timeline["entries"]] == ["confirmed", "shipped"]
     changes = {c["path"]: c for c in timeline["entries"][1]["changes"]}
-    assert changes["lines[].status"]["items"] == {"1": "shipped"} and changes["lines[].status"]["category"] == "line_status"
+    assert changes["lines[].status"]["items"] == {"1": "shipped"}
+    assert changes["lines[].status"]["category"] == "line_status"
     assert changes["shipments[]"]["added"] == ["s1"] and changes["status"]["value"] == "shipped"
     assert "event" not in timeline["entries"][0]
     early = client.get("/orders/web-1/as-of", headers=CSR, params={"at": "2026-03-01T12:00:00Z"}).json()
@@ -114,7 +117,8 @@ def test_timeline_entries_are_typed_and_as_of_replays_them(tmp_path: Path) -> No
 
 def test_analytics_answers_are_typed_counts(tmp_path: Path) -> None:
     returned = order("web-r", status="returned", returns=[{"return_id": "r1", "channel": "store"}],
-                     status_history={"confirmed": "2026-03-01T10:00:00+00:00", "delivered": "2026-03-03T10:00:00+00:00"},
+                     status_history={"confirmed": "2026-03-01T10:00:00+00:00",
+                                     "delivered": "2026-03-03T10:00:00+00:00"},
                      lines=[{"line_id": "1", "sku": "A", "fulfillment_type": "ship_to_home"}])
     cancelled = order("store-c", channel="store", status="cancelled", placed_at="2026-03-09T10:00:00+00:00")
     client = client_over(FakeOrderReader([returned, cancelled, *HISTORY[:2]]), tmp_path)
