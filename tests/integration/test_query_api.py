@@ -7,6 +7,7 @@ the clean traffic independently (`expected_orders`).
 
 from __future__ import annotations
 
+import asyncio
 import io
 from urllib.parse import quote
 from collections import Counter
@@ -23,12 +24,17 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings as hyp_settings
 from hypothesis import strategies as st
 
+from adapters.engine_settings import connect_async_engine
 from adapters.search_engine import SearchEngine
+from index_templates import IndexNames
 from sample_traffic import expected_orders, generate
 from order_domain.model import STATUS_RANK, Order, OrderStatus
 from orderrepo.bootstrap import build_worker, prepare_storage
 from settings import Settings
-from query_api.auth import Role, issue_token
+from query_api.auth import Caller, Role, issue_token
+from query_api.engine_reader import EngineOrderReader
+from query_api.read_port import OrderFilter, OrderReader, PageRequest
+from tests.fakes.order_reader import FakeOrderReader
 from tests.integration.api_server import running_api
 from tests.integration.pipeline_harness import isolated_settings, publish, remove_everything
 
@@ -41,6 +47,7 @@ class DataSet:
     orders: dict[str, Order]
     csr: dict[str, str]
     analyst: dict[str, str]
+    settings: Settings
 
     def get(self, path: str, token: dict[str, str] | None = None, **params: object) -> httpx.Response:
         return httpx.get(f"{self.base}{path}", headers=token if token is not None else self.csr,
@@ -62,7 +69,7 @@ def dataset(settings: Settings, engine: SearchEngine) -> Iterator[DataSet]:
     engine.refresh(f"{scoped.index_prefix}-*")
     try:
         with running_api(scoped, SECRET) as base:
-            yield DataSet(base, expected_orders(messages), bearer(Role.CSR), bearer(Role.ANALYST))
+            yield DataSet(base, expected_orders(messages), bearer(Role.CSR), bearer(Role.ANALYST), scoped)
     finally:
         remove_everything(scoped, engine)
 
@@ -214,6 +221,46 @@ def test_the_order_shows_address_and_masked_payment_per_role(dataset: DataSet) -
     assert dataset.get(f"/orders/{order.order_id}", owner).json()["payment"] == staff["payment"]
     analyst = dataset.get(f"/orders/{order.order_id}", dataset.analyst).json()
     assert analyst["shipping_address"] is None and analyst["payment"] is None and analyst["payments"] == []
+
+
+async def _every_page(reader: OrderReader, key: str, caller: Caller) -> list[str]:
+    ids: list[str] = []
+    page = PageRequest(size=4)
+    while True:
+        hits = await reader.customer_history(key, caller, filters=OrderFilter(), page=page)
+        ids += [item.document["order_id"] for item in hits.items]
+        if hits.next_after is None:
+            return ids
+        page = PageRequest(size=4, after=hits.next_after)
+
+
+async def _same_answers(dataset: DataSet, engine: SearchEngine) -> None:
+    names = IndexNames(dataset.settings.index_prefix)
+    documents = [hit["_source"] for hit in engine.search(names.orders, {"size": 1000})["hits"]["hits"]]
+    real = EngineOrderReader(await connect_async_engine(dataset.settings), names)
+    fake, csr = FakeOrderReader(documents, export_page=97), Caller(subject="t", role=Role.CSR)
+    try:
+        for reference in sorted({r.value for o in dataset.orders.values() for r in o.references})[::7]:
+            found = [await reader.find_by_reference(reference, csr) for reader in (real, fake)]
+            assert [[o.document["order_id"] for o in hits] for hits in found] == [
+                [o.document["order_id"] for o in found[1]]] * 2, reference
+        key = _heaviest_customer(dataset.orders)
+        histories = [await _every_page(reader, key, csr) for reader in (real, fake)]
+        assert histories[0] == histories[1] and len(histories[0]) == len(_linked_orders(dataset.orders, key))
+        assert await real.rates(OrderFilter()) == await fake.rates(OrderFilter())
+        journeys = [sorted(await reader.journeys(OrderFilter()), key=repr) for reader in (real, fake)]
+        assert journeys[0] == journeys[1]
+        exported = [[d["order_id"] async for page in r.export_orders(OrderFilter(channel="store"), limit=None)
+                     for d in page] for r in (real, fake)]
+        assert exported[0] == exported[1] and len(exported[0]) == sum(
+            1 for o in dataset.orders.values() if o.channel and o.channel.value == "store")
+    finally:
+        await real.engine.close()
+
+
+def test_the_fake_reader_answers_like_the_engine_reader(dataset: DataSet, engine: SearchEngine) -> None:
+    """The in-memory reader the unit tests use gives the engine reader's answers on the same orders."""
+    asyncio.run(_same_answers(dataset, engine))
 
 
 def test_csr_search_ranks_exact_references_first_and_tolerates_typos_and_phone_formats(dataset: DataSet) -> None:
