@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
 
 from fastapi import APIRouter
 
 from order_domain.model import Channel, OrderStatus
 from query_api.deps import AnalyticsCaller, ReaderDep
 from query_api.params import Instant, Paging, PlacedRange, StoreId, encode_cursor
-from query_api.read_port import ChannelRates, OrderFilter
+from query_api.read_port import ChannelRates, Interval, OrderFilter
 from query_api.schemas import (
     ChannelRatesOut,
     FulfillmentAnswer,
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 @router.get("/sales", response_model=SalesAnswer)
 async def sales(reader: ReaderDep, caller: AnalyticsCaller, placed: PlacedRange,
-                interval: Literal["day", "week", "month"] = "day") -> SalesAnswer:
+                interval: Interval = "day") -> SalesAnswer:
     """Orders and revenue per channel per day (or week / month)."""
     rows = await reader.sales(interval, placed)
     return SalesAnswer(interval=interval, rows=[SalesRowOut(**asdict(row)) for row in rows])
