@@ -25,9 +25,10 @@ import aiohttp
 import orjson
 
 from bench.measure import percentiles
-from query_api.analytics_queries import sales_by_channel
 from query_api.auth import Caller, Role
-from query_api.queries import ORDER_ANSWER_SOURCE, history_query, reference_query, search_query, timeline_query
+from query_api.queries import (ORDER_ANSWER_SOURCE, history_query, reference_query, sales_by_channel, search_query,
+                               timeline_query)
+from query_api.read_port import OrderFilter, PageRequest
 
 CSR = Caller(subject="bench", role=Role.CSR)
 
@@ -156,7 +157,8 @@ def engine_calls(client: aiohttp.ClientSession, orders: str, events: str,
 
     async def history(i: int) -> None:
         caller = shopper(inputs.emails[i % len(inputs.emails)])
-        await search(orders, history_query(list(caller.customer_keys), caller, size=20, cursor=None))
+        await search(orders, history_query(list(caller.customer_keys), caller, filters=OrderFilter(),
+                                                   page=PageRequest(20)))
 
     async def timeline(i: int) -> None:
         order_id = inputs.order_ids[i % len(inputs.order_ids)]
@@ -167,7 +169,8 @@ def engine_calls(client: aiohttp.ClientSession, orders: str, events: str,
         await search(orders, reference_query(inputs.references[i % len(inputs.references)], CSR))
 
     async def csr(i: int) -> None:
-        await search(orders, search_query(inputs.search_texts[i % len(inputs.search_texts)], CSR, size=20, cursor=None))
+        await search(orders, search_query(inputs.search_texts[i % len(inputs.search_texts)], CSR, filters=OrderFilter(),
+                                               page=PageRequest(20)))
 
     async def aggregate(i: int) -> None:
         await search(orders, sales_by_channel("day", []))

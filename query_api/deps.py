@@ -1,4 +1,6 @@
-"""Dependencies: the engine, index names, settings and the calling role arrive through these.
+"""Dependencies: the reader, the engine (readiness only), settings and the calling role arrive
+through these `Annotated` aliases; tests replace `get_reader` with a fake via
+`app.dependency_overrides`.
 
 All are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
 thread pool, and those thread hops were a measurable part of every request's overhead.
@@ -6,15 +8,16 @@ thread pool, and those thread hops were a measurable part of every request's ove
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.search_engine import AsyncSearchEngine
-from index_templates import IndexNames
 from settings import Settings
 from query_api.auth import Caller, Role, verify_token
+from query_api.read_port import OrderReader
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `orderrepo token --role <role>`")
 
@@ -23,11 +26,12 @@ async def get_engine(request: Request) -> AsyncSearchEngine:
     return request.app.state.engine
 
 
-async def get_names(request: Request) -> IndexNames:
-    return request.app.state.names
+async def get_reader(request: Request) -> OrderReader:
+    return request.app.state.reader
 
 
-async def get_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
+    """The settings this app was created with (not the process-wide `settings.get_settings`)."""
     return request.app.state.settings
 
 
@@ -39,7 +43,7 @@ async def get_caller(
     return verify_token(request.app.state.token_secret, credentials.credentials)
 
 
-def require(*roles: Role):  # type: ignore[no-untyped-def]
+def require(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role not in roles:
             raise HTTPException(403, f"role {caller.role.value} may not call this; needs one of "
@@ -49,9 +53,9 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
 
 
 EngineDep = Annotated[AsyncSearchEngine, Depends(get_engine)]
-NamesDep = Annotated[IndexNames, Depends(get_names)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-CallerDep = Annotated[Caller, Depends(get_caller)]
-ReaderDep = Annotated[Caller, Depends(require(Role.STOREFRONT, Role.CSR, Role.ANALYST, Role.ADMIN))]
-StaffDep = Annotated[Caller, Depends(require(Role.CSR, Role.ADMIN))]
-AnalystDep = Annotated[Caller, Depends(require(Role.ANALYST, Role.ADMIN))]
+ReaderDep = Annotated[OrderReader, Depends(get_reader)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+AnyCaller = Annotated[Caller, Depends(require(Role.STOREFRONT, Role.CSR, Role.ANALYST, Role.ADMIN))]
+StaffCaller = Annotated[Caller, Depends(require(Role.CSR, Role.ADMIN))]
+AnalystCaller = Annotated[Caller, Depends(require(Role.ANALYST, Role.ADMIN))]
+AnalyticsCaller = Annotated[Caller, Depends(require(Role.ANALYST, Role.CSR, Role.ADMIN))]

@@ -1,6 +1,13 @@
-"""Every failure answers JSON `{"error", "detail"}` with a 4xx (or 503 when the engine is away)."""
+"""Every failure answers JSON `{"error", "detail"}` with a 4xx (or 503 when the engine is away).
+
+One answer is not a failure but is not one order either: a reference carried by several
+orders answers HTTP 300 with every match (`ReferenceMatches`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,43 +17,68 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapters.search_engine import EngineError, EngineUnavailable
 from settings.log_setup import get_logger
 from query_api.auth import InvalidToken
-from query_api.queries import BadCursor
+from query_api.params import BadCursor
+from query_api.read_port import StoredOrder
+from query_api.schemas import ReferenceMatches
+from query_api.views import reference_match
 
 log = get_logger(__name__)
+
+
+class AmbiguousReference(Exception):
+    """Several orders carry the reference: the caller must choose (never one arbitrary order)."""
+
+    def __init__(self, reference: str, matches: list[StoredOrder]) -> None:
+        super().__init__(f"{len(matches)} orders carry reference {reference!r}")
+        self.answer = ReferenceMatches(reference=reference, matches=[reference_match(m) for m in matches])
 
 
 def _error(status: int, error: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status)
 
 
+async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid input')}")
+
+
+async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    name = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "bad_request")
+    return _error(exc.status_code, name, str(exc.detail))
+
+
+async def _ambiguous(_: Request, exc: AmbiguousReference) -> JSONResponse:
+    return JSONResponse(exc.answer.model_dump(mode="json"), status_code=300)
+
+
+async def _token(_: Request, exc: InvalidToken) -> JSONResponse:
+    return _error(401, "unauthorized", str(exc))
+
+
+async def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
+    return _error(400, "bad_cursor", str(exc))
+
+
+async def _away(_: Request, exc: EngineUnavailable) -> JSONResponse:
+    return _error(503, "engine_unavailable", "the search engine is not reachable; retry shortly")
+
+
+async def _engine(_: Request, exc: EngineError) -> JSONResponse:
+    if 400 <= exc.status < 500:
+        log.info("engine refused a query", status=exc.status, error=str(exc)[:300])
+        return _error(400, "bad_query", "the query could not be run; check the parameters")
+    log.error("engine error", status=exc.status, error=str(exc)[:500])
+    return _error(503, "engine_error", "the search engine failed to answer; retry shortly")
+
+
+# each handler takes its own exception type; Starlette dispatches by the exception's class
+HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]]] = {
+    RequestValidationError: _invalid, StarletteHTTPException: _http, AmbiguousReference: _ambiguous,
+    InvalidToken: _token, BadCursor: _cursor, EngineUnavailable: _away, EngineError: _engine,
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid input')}")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
-            exc.status_code, "bad_request"), str(exc.detail))
-
-    @app.exception_handler(InvalidToken)
-    async def _token(_: Request, exc: InvalidToken) -> JSONResponse:
-        return _error(401, "unauthorized", str(exc))
-
-    @app.exception_handler(BadCursor)
-    async def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
-        return _error(400, "bad_cursor", str(exc))
-
-    @app.exception_handler(EngineUnavailable)
-    async def _away(_: Request, exc: EngineUnavailable) -> JSONResponse:
-        return _error(503, "engine_unavailable", "the search engine is not reachable; retry shortly")
-
-    @app.exception_handler(EngineError)
-    async def _engine(_: Request, exc: EngineError) -> JSONResponse:
-        if 400 <= exc.status < 500:
-            log.info("engine refused a query", status=exc.status, error=str(exc)[:300])
-            return _error(400, "bad_query", "the query could not be run; check the parameters")
-        log.error("engine error", status=exc.status, error=str(exc)[:500])
-        return _error(503, "engine_error", "the search engine failed to answer; retry shortly")
+    for exception, handler in HANDLERS.items():
+        app.add_exception_handler(exception, handler)

@@ -2,6 +2,11 @@
 
 Memory stays at one page however many rows are exported (no 10,000-hit ceiling: the
 pages come from a point in time with search_after).
+
+A failure after the first bytes were sent cannot change the status line any more, so it
+is re-raised: the server aborts the response (an incomplete chunked body, a connection
+error on the client) instead of ending it cleanly. The Parquet footer is only ever sent
+after the last page, so a client never holds a complete-looking file with rows missing.
 """
 
 from __future__ import annotations
@@ -55,9 +60,9 @@ async def parquet_stream(pages: AsyncIterator[list[dict[str, Any]]], schema: dic
                 table = pl.DataFrame(rows, schema=schema).to_arrow()
                 writer.write_table(pa.Table.from_batches(table.to_batches(), schema=arrow_schema))
                 yield sink.drain()
-    except Exception as error:  # noqa: BLE001 - the status line is gone; end the stream, never hang it
-        log.error("export stopped mid-stream; the client receives a truncated file", error=str(error)[:300])
-        return
+    except Exception as error:
+        log.error("export failed mid-stream; the response is aborted", error=str(error)[:300])
+        raise
     finally:
-        writer.close()
+        writer.close()  # on failure the footer stays in the sink: it is never sent
     yield sink.drain()

@@ -1,19 +1,21 @@
-"""Engine query bodies for each read (pure: builds dicts, no I/O).
+"""Engine query bodies for every read: filters, paging and aggregations in one place
+(pure: builds dicts, no I/O; `query_api.engine_reader` sends them).
 
 Storefront callers get their customer-key filter inside every query, so isolation
-is enforced by the engine, not by post-filtering.
+is enforced by the engine, not by post-filtering. Paged queries sort by a total order
+that ends in `order_id` and continue with `search_after`, so a page boundary is a sort
+key that means the same in every tier.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import datetime
 from typing import Any
 
-import orjson
-
+from order_domain.model import STATUS_RANK, OrderStatus
 from query_api.auth import Caller, Role
+from query_api.read_port import MAX_REFERENCE_MATCHES, OrderFilter, PageRequest, TimelineFilter
 
 NEWEST_FIRST = [{"placed_at": {"order": "desc", "missing": "_last"}}, {"order_id": "asc"}]
 # Stored for merging and matching, never answered: three quarters of an order's bytes (the merge
@@ -22,27 +24,9 @@ STORED_ONLY_FIELDS = ("stamps", "search", "facts")
 ORDER_ANSWER_SOURCE = {"excludes": list(STORED_ONLY_FIELDS)}
 # A timeline entry keeps the original event for as-of replays; timelines answer without it.
 TIMELINE_ANSWER_SOURCE = {"excludes": ["event"]}
+MAX_LINKED_KEYS = 50
+MAX_TIMELINE_ENTRIES = 1000
 _DIGITS = re.compile(r"\D+")
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(sort_values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(sort_values)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError) as error:
-        raise BadCursor("malformed cursor: pass back the `next_cursor` of the previous page unchanged") from error
-    if not isinstance(values, list) or not values or len(values) > 4 or not all(
-        isinstance(v, str | int | float) or v is None for v in values
-    ):
-        raise BadCursor("malformed cursor: pass back the `next_cursor` of the previous page unchanged")
-    return values
 
 
 def isolation_filter(caller: Caller) -> list[dict[str, Any]]:
@@ -51,37 +35,67 @@ def isolation_filter(caller: Caller) -> list[dict[str, Any]]:
     return []
 
 
+def time_range(field: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    """`start` inclusive, `end` exclusive; no clause when both are open."""
+    if not (start or end):
+        return []
+    return [{"range": {field: {op: v.isoformat() for op, v in (("gte", start), ("lt", end)) if v}}}]
+
+
+def order_filters(filters: OrderFilter) -> list[dict[str, Any]]:
+    terms = (("channel", filters.channel), ("status", filters.status), ("store_id", filters.store_id))
+    return [{"term": {field: value}} for field, value in terms if value] + time_range(
+        "placed_at", filters.placed_from, filters.placed_to)
+
+
+def timeline_filters(filters: TimelineFilter) -> list[dict[str, Any]]:
+    terms = (("channel", filters.channel), ("store_id", filters.store_id))
+    return [{"term": {field: value}} for field, value in terms if value] + time_range(
+        "occurred_at", filters.occurred_from, filters.occurred_to)
+
+
+def paged(body: dict[str, Any], page: PageRequest) -> dict[str, Any]:
+    body["size"] = page.size
+    if page.after is not None:
+        body["search_after"] = page.after
+    return body
+
+
+def reference_spellings(reference: str) -> list[str]:
+    """A web order number is written "#1042" and typed "1042": both spellings match."""
+    bare = reference.lstrip("#") or reference
+    return sorted({reference, bare, f"#{bare}"})
+
+
 def reference_query(reference: str, caller: Caller) -> dict[str, Any]:
+    """Reference fields only (global id, every reference value, tracking numbers): a SKU, an email
+    or a loyalty id is not an order reference. Every match is returned, newest first."""
+    spellings = reference_spellings(reference)
     return {
-        "size": 1, "_source": ORDER_ANSWER_SOURCE,
+        "size": MAX_REFERENCE_MATCHES, "_source": ORDER_ANSWER_SOURCE, "sort": NEWEST_FIRST,
         "query": {"bool": {
-            "should": [{"term": {"order_id": reference}}, {"term": {"search.refs": reference}}],
+            "should": [{"term": {"order_id": reference}}, {"terms": {"references.value": spellings}},
+                       {"nested": {"path": "shipments", "query": {"term": {"shipments.tracking_number": reference}}}}],
             "minimum_should_match": 1,
             "filter": isolation_filter(caller),
         }},
     }
 
 
-def history_query(
-    keys: list[str], caller: Caller, *, size: int, cursor: str | None,
-    channel: str | None = None, status: str | None = None, store_id: str | None = None,
-    placed_from: datetime | None = None, placed_to: datetime | None = None,
-) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = [{"terms": {"identity_keys": keys}}, *isolation_filter(caller)]
-    filters += [{"term": {field: value}} for field, value in
-                (("channel", channel), ("status", status), ("store_id", store_id)) if value]
-    if placed_from or placed_to:
-        bounds = {op: value.isoformat() for op, value in (("gte", placed_from), ("lt", placed_to)) if value}
-        filters.append({"range": {"placed_at": bounds}})
-    body: dict[str, Any] = {"size": size, "query": {"bool": {"filter": filters}}, "sort": NEWEST_FIRST,
-                            "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE}
-    if cursor:
-        body["search_after"] = decode_cursor(cursor)
-    return body
+def linked_keys_query(key: str) -> dict[str, Any]:
+    """One hop of identity linking: keys that co-occur with `key` on any order."""
+    return {"size": 0, "query": {"term": {"identity_keys": key}},
+            "aggs": {"keys": {"terms": {"field": "identity_keys", "size": MAX_LINKED_KEYS}}}}
 
 
-def search_query(text: str, caller: Caller, *, size: int, cursor: str | None,
-                 channel: str | None = None, status: str | None = None) -> dict[str, Any]:
+def history_query(keys: list[str], caller: Caller, *, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:
+    query = {"bool": {"filter": [{"terms": {"identity_keys": keys}}, *isolation_filter(caller),
+                                 *order_filters(filters)]}}
+    return paged({"query": query, "sort": NEWEST_FIRST, "track_total_hits": True,
+                  "_source": ORDER_ANSWER_SOURCE}, page)
+
+
+def search_query(text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:
     """Exact references first, then phones (any formatting, partial), then fuzzy names/emails/SKUs."""
     digits = _DIGITS.sub("", text)
     should: list[dict[str, Any]] = [
@@ -92,20 +106,67 @@ def search_query(text: str, caller: Caller, *, size: int, cursor: str | None,
     if len(digits) >= 4:
         should += [{"term": {"search.phones": {"value": digits, "boost": 20}}},
                    {"match": {"search.phones.partial": {"query": digits, "boost": 5}}}]
-    filters = [*isolation_filter(caller)]
-    filters += [{"term": {field: value}} for field, value in (("channel", channel), ("status", status)) if value]
     body: dict[str, Any] = {
-        "size": size, "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE,
-        "query": {"bool": {"should": should, "minimum_should_match": 1, "filter": filters}},
+        "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE,
+        "query": {"bool": {"should": should, "minimum_should_match": 1,
+                           "filter": [*isolation_filter(caller), *order_filters(filters)]}},
         "sort": ["_score", {"order_id": "asc"}],
         "aggs": {"channel": {"terms": {"field": "channel"}}, "status": {"terms": {"field": "status"}},
                  "store": {"terms": {"field": "store_id", "size": 20}}},
     }
-    if cursor:
-        body["search_after"] = decode_cursor(cursor)
-    return body
+    return paged(body, page)
 
 
 def timeline_query(order_id: str, *, size: int) -> dict[str, Any]:
     return {"size": size, "query": {"term": {"order_id": order_id}}, "_source": TIMELINE_ANSWER_SOURCE,
             "sort": [{"occurred_at": "asc"}, {"entry_id": "asc"}]}
+
+
+def as_of_query(order_id: str, at: datetime) -> dict[str, Any]:
+    """The entries (with their original events) recorded up to `at`."""
+    return {"size": MAX_TIMELINE_ENTRIES, "sort": [{"occurred_at": "asc"}, {"entry_id": "asc"}],
+            "query": {"bool": {"filter": [{"term": {"order_id": order_id}},
+                                          {"range": {"occurred_at": {"lte": at.isoformat()}}}]}}}
+
+
+def in_state_at(status: OrderStatus, at: datetime) -> dict[str, Any]:
+    """Reached `status` by `at`, and no higher-ranked status by then (statuses only move up)."""
+    higher = [s for s in OrderStatus if STATUS_RANK[s] > STATUS_RANK[status]]
+    return {"bool": {
+        "filter": [{"range": {f"status_history.{status.value}": {"lte": at.isoformat()}}}],
+        "must_not": [{"range": {f"status_history.{s.value}": {"lte": at.isoformat()}}} for s in higher],
+    }}
+
+
+def in_state_query(status: OrderStatus, at: datetime, *, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:
+    query = {"bool": {"filter": [in_state_at(status, at), *order_filters(filters)]}}
+    return paged({"query": query, "sort": NEWEST_FIRST, "track_total_hits": True,
+                  "_source": ORDER_ANSWER_SOURCE}, page)
+
+
+def sales_by_channel(interval: str, filters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"size": 0, "query": {"bool": {"filter": filters}}, "aggs": {"period": {
+        "date_histogram": {"field": "placed_at", "calendar_interval": interval, "min_doc_count": 1},
+        "aggs": {"channel": {"terms": {"field": "channel", "size": 10},
+                             "aggs": {"revenue": {"sum": {"field": "totals.total"}}}}},
+    }}}
+
+
+def fulfillment_percentiles(filters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"size": 0, "query": {"bool": {"filter": [*filters, {"exists": {"field": "facts.fulfillment_hours"}}]}},
+            "aggs": {"type": {"terms": {"field": "facts.fulfillment_type", "size": 10}, "aggs": {
+                "hours": {"percentiles": {"field": "facts.fulfillment_hours", "percents": [50, 90, 99]}}}}}}
+
+
+def rates_by_channel(filters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"size": 0, "query": {"bool": {"filter": filters}}, "aggs": {"channel": {
+        "terms": {"field": "channel", "size": 10},
+        "aggs": {"cancelled": {"filter": {"term": {"status": "cancelled"}}},
+                 "returned": {"filter": {"term": {"facts.has_return": True}}}},
+    }}}
+
+
+def cross_channel_journeys(filters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"size": 0, "query": {"bool": {"filter": [*filters, {"term": {"facts.has_return": True}}]}},
+            "aggs": {"bought": {"terms": {"field": "channel", "size": 10}, "aggs": {
+                "returned": {"terms": {"field": "facts.return_channels", "size": 10}}}}}}

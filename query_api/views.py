@@ -1,25 +1,116 @@
-"""Shapes stored documents for a caller's role (pure). Payment data is always masked at
-ingest (brand + last4 only); analysts see pseudonyms instead of customer identity."""
+"""Shapes stored documents into answers for a caller's role (pure).
+
+- storefront (its own orders only, enforced by the read) and staff (csr, admin): the order
+  with shipping address and payments. Payment data is masked at ingest and stays masked
+  here: method, card brand and last four digits, amounts and refunds; never a card token.
+- analyst: neither address nor payment, and a pseudonym instead of customer identity.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
+from order_domain.significance import TIMELINE_RULES
 from query_api.auth import Caller, Role
-from query_api.queries import STORED_ONLY_FIELDS
+from query_api.read_port import OrderHits, StoredOrder, TimelineHits
+from query_api.schemas import (
+    AddressOut,
+    CustomerOut,
+    FieldChange,
+    OrderOut,
+    OrderPage,
+    PaymentSummary,
+    ReferenceMatch,
+    SearchPage,
+    Timeline,
+    TimelineEntryOut,
+)
 
-_INTERNAL = (*STORED_ONLY_FIELDS, "identity_keys")  # also when a query fetched the whole document
+_CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "loyalty_id")  # never `card_token`
+_PRIVATE_TO_ANALYSTS = ("shipping_address", "payments")
 
 
 def pseudonym(value: str) -> str:
     return "anon-" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def order_view(source: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    view = {key: value for key, value in source.items() if key not in _INTERNAL}
+def _amount(payments: list[dict[str, Any]], field: str) -> Decimal:
+    return sum((Decimal(str(p[field])) for p in payments if p.get(field) is not None), Decimal(0))
+
+
+def payment_summary(payments: list[dict[str, Any]]) -> PaymentSummary | None:
+    if not payments:
+        return None
+    captured, refunded = _amount(payments, "captured"), _amount(payments, "refunded")
+    return PaymentSummary(
+        methods=sorted({p["method"] for p in payments if p.get("method")}),
+        cards=[f"{p.get('brand') or 'card'} •••• {p['last4']}" for p in payments if p.get("last4")],
+        authorized=_amount(payments, "authorized"), captured=captured, refunded=refunded, net=captured - refunded,
+    )
+
+
+def _customer(document: dict[str, Any], caller: Caller) -> CustomerOut:
     if caller.role is Role.ANALYST:
-        keys = source.get("identity_keys") or []
-        view["customer"] = {"pseudonym": pseudonym(keys[0])} if keys else {}
-        view.pop("shipping_address", None)
-    return view
+        keys = document.get("identity_keys") or []
+        return CustomerOut(pseudonym=pseudonym(keys[0]) if keys else None)
+    customer = document.get("customer") or {}
+    return CustomerOut(**{field: customer.get(field) for field in _CUSTOMER_FIELDS})
+
+
+def order_view(stored: StoredOrder, caller: Caller) -> OrderOut:
+    document = stored.document
+    fields = {key: value for key, value in document.items() if key in OrderOut.model_fields}
+    if caller.role is Role.ANALYST:
+        for private in _PRIVATE_TO_ANALYSTS:
+            fields.pop(private, None)
+    else:
+        fields["payment"] = payment_summary(document.get("payments") or [])
+    return OrderOut.model_validate({**fields, "customer": _customer(document, caller), "tier": stored.tier})
+
+
+def order_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> OrderPage:
+    return OrderPage(items=[order_view(item, caller) for item in hits.items], total=hits.total,
+                     next_cursor=next_cursor)
+
+
+def search_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> SearchPage:
+    return SearchPage(items=[order_view(item, caller) for item in hits.items], total=hits.total,
+                      next_cursor=next_cursor, facets=hits.facets)
+
+
+def reference_match(stored: StoredOrder) -> ReferenceMatch:
+    document = stored.document
+    return ReferenceMatch(order_id=document["order_id"], channel=document.get("channel"),
+                          store_id=document.get("store_id"), placed_at=document.get("placed_at"),
+                          status=document.get("status", "pending"), tier=stored.tier)
+
+
+def field_change(path: str, value: Any) -> FieldChange:
+    """The stored `changes` map (path -> new value) as a typed entry: a collection path
+    ("returns[]") holds {"added": ids}, an item path ("lines[].status") holds {item id: value}."""
+    change = FieldChange(path=path, category=TIMELINE_RULES.get(path, "other"))
+    if path.endswith("[]"):
+        change.added = [str(item) for item in (value or {}).get("added", [])]
+    elif "[]." in path:
+        change.items = {str(k): v if v is None or isinstance(v, str | int | float) else str(v)
+                        for k, v in (value or {}).items()}
+    elif path == "shipping_address":
+        change.address = AddressOut.model_validate(value) if value else None
+    elif isinstance(value, list):
+        change.values = [str(item) for item in value]
+    else:
+        change.value = value if value is None or isinstance(value, str | int | float) else str(value)
+    return change
+
+
+def timeline_view(hits: TimelineHits) -> Timeline:
+    entries = [
+        TimelineEntryOut.model_validate({
+            **{key: value for key, value in entry.items() if key in TimelineEntryOut.model_fields},
+            "changes": [field_change(path, value) for path, value in sorted((entry.get("changes") or {}).items())],
+        })
+        for entry in hits.entries
+    ]
+    return Timeline(order_id=hits.order_id, entries=entries, tier=hits.tier)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +86,14 @@ class Settings(BaseSettings):
 
     api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    # --- Deployment mode (query API read path) ---------------------------------------------
+    # ORDERREPO_ENV: `development` (default) and `demo` accept the generated local token secret;
+    # `production` refuses to start the API unless ORDERREPO_API_TOKEN_SECRET is set to a
+    # secret of its own (not the generated development secret, at least 32 characters).
+    env: Literal["production", "development", "demo"] = Field(
+        default="development", description="deployment mode; production refuses unsafe defaults"
+    )
 
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")

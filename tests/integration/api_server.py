@@ -1,4 +1,8 @@
-"""Runs the real API (uvicorn, separate process) over an isolated, ingested data set."""
+"""Runs the real API (uvicorn, separate process) over an isolated, ingested data set.
+
+The fixture fails, with the server's own output, when the server exits or does not
+become ready in time: a test never runs against a server that is not there.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,21 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 
 from settings import Settings
+
+READY_TIMEOUT_S = 60.0
+
+
+class ApiDidNotStart(RuntimeError):
+    pass
 
 
 def free_port() -> int:
@@ -21,26 +33,45 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _output(log: IO[bytes]) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-4000:]
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log: IO[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ApiDidNotStart(f"API exited with code {process.returncode}:\n{_output(log)}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ApiDidNotStart(f"API not ready at {base}/readyz after {timeout_s:.0f}s:\n{_output(log)}")
+
+
 @contextmanager
-def running_api(settings: Settings, secret: str) -> Iterator[str]:
+def running_api(settings: Settings, secret: str, *, command: Sequence[str] | None = None,
+                ready_timeout_s: float = READY_TIMEOUT_S) -> Iterator[str]:
+    """Yields the base URL once `/readyz` answers 200. `command` replaces the server command
+    (it gets the port as its last argument)."""
     port = free_port()
     env = {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix,
            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(), "ORDERREPO_API_TOKEN_SECRET": secret,
            "ORDERREPO_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "api", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    argv = [*(command or (sys.executable, "-m", "orderrepo.cli", "api", "--port")), str(port)]
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"API exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty server never blocks on a full pipe
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(process, base, log, ready_timeout_s)
+            yield base
+        finally:
+            process.terminate()
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -7,12 +7,14 @@ the clean traffic independently (`expected_orders`).
 
 from __future__ import annotations
 
+import asyncio
 import io
 from urllib.parse import quote
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import polars as pl
@@ -22,12 +24,17 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings as hyp_settings
 from hypothesis import strategies as st
 
+from adapters.engine_settings import connect_async_engine
 from adapters.search_engine import SearchEngine
+from index_templates import IndexNames
 from sample_traffic import expected_orders, generate
 from order_domain.model import STATUS_RANK, Order, OrderStatus
 from orderrepo.bootstrap import build_worker, prepare_storage
 from settings import Settings
-from query_api.auth import Role, issue_token
+from query_api.auth import Caller, Role, issue_token
+from query_api.engine_reader import EngineOrderReader
+from query_api.read_port import OrderFilter, OrderReader, PageRequest
+from tests.fakes.order_reader import FakeOrderReader
 from tests.integration.api_server import running_api
 from tests.integration.pipeline_harness import isolated_settings, publish, remove_everything
 
@@ -40,6 +47,7 @@ class DataSet:
     orders: dict[str, Order]
     csr: dict[str, str]
     analyst: dict[str, str]
+    settings: Settings
 
     def get(self, path: str, token: dict[str, str] | None = None, **params: object) -> httpx.Response:
         return httpx.get(f"{self.base}{path}", headers=token if token is not None else self.csr,
@@ -61,7 +69,7 @@ def dataset(settings: Settings, engine: SearchEngine) -> Iterator[DataSet]:
     engine.refresh(f"{scoped.index_prefix}-*")
     try:
         with running_api(scoped, SECRET) as base:
-            yield DataSet(base, expected_orders(messages), bearer(Role.CSR), bearer(Role.ANALYST))
+            yield DataSet(base, expected_orders(messages), bearer(Role.CSR), bearer(Role.ANALYST), scoped)
     finally:
         remove_everything(scoped, engine)
 
@@ -156,12 +164,103 @@ def test_a_storefront_token_never_returns_another_customers_order(dataset: DataS
     answer = dataset.get(f"/orders/{quote(reference, safe='')}", token)
     if answer.status_code == 200:
         assert key in dataset.orders[answer.json()["order_id"]].identity_keys
+    elif answer.status_code == 300:  # several of this customer's own orders carry the reference
+        assert all(key in dataset.orders[m["order_id"]].identity_keys for m in answer.json()["matches"])
     else:
         assert answer.status_code == 404
     other = data.draw(st.sampled_from(owners))
     history = dataset.get(f"/customers/{other}/orders", token)
     if other != key:
         assert history.status_code == 403
+
+
+def _carriers(orders: dict[str, Order], reference: str) -> set[str]:
+    """Orders a reference lookup must find: reference values (case-insensitive, with or without a
+    leading '#') and tracking numbers; computed here independently of the API."""
+    bare = reference.lower().lstrip("#")
+    return {o.order_id for o in orders.values()
+            if any(r.value.lower().lstrip("#") == bare for r in o.references)
+            or any((s.tracking_number or "").lower() == reference.lower() for s in o.shipments)}
+
+
+def test_a_reference_shared_by_several_orders_answers_300_with_every_match(dataset: DataSet) -> None:
+    shared = sorted({r.value for o in dataset.orders.values() for r in o.references
+                     if len(_carriers(dataset.orders, r.value)) > 1 and r.value not in dataset.orders})
+    assert len(shared) >= 3, "the sample traffic reuses POS receipt numbers across orders"
+    for reference in shared[:5]:
+        answer = dataset.get(f"/orders/{quote(reference, safe='')}")
+        assert answer.status_code == 300, (reference, answer.text)
+        matches = answer.json()["matches"]
+        assert {m["order_id"] for m in matches} == _carriers(dataset.orders, reference)
+        for match in matches:
+            order = dataset.orders[match["order_id"]]
+            assert match["channel"] == (order.channel.value if order.channel else None) and match["tier"] == "hot"
+            assert match["placed_at"] is None or datetime.fromisoformat(match["placed_at"]) == order.placed_at
+        placed = [m["placed_at"] for m in matches if m["placed_at"]]
+        assert placed == sorted(placed, reverse=True)
+
+
+def test_a_reference_lookup_matches_reference_fields_only(dataset: DataSet) -> None:
+    references = {r.value.lower().lstrip("#") for o in dataset.orders.values() for r in o.references}
+    order = next(o for o in dataset.orders.values() if o.customer.email and o.lines and o.lines[0].sku
+                 and o.lines[0].sku.lower() not in references)
+    for not_a_reference in (order.lines[0].sku, order.customer.email):
+        assert dataset.get(f"/orders/{quote(not_a_reference, safe='')}").status_code == 404, not_a_reference
+    found = dataset.get("/search", q=order.lines[0].sku, size=100).json()["items"]
+    assert order.order_id in {item["order_id"] for item in found}  # free-text search still covers SKUs
+
+
+def test_the_order_shows_address_and_masked_payment_per_role(dataset: DataSet) -> None:
+    order = next(o for o in dataset.orders.values() if o.shipping_address and any(p.last4 for p in o.payments))
+    staff = dataset.get(f"/orders/{order.order_id}").json()
+    assert staff["shipping_address"]["city"] == order.shipping_address.city
+    cards = [f"{p.brand or 'card'} •••• {p.last4}" for p in order.payments if p.last4]
+    assert staff["payment"]["cards"] == cards
+    assert Decimal(staff["payment"]["refunded"]) == sum((p.refunded or Decimal(0) for p in order.payments), Decimal(0))
+    owner = bearer(Role.STOREFRONT, (order.identity_keys[0],))
+    assert dataset.get(f"/orders/{order.order_id}", owner).json()["payment"] == staff["payment"]
+    analyst = dataset.get(f"/orders/{order.order_id}", dataset.analyst).json()
+    assert analyst["shipping_address"] is None and analyst["payment"] is None and analyst["payments"] == []
+
+
+async def _every_page(reader: OrderReader, key: str, caller: Caller) -> list[str]:
+    ids: list[str] = []
+    page = PageRequest(size=4)
+    while True:
+        hits = await reader.customer_history(key, caller, filters=OrderFilter(), page=page)
+        ids += [item.document["order_id"] for item in hits.items]
+        if hits.next_after is None:
+            return ids
+        page = PageRequest(size=4, after=hits.next_after)
+
+
+async def _same_answers(dataset: DataSet, engine: SearchEngine) -> None:
+    names = IndexNames(dataset.settings.index_prefix)
+    documents = [hit["_source"] for hit in engine.search(names.orders, {"size": 1000})["hits"]["hits"]]
+    real = EngineOrderReader(await connect_async_engine(dataset.settings), names)
+    fake, csr = FakeOrderReader(documents, export_page=97), Caller(subject="t", role=Role.CSR)
+    try:
+        for reference in sorted({r.value for o in dataset.orders.values() for r in o.references})[::7]:
+            found = [await reader.find_by_reference(reference, csr) for reader in (real, fake)]
+            assert [[o.document["order_id"] for o in hits] for hits in found] == [
+                [o.document["order_id"] for o in found[1]]] * 2, reference
+        key = _heaviest_customer(dataset.orders)
+        histories = [await _every_page(reader, key, csr) for reader in (real, fake)]
+        assert histories[0] == histories[1] and len(histories[0]) == len(_linked_orders(dataset.orders, key))
+        assert await real.rates(OrderFilter()) == await fake.rates(OrderFilter())
+        journeys = [sorted(await reader.journeys(OrderFilter()), key=repr) for reader in (real, fake)]
+        assert journeys[0] == journeys[1]
+        exported = [[d["order_id"] async for page in r.export_orders(OrderFilter(channel="store"), limit=None)
+                     for d in page] for r in (real, fake)]
+        assert exported[0] == exported[1] and len(exported[0]) == sum(
+            1 for o in dataset.orders.values() if o.channel and o.channel.value == "store")
+    finally:
+        await real.engine.close()
+
+
+def test_the_fake_reader_answers_like_the_engine_reader(dataset: DataSet, engine: SearchEngine) -> None:
+    """The in-memory reader the unit tests use gives the engine reader's answers on the same orders."""
+    asyncio.run(_same_answers(dataset, engine))
 
 
 def test_csr_search_ranks_exact_references_first_and_tolerates_typos_and_phone_formats(dataset: DataSet) -> None:
@@ -210,7 +309,6 @@ def test_orders_in_a_state_at_an_instant(dataset: DataSet) -> None:
 
 
 def test_analytics_aggregates_add_up(dataset: DataSet) -> None:
-    total = len(dataset.orders)
     sales = dataset.get("/analytics/sales", dataset.analyst, interval="month").json()["rows"]
     placed = sum(1 for o in dataset.orders.values() if o.placed_at)
     assert sum(row["orders"] for row in sales) == placed
@@ -220,9 +318,11 @@ def test_analytics_aggregates_add_up(dataset: DataSet) -> None:
     assert sum(r["cancelled"] for r in rates.values()) == cancelled
     journeys = dataset.get("/analytics/cross-channel-journeys", dataset.analyst).json()["journeys"]
     assert any(j["bought_on"] == "web" and j["returned_on"] == "store" for j in journeys)
+    expected_journeys = Counter((o.channel.value, back) for o in dataset.orders.values() if o.channel
+                                for back in sorted({r.channel.value for r in o.returns if r.channel}))
+    assert {(j["bought_on"], j["returned_on"]): j["orders"] for j in journeys} == expected_journeys
     times = dataset.get("/analytics/fulfillment-times", dataset.analyst).json()["by_fulfillment_type"]
     assert times and all(v["p50"] <= v["p99"] for v in times.values())
-    assert total > 0
 
 
 def test_parquet_export_streams_every_matching_order_pseudonymised(dataset: DataSet) -> None:

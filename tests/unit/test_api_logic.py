@@ -11,16 +11,12 @@ from hypothesis import strategies as st
 
 from query_api import auth
 from query_api.auth import Caller, InvalidToken, Role, issue_token, verify_token
-from query_api.queries import (
-    STORED_ONLY_FIELDS,
-    BadCursor,
-    decode_cursor,
-    encode_cursor,
-    history_query,
-    reference_query,
-    search_query,
-)
+from query_api.params import BadCursor, decode_cursor, encode_cursor
+from query_api.queries import STORED_ONLY_FIELDS, history_query, reference_query, search_query
+from query_api.read_port import OrderFilter, PageRequest, StoredOrder, Tier
 from query_api.views import order_view
+
+FIRST_PAGE = {"filters": OrderFilter(), "page": PageRequest(size=5)}
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
 
@@ -57,7 +53,7 @@ def test_storefront_queries_always_carry_the_customer_filter() -> None:
     caller = Caller(subject="u", role=Role.STOREFRONT, customer_keys=("email:a@x.com",))
     body = reference_query("web-1", caller)
     assert {"terms": {"identity_keys": ["email:a@x.com"]}} in body["query"]["bool"]["filter"]
-    history = history_query(["email:b@x.com"], caller, size=10, cursor=None)
+    history = history_query(["email:b@x.com"], caller, **FIRST_PAGE)
     assert {"terms": {"identity_keys": ["email:a@x.com"]}} in history["query"]["bool"]["filter"]
 
 
@@ -77,15 +73,16 @@ def test_any_cursor_text_decodes_or_raises_bad_cursor(text: str) -> None:
 def test_analysts_see_pseudonyms_not_identity() -> None:
     source = {"order_id": "o1", "customer": {"email": "a@x.com", "name": "Ana"}, "identity_keys": ["email:a@x.com"],
               "shipping_address": {"line1": "1 Main St"}, "stamps": {}}
-    view = order_view(source, Caller(subject="a", role=Role.ANALYST))
+    view = order_view(StoredOrder(source, Tier.HOT), Caller(subject="a", role=Role.ANALYST)).model_dump(
+        exclude_none=True)
     assert view["customer"]["pseudonym"].startswith("anon-") and "email" not in view["customer"]
     assert "shipping_address" not in view and "stamps" not in view
 
 
 @pytest.mark.parametrize("body", [
     reference_query("web-1", Caller(subject="c", role=Role.CSR)),
-    history_query(["email:a@x.com"], Caller(subject="c", role=Role.CSR), size=5, cursor=None),
-    search_query("ana", Caller(subject="c", role=Role.CSR), size=5, cursor=None),
+    history_query(["email:a@x.com"], Caller(subject="c", role=Role.CSR), **FIRST_PAGE),
+    search_query("ana", Caller(subject="c", role=Role.CSR), **FIRST_PAGE),
 ], ids=["reference", "history", "search"])
 def test_order_answers_exclude_only_the_stored_only_fields(body: dict) -> None:
     excluded = set(body["_source"]["excludes"])

@@ -1,0 +1,136 @@
+"""`OrderReader` over one search engine index family (adapter side of the read port).
+
+It sends the bodies of `query_api.queries` and turns engine answers into port answers.
+One instance serves one tier (hot today; a warm index family is the same class with other
+index names), so a tier-merging reader can hold one per engine tier.
+Exports read from a point in time with `search_after`: consistent, with no 10,000-hit window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from adapters.search_engine import AsyncSearchEngine
+from index_templates import IndexNames
+from order_domain.model import OrderStatus
+from query_api import queries as q
+from query_api.auth import Caller, Role
+from query_api.read_port import (
+    ChannelRates,
+    FulfillmentTimes,
+    Interval,
+    Journey,
+    OrderFilter,
+    OrderHits,
+    PageRequest,
+    Pages,
+    SalesRow,
+    StoredOrder,
+    Tier,
+    TimelineFilter,
+    TimelineHits,
+    state_from_entries,
+)
+
+EXPORT_PAGE = 2000
+
+
+class EngineOrderReader:
+    def __init__(self, engine: AsyncSearchEngine, names: IndexNames, *, tier: Tier = Tier.HOT) -> None:
+        self.engine = engine
+        self.names = names
+        self.tier = tier
+
+    async def _orders(self, body: dict[str, Any], page: PageRequest | None = None) -> OrderHits:
+        answer = await self.engine.search(self.names.orders, body)
+        hits = answer["hits"]["hits"]
+        full = page is not None and len(hits) == page.size
+        return OrderHits(
+            items=[StoredOrder(hit["_source"], self.tier) for hit in hits],
+            total=answer["hits"]["total"]["value"] if "total" in answer["hits"] else len(hits),
+            next_after=hits[-1]["sort"] if full else None,
+            facets={name: {b["key"]: b["doc_count"] for b in agg["buckets"]}
+                    for name, agg in answer.get("aggregations", {}).items()},
+        )
+
+    async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
+        return (await self._orders(q.reference_query(reference, caller))).items
+
+    async def _linked_keys(self, key: str, caller: Caller) -> list[str]:
+        if caller.role is Role.STOREFRONT:
+            return list(caller.customer_keys)
+        buckets = (await self.engine.search(self.names.orders, q.linked_keys_query(key)))["aggregations"]
+        return sorted({key, *(bucket["key"] for bucket in buckets["keys"]["buckets"])})
+
+    async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
+                               page: PageRequest) -> OrderHits:
+        keys = await self._linked_keys(customer_key, caller)
+        return await self._orders(q.history_query(keys, caller, filters=filters, page=page), page)
+
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        return await self._orders(q.search_query(text, caller, filters=filters, page=page), page)
+
+    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+        hits = (await self.engine.search(self.names.events, q.timeline_query(order_id, size=limit)))["hits"]["hits"]
+        return TimelineHits(order_id, [hit["_source"] for hit in hits], self.tier)
+
+    async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
+        hits = (await self.engine.search(self.names.events, q.as_of_query(order_id, at)))["hits"]["hits"]
+        document = state_from_entries([hit["_source"] for hit in hits])
+        return StoredOrder(document, self.tier) if document is not None else None
+
+    async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
+                              page: PageRequest) -> OrderHits:
+        return await self._orders(q.in_state_query(status, at, filters=filters, page=page), page)
+
+    async def _aggregations(self, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self.engine.search(self.names.orders, body))["aggregations"]
+
+    async def sales(self, interval: Interval, filters: OrderFilter) -> list[SalesRow]:
+        periods = (await self._aggregations(q.sales_by_channel(interval, q.order_filters(filters))))["period"]
+        return [SalesRow(period["key_as_string"], channel["key"], channel["doc_count"],
+                         round(channel["revenue"]["value"], 2))
+                for period in periods["buckets"] for channel in period["channel"]["buckets"]]
+
+    async def fulfillment_times(self, filters: OrderFilter) -> dict[str, FulfillmentTimes]:
+        types = (await self._aggregations(q.fulfillment_percentiles(q.order_filters(filters))))["type"]
+        answer = {}
+        for bucket in types["buckets"]:
+            values = {float(k): v for k, v in bucket["hours"]["values"].items()}
+            answer[bucket["key"]] = FulfillmentTimes(bucket["doc_count"], values.get(50.0), values.get(90.0),
+                                                     values.get(99.0))
+        return answer
+
+    async def rates(self, filters: OrderFilter) -> dict[str, ChannelRates]:
+        channels = (await self._aggregations(q.rates_by_channel(q.order_filters(filters))))["channel"]
+        return {b["key"]: ChannelRates(b["doc_count"], b["cancelled"]["doc_count"], b["returned"]["doc_count"])
+                for b in channels["buckets"]}
+
+    async def journeys(self, filters: OrderFilter) -> list[Journey]:
+        bought = (await self._aggregations(q.cross_channel_journeys(q.order_filters(filters))))["bought"]
+        return [Journey(b["key"], r["key"], r["doc_count"])
+                for b in bought["buckets"] for r in b["returned"]["buckets"]]
+
+    def export_orders(self, filters: OrderFilter, *, limit: int | None) -> Pages:
+        query = {"bool": {"filter": q.order_filters(filters)}}
+        return self._pages(self.names.orders, query, [{"order_id": "asc"}], limit)
+
+    def export_timeline(self, filters: TimelineFilter, *, limit: int | None) -> Pages:
+        query = {"bool": {"filter": q.timeline_filters(filters)}}
+        return self._pages(self.names.events, query, [{"entry_id": "asc"}], limit)
+
+    async def _pages(self, index: str, query: dict[str, Any], sort: list[Any], limit: int | None) -> Pages:
+        pit = await self.engine.open_pit(index)
+        sent, after = 0, None
+        try:
+            while limit is None or sent < limit:
+                size = EXPORT_PAGE if limit is None else min(EXPORT_PAGE, limit - sent)
+                body = q.paged({"query": query, "sort": sort, "track_total_hits": False}, PageRequest(size, after))
+                hits = (await self.engine.search_pit(pit, body))["hits"]["hits"]
+                if not hits:
+                    return
+                sent, after = sent + len(hits), hits[-1]["sort"]
+                yield [hit["_source"] for hit in hits]
+        finally:
+            await self.engine.close_pit(pit)

@@ -1,0 +1,176 @@
+"""The read port: every question the API asks about orders, as one `OrderReader` protocol.
+
+Routes only translate HTTP; what to read, how to filter and how to page lives behind
+this port. Implementations:
+
+- `query_api.engine_reader.EngineOrderReader`: one search engine index family (the hot
+  tier today; the same class serves a warm index family);
+- `tests.fakes.order_reader.FakeOrderReader`: the same answers over a list of order dicts;
+- later a tier-merging reader (order locator -> hot/warm engine or cold Parquet) and a
+  PostgreSQL reader for the benchmark implement the same protocol.
+
+Guarantees every implementation keeps:
+- storefront callers only ever get orders carrying one of their customer keys (the
+  isolation is part of the read itself, never a post-filter);
+- pages are ordered by a total sort key and `next_after` is the sort key of the last item,
+  so a composite reader can page across tiers as one sorted sequence;
+- every answer names the tier that served it (`Tier`);
+- documents are in stored form without the stored-only fields (role shaping is done
+  afterwards by `query_api.views`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from order_domain.merge import merge_all
+from order_domain.model import Channel, OrderChange, OrderStatus
+from query_api.auth import Caller
+
+MAX_REFERENCE_MATCHES = 50  # a reference shared by more orders than this is not a reference
+SortKey = list[Any]
+Interval = Literal["day", "week", "month"]
+
+
+class Tier(StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    size: int
+    after: SortKey | None = None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    channel: Channel | None = None
+    status: OrderStatus | None = None
+    store_id: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    channel: Channel | None = None
+    store_id: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    document: dict[str, Any]
+    tier: Tier
+
+
+@dataclass(frozen=True)
+class OrderHits:
+    items: list[StoredOrder]
+    total: int
+    next_after: SortKey | None = None
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimelineHits:
+    order_id: str
+    entries: list[dict[str, Any]]
+    tier: Tier
+
+
+@dataclass(frozen=True)
+class SalesRow:
+    period: str
+    channel: str
+    orders: int
+    revenue: float
+
+
+@dataclass(frozen=True)
+class FulfillmentTimes:
+    orders: int
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+@dataclass(frozen=True)
+class ChannelRates:
+    orders: int
+    cancelled: int
+    returned: int
+
+
+@dataclass(frozen=True)
+class Journey:
+    bought_on: str
+    returned_on: str
+    orders: int
+
+
+Pages = AsyncIterator[list[dict[str, Any]]]
+
+
+class OrderReader(Protocol):
+    """What the API reads. `caller` is passed wherever an answer depends on who asks."""
+
+    async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
+        """Every order whose global id or a reference field (order numbers, receipts, marketplace
+        ids, tickets, purchase orders, tracking numbers) equals `reference`; never SKUs or emails."""
+        ...
+
+    async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
+                               page: PageRequest) -> OrderHits:
+        """Orders of the customer and every key linked to it, newest first."""
+        ...
+
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        """Free-text CSR search: exact references first, with channel/status/store facets."""
+        ...
+
+    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+        """The significant changes of one order, oldest first."""
+        ...
+
+    async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
+        """The order rebuilt from its recorded changes up to `at`; None when it had none yet."""
+        ...
+
+    async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
+                              page: PageRequest) -> OrderHits:
+        """Orders whose highest status reached by `at` was `status`, newest first."""
+        ...
+
+    async def sales(self, interval: Interval, filters: OrderFilter) -> list[SalesRow]: ...
+
+    async def fulfillment_times(self, filters: OrderFilter) -> dict[str, FulfillmentTimes]: ...
+
+    async def rates(self, filters: OrderFilter) -> dict[str, ChannelRates]: ...
+
+    async def journeys(self, filters: OrderFilter) -> list[Journey]: ...
+
+    def export_orders(self, filters: OrderFilter, *, limit: int | None) -> Pages:
+        """Stored order documents in pages, ordered by order id, from one consistent view."""
+        ...
+
+    def export_timeline(self, filters: TimelineFilter, *, limit: int | None) -> Pages:
+        """Timeline entries in pages, ordered by entry id, from one consistent view."""
+        ...
+
+
+def state_from_entries(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The order document rebuilt from timeline entries (each keeps its original `event`):
+    the one as-of rule every reader shares. None when no entry carries an event."""
+    events = [OrderChange.model_validate(entry["event"]) for entry in entries if entry.get("event")]
+    if not events:
+        return None
+    order = merge_all(None, events)
+    return order.to_document() if order is not None else None

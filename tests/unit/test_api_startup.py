@@ -1,0 +1,76 @@
+"""How the API process starts: what it imports, which token secrets it accepts, and the
+integration fixture that launches it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from query_api.app import create_app
+from query_api.secret_policy import GENERATED_SECRET_FILE, UnsafeSettings
+from settings import Settings, StackSettings
+from tests.integration.api_server import ApiDidNotStart, running_api
+
+STRONG = "a-production-secret-of-its-own-0123456789"
+
+
+def test_the_api_process_imports_neither_kafka_nor_the_ingest_worker() -> None:
+    probe = ("import sys, query_api.app; "
+             "print(sorted(m for m in sys.modules if m == 'kafka' or m.startswith(('kafka.', 'ingest'))))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def _settings(home: Path, **values: object) -> Settings:
+    return Settings(_env_file=None, stack=StackSettings(home=home), **values)
+
+
+@pytest.mark.parametrize("secret", [None, "short-secret"])
+def test_production_refuses_a_missing_or_weak_secret(tmp_path: Path, secret: str | None) -> None:
+    with pytest.raises(UnsafeSettings, match="ORDERREPO_API_TOKEN_SECRET"):
+        create_app(_settings(tmp_path, env="production", api_token_secret=secret))
+
+
+def test_production_refuses_the_generated_development_secret(tmp_path: Path) -> None:
+    development = create_app(_settings(tmp_path))  # generates the local secret
+    generated = (tmp_path / GENERATED_SECRET_FILE).read_text().strip()
+    assert development.state.token_secret == generated and len(generated) >= 32
+    with pytest.raises(UnsafeSettings, match="generated development secret"):
+        create_app(_settings(tmp_path, env="production", api_token_secret=generated))
+
+
+def test_production_starts_with_a_secret_of_its_own(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path, env="production", api_token_secret=STRONG))
+    assert app.state.token_secret == STRONG
+    assert not (tmp_path / GENERATED_SECRET_FILE).exists()  # production never creates the demo secret
+
+
+def test_demo_mode_accepts_the_generated_secret(tmp_path: Path) -> None:
+    assert create_app(_settings(tmp_path, env="demo")).state.token_secret == (
+        tmp_path / GENERATED_SECRET_FILE).read_text().strip()
+
+
+def test_the_env_setting_comes_from_orderrepo_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERREPO_ENV", "production")
+    assert Settings(_env_file=None).env == "production"
+    monkeypatch.setenv("ORDERREPO_ENV", "staging")
+    with pytest.raises(ValueError, match="production"):
+        Settings(_env_file=None)
+
+
+def test_the_api_fixture_fails_with_the_output_of_a_server_that_never_becomes_ready(tmp_path: Path) -> None:
+    silent = [sys.executable, "-c", "import sys, time; print('booting on port', sys.argv[-1], flush=True); "
+                                    "time.sleep(120)"]
+    with pytest.raises(ApiDidNotStart, match=r"not ready(.|\n)*booting on port"):
+        with running_api(_settings(tmp_path), STRONG, command=silent, ready_timeout_s=1.5):
+            pytest.fail("the fixture yielded although the server never became ready")
+
+
+def test_the_api_fixture_fails_with_the_output_of_a_server_that_exits(tmp_path: Path) -> None:
+    crashing = [sys.executable, "-c", "import sys; print('cannot bind', flush=True); sys.exit(3)"]
+    with pytest.raises(ApiDidNotStart, match=r"exited with code 3(.|\n)*cannot bind"):
+        with running_api(_settings(tmp_path), STRONG, command=crashing):
+            pytest.fail("the fixture yielded although the server exited")
