@@ -3,17 +3,13 @@ ingest (brand + last4 only); analysts see pseudonyms instead of customer identit
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from query_api.auth import Caller, Role
+from query_api.pseudonyms import pseudonym
 from query_api.queries import STORED_ONLY_FIELDS
 
 _INTERNAL = (*STORED_ONLY_FIELDS, "identity_keys")  # also when a query fetched the whole document
-
-
-def pseudonym(value: str) -> str:
-    return "anon-" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def order_view(source: dict[str, Any], caller: Caller) -> dict[str, Any]:
