@@ -133,16 +133,18 @@ class AuditRecorder:
             log.warning("audit write failed; will retry", count=len(entries), error=str(error)[:200])
             return False
         items = [next(iter(item.values())) for item in answer.get("items", [])]
-        refused = [item for item in items if item.get("status", 500) >= 300]
-        transient = [item for item in refused if item.get("status", 500) in (429,) or item.get("status", 500) >= 500]
-        AUDIT_WRITTEN.inc(len(items) - len(refused))
-        if refused and not transient:
-            log.error("audit entries refused by the engine", count=len(refused), error=str(refused[0])[:300])
-        if transient:
-            failed = {item.get("_id") for item in transient}
-            entries[:] = [entry for entry in entries if entry.entry_id in failed]
-            return False
-        return True
+        statuses = {str(item.get("_id")): int(item.get("status", 500)) for item in items}
+        refused = [status for status in statuses.values() if status >= 300 and not _transient(status)]
+        AUDIT_WRITTEN.inc(sum(1 for status in statuses.values() if status < 300))
+        if refused:
+            first = next(item for item in items if int(item.get("status", 500)) == refused[0])
+            log.error("audit entries refused by the engine", count=len(refused), error=str(first.get("error"))[:300])
+        entries[:] = [entry for entry in entries if _transient(statuses.get(entry.entry_id, 503))]
+        return not entries
+
+
+def _transient(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 async def record_csr_read(request: Request, caller: Caller, *, customer_key: str | None = None,

@@ -5,7 +5,8 @@ provider rotated its keys) triggers a refetch, but at most one fetch per `min_re
 the traffic, so forged `kid`s cannot turn the API into a flood against the provider. Concurrent
 requests share one fetch. A failed fetch keeps the keys already known. Each key is usable only
 under the one algorithm its type allows (RSA: RS256; EC P-256: ES256) and, when the JWK states
-an `alg`, only under that one; keys marked for encryption (`use: enc`) are ignored.
+an `alg`, only under that one; keys marked for encryption (`use: enc`) are ignored. The URL
+must be https (plain http is accepted on loopback only, for tests and local providers).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -25,6 +27,7 @@ log = get_logger(__name__)
 Fetcher = Callable[[str], Awaitable[dict[str, Any]]]
 _ALGORITHM_OF = {("RSA", None): "RS256", ("EC", "P-256"): "ES256"}
 _MAX_JWKS_BYTES = 256 * 1024
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class KeysUnavailable(Exception):
@@ -62,6 +65,9 @@ class JwksKeys:
 
     def __init__(self, url: str, *, cache_s: float = 3600.0, min_refresh_s: float = 30.0,
                  fetch: Fetcher = fetch_jwks, clock: Callable[[], float] = time.monotonic) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+            raise ValueError(f"the JWKS URL must use https (plain http only on loopback): {url}")
         self.url = url
         self._cache_s, self._min_refresh_s = cache_s, min_refresh_s
         self._fetch, self._clock = fetch, clock

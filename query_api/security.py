@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import math
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +44,18 @@ CACHEABLE = RATE_EXEMPT | {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi
 
 def refusal(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def limit_responses(error_model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The refusals of this layer as OpenAPI responses, for `include_router(..., responses=...)`
+    on the data routers, so the published contract lists them."""
+    retry_after = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
+    return {
+        413: {"model": error_model, "description": "request headers or body over the configured limit"},
+        414: {"model": error_model, "description": "query string over the configured limit"},
+        429: {"model": error_model, "description": "rate limit of this token or client address reached",
+              "headers": retry_after},
+    }
 
 
 def allowed_methods(routes: list[BaseRoute], scope: Scope) -> list[str]:

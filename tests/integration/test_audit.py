@@ -61,7 +61,7 @@ def audited_app(settings: Settings) -> FastAPI:
         return {"order_id": f"web-{reference}"}
 
     install_security(app, settings)
-    app.state.token_secret = SECRET  # today's deps.get_caller reads this
+    app.state.token_secret = SECRET  # deps.get_caller before the wiring; after it, install_security's verifier
     return app
 
 

@@ -253,3 +253,10 @@ def test_legacy_verify_token_uses_the_default_issuer_and_audience() -> None:
     stranger = jwt.encode(claims(iss="orderrepo", aud="elsewhere"), SECRET, algorithm="HS256")
     with pytest.raises(InvalidToken, match="(?i)audience"):
         verify_token(SECRET, stranger)
+
+
+@pytest.mark.parametrize("url", ["http://idp.example.test/jwks.json", "ftp://127.0.0.1/jwks.json", "jwks.json"])
+def test_keys_come_only_over_https_or_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="https"):
+        JwksKeys(url)
+    assert JwksKeys("https://idp.example.test/jwks.json").url.startswith("https://")

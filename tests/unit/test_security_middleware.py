@@ -169,3 +169,23 @@ def test_access_log_has_route_templates_never_paths_or_tokens(client: TestClient
     assert '"route": "unmatched"' in lines[1] and '"status": 404' in lines[1]
     token = headers["authorization"].split()[1]
     assert personal_values_in(logs.text(), [EMAIL_KEY, "ana.lovelace", token, token[-20:]]) == []
+
+
+def test_limit_responses_document_the_refusals_in_the_schema(tmp_path: Path) -> None:
+    from fastapi import APIRouter
+
+    from query_api.schemas import ErrorBody
+    from query_api.security import limit_responses
+
+    app = tiny_app(tmp_path)
+    router = APIRouter()
+
+    @router.get("/orders/{reference}")
+    async def order(reference: str) -> dict:
+        return {}
+
+    app.include_router(router, responses=limit_responses(ErrorBody))
+    documented = app.openapi()["paths"]["/orders/{reference}"]["get"]["responses"]
+    assert {"413", "414", "429"} <= set(documented)
+    assert documented["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+    assert documented["413"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
