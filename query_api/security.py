@@ -30,7 +30,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from query_api.access_log import AccessLog
+from query_api.access_log import AccessLog, RequestObserver
 from query_api.audit import install_audit
 from query_api.auth import build_verifier
 from query_api.pseudonyms import configure_pseudonyms
@@ -39,6 +39,7 @@ from settings import Settings
 
 DOCS_ASSETS = "/docs-assets"
 RATE_EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CACHEABLE = RATE_EXEMPT | {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 
@@ -59,13 +60,11 @@ def limit_responses(error_model: type[BaseModel]) -> dict[int | str, dict[str, A
 
 
 def allowed_methods(routes: list[BaseRoute], scope: Scope) -> list[str]:
-    """The methods some route serves at this path (what a 405's `Allow` must list)."""
-    methods: set[str] = set()
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """The methods some route serves at this path (what a 405's `Allow` lists), found by asking
+    each route whether it would fully match the request under each method (routers included by
+    FastAPI answer `matches` for their whole subtree)."""
+    return [method for method in _METHODS
+            if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)]
 
 
 class ResponseHeaders:
@@ -201,10 +200,11 @@ def serve_docs_offline(app: FastAPI) -> None:
                               redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
 
-def install_security(app: FastAPI, settings: Settings) -> None:
+def install_security(app: FastAPI, settings: Settings, *, on_request: RequestObserver | None = None) -> None:
     """Token verification, pseudonym key, CSR audit, offline docs and the middleware above.
 
-    Call once from the app factory, after the routers are included."""
+    Call once from the app factory, after the routers are included. `on_request(route, status,
+    seconds)` is called after every request (e.g. to feed the latency histogram)."""
     app.state.token_verifier = build_verifier(settings)
     configure_pseudonyms(settings)
     install_audit(app, settings)
@@ -214,4 +214,4 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET"],
                            allow_headers=["authorization", "content-type"], max_age=600)
     app.add_middleware(ResponseHeaders, routes=app.router.routes)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, observe=on_request)

@@ -25,7 +25,7 @@ SECRET = "unit-test-secret-0123456789abcdef0123456789"
 EMAIL_KEY = "email:ana.lovelace@example.com"
 
 
-def tiny_app(home: Path, **overrides: Any) -> FastAPI:
+def tiny_app(home: Path, on_request: Any = None, **overrides: Any) -> FastAPI:
     """Routes shaped like the real ones (a data route carrying a customer key in its path)."""
     settings = Settings(api_token_secret=SECRET, api_pseudonym_secret="p" * 32, stack=StackSettings(home=home),
                         **overrides)
@@ -44,7 +44,7 @@ def tiny_app(home: Path, **overrides: Any) -> FastAPI:
     async def healthz() -> dict:
         return {"status": "ok"}
 
-    install_security(app, settings)
+    install_security(app, settings, on_request=on_request)
     return app
 
 
@@ -157,7 +157,10 @@ def test_no_input_yields_a_server_error(lenient_client: TestClient, path: str, q
     assert answer.status_code < 500
 
 
-def test_access_log_has_route_templates_never_paths_or_tokens(client: TestClient) -> None:
+def test_access_log_has_route_templates_never_paths_or_tokens(tmp_path: Path) -> None:
+    observed: list[tuple[str, int]] = []
+    app = tiny_app(tmp_path, on_request=lambda route, status, seconds: observed.append((route, status)))
+    client = TestClient(app)
     configure_logging("INFO", "json")
     headers = bearer()
     with capture_logs() as logs:
@@ -169,6 +172,7 @@ def test_access_log_has_route_templates_never_paths_or_tokens(client: TestClient
     assert '"route": "unmatched"' in lines[1] and '"status": 404' in lines[1]
     token = headers["authorization"].split()[1]
     assert personal_values_in(logs.text(), [EMAIL_KEY, "ana.lovelace", token, token[-20:]]) == []
+    assert observed == [("/customers/{customer_key}/orders", 200), ("unmatched", 404)]
 
 
 def test_limit_responses_document_the_refusals_in_the_schema(tmp_path: Path) -> None:
@@ -189,3 +193,22 @@ def test_limit_responses_document_the_refusals_in_the_schema(tmp_path: Path) -> 
     assert {"413", "414", "429"} <= set(documented)
     assert documented["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
     assert documented["413"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_allow_lists_the_methods_of_routes_inside_included_routers(tmp_path: Path) -> None:
+    from fastapi import APIRouter
+
+    app = tiny_app(tmp_path)
+    router = APIRouter(prefix="/orders")
+
+    @router.get("/{reference}")
+    async def order(reference: str) -> dict:
+        return {}
+
+    @router.delete("/{reference}")
+    async def forget(reference: str) -> dict:
+        return {}
+
+    app.include_router(router)
+    answer = TestClient(app).post("/orders/web-1")
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET, DELETE"
