@@ -209,8 +209,8 @@ def _header(token: str) -> dict[str, Any]:
 
 
 def build_verifier(settings: Settings, *, jwks: JwksKeys | None = None) -> TokenVerifier:
-    """The verifier the API uses: shared-secret mode always (for the CLI's tokens), OIDC mode when
-    a JWKS URL is configured."""
+    """The verifier the API uses. OIDC mode when a JWKS URL is configured; shared-secret mode when a
+    secret is configured, or, with no OIDC and development secrets allowed, with the local one."""
     shared = TokenPolicy(issuer=settings.api_token_issuer, audience=settings.api_token_audience,
                          max_lifetime_s=settings.api_token_max_lifetime_s, leeway_s=settings.api_token_leeway_s)
     oidc = None
@@ -222,8 +222,17 @@ def build_verifier(settings: Settings, *, jwks: JwksKeys | None = None) -> Token
                            max_lifetime_s=settings.api_token_max_lifetime_s, leeway_s=settings.api_token_leeway_s)
         jwks = jwks or JwksKeys(settings.api_oidc_jwks_url, cache_s=settings.api_jwks_cache_s,
                                 min_refresh_s=settings.api_jwks_min_refresh_s)
-    secret = resolve_secret(settings.api_token_secret, settings.stack.home)
+    secret = settings.api_token_secret
+    if secret is None and oidc is None:
+        secret = development_secret(settings, "dev-token-secret", variable="ORDERREPO_API_TOKEN_SECRET")
     return TokenVerifier(secret=secret, shared=shared, jwks=jwks if oidc else None, oidc=oidc)
+
+
+def development_secret(settings: Settings, name: str, *, variable: str) -> str:
+    """The local random secret, unless the deployment refuses development secrets."""
+    if not settings.api_dev_secrets:
+        raise ValueError(f"{variable} must be set (ORDERREPO_API_DEV_SECRETS=false refuses development secrets)")
+    return resolve_secret(None, settings.stack.home, name=name)
 
 
 _DEFAULT_POLICY = TokenPolicy(issuer=DEFAULT_ISSUER, audience=DEFAULT_AUDIENCE)

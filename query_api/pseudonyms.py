@@ -9,7 +9,7 @@ before the rotation do not join those made after, and an old pseudonym can no lo
 to anyone by those who only hold the new secret (retire the old one to make that final).
 
 The secret comes from settings; without one a random development secret is kept in the stack
-home (mode 0600). `configure_pseudonyms(settings)` sets the process-wide key at start-up.
+home (mode 0600), unless ORDERREPO_API_DEV_SECRETS=false (production), which makes it an error. `configure_pseudonyms(settings)` sets the process-wide key at start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
-from query_api.auth import resolve_secret
+from query_api.auth import development_secret
 from settings import Settings, get_settings
 
 _HEX_CHARS = 32  # 128 bits: no collisions among any realistic number of customers
@@ -36,7 +36,8 @@ class PseudonymKey:
 
 
 def key_from_settings(settings: Settings) -> PseudonymKey:
-    secret = resolve_secret(settings.api_pseudonym_secret, settings.stack.home, name="dev-pseudonym-secret")
+    secret = settings.api_pseudonym_secret or development_secret(
+        settings, "dev-pseudonym-secret", variable="ORDERREPO_API_PSEUDONYM_SECRET")
     return PseudonymKey(secret=secret.encode("utf-8"), version=settings.api_pseudonym_key_version)
 
 

@@ -86,11 +86,13 @@ class Settings(BaseSettings):
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     # --- Query API security (query_api/auth.py, pseudonyms.py, security.py, audit.py) ------------
-    # Tokens. Shared-secret mode (demo, CLI tokens): HS256 with ORDERREPO_API_TOKEN_SECRET (unset =
-    # a random development secret kept in the stack home). OIDC mode (production): RS256/ES256 tokens
-    # of an OpenID Connect provider, keys from its JWKS URL; both modes may be on at once, each token
-    # is checked only against the keys of its own mode (alg pinned per key).
-    api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
+    # Tokens. Shared-secret mode (demo, CLI tokens): HS256 with ORDERREPO_API_TOKEN_SECRET (unset and
+    # no OIDC = a random development secret kept in the stack home). OIDC mode (production): RS256/
+    # ES256 tokens of an OpenID Connect provider, keys from its JWKS URL. Both modes may be on at once
+    # (OIDC + a configured secret); each token is checked only against the keys of its own mode.
+    api_dev_secrets: bool = Field(default=True, description="false in production: refuse to start "
+                                  "without configured token and pseudonym secrets (no development secrets)")
+    api_token_secret: str | None = Field(default=None, min_length=32, description="HS256 secret for API bearer tokens")
     api_token_issuer: str = Field(default="orderrepo", description="`iss` required in shared-secret tokens")
     api_token_audience: str = Field(default="orderrepo-api", description="`aud` required in every token")
     api_token_max_lifetime_s: int = Field(default=86_400, ge=60, le=30 * 86_400,
@@ -105,7 +107,7 @@ class Settings(BaseSettings):
     # Analyst pseudonyms: HMAC-SHA256 under this secret, prefixed with the key version (`p1_...`).
     # Rotating = new secret + version + 1: every pseudonym changes, exports made before do not join
     # exports made after. Unset = a random development secret kept in the stack home.
-    api_pseudonym_secret: str | None = Field(default=None, description="HMAC key of analyst pseudonyms")
+    api_pseudonym_secret: str | None = Field(default=None, min_length=32, description="HMAC key of analyst pseudonyms")
     api_pseudonym_key_version: int = Field(default=1, ge=1, le=9999, description="bump on every rotation")
     # Input limits (413 / 414) and rate limits (429 + Retry-After); 0 turns a rate limit off.
     api_max_header_bytes: int = Field(default=8192, ge=1024, description="all request headers together")

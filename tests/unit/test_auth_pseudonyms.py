@@ -67,3 +67,8 @@ def test_configure_sets_the_key_the_analyst_views_use(tmp_path: Path) -> None:
     source = {"order_id": "o1", "identity_keys": [KEY], "customer": {"email": "ana@example.com"}}
     assert pseudonym(KEY) == expected
     assert order_view(source, Caller(subject="a", role=Role.ANALYST))["customer"] == {"pseudonym": expected}
+
+
+def test_production_refuses_a_development_pseudonym_secret(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ORDERREPO_API_PSEUDONYM_SECRET must be set"):
+        key_from_settings(settings_with(tmp_path, api_dev_secrets=False))

@@ -260,3 +260,24 @@ def test_keys_come_only_over_https_or_loopback(url: str) -> None:
     with pytest.raises(ValueError, match="https"):
         JwksKeys(url)
     assert JwksKeys("https://idp.example.test/jwks.json").url.startswith("https://")
+
+
+def test_production_refuses_development_secrets_and_short_ones(tmp_path: Path) -> None:
+    production = {"api_dev_secrets": False, "stack": StackSettings(home=tmp_path)}
+    with pytest.raises(ValueError, match="ORDERREPO_API_TOKEN_SECRET must be set"):
+        build_verifier(Settings(**production))
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        Settings(api_token_secret="short", **production)
+    assert list(tmp_path.iterdir()) == []  # no development secret was written
+    assert build_verifier(Settings(api_token_secret=SECRET, **production)).verify_shared(
+        issue_token(SECRET, subject="ok", role=Role.CSR)).subject == "ok"
+
+
+async def test_oidc_only_deployments_accept_no_shared_secret_tokens(tmp_path: Path, jwks_server: JwksServer) -> None:
+    jwks_server.keys = [public_jwk(RSA_KEY, "rsa-1")]
+    verifier = build_verifier(Settings(api_oidc_issuer=ISSUER, api_oidc_jwks_url=jwks_server.url,
+                                       api_dev_secrets=False, stack=StackSettings(home=tmp_path)))
+    assert (await verifier.verify(signed(RSA_KEY, "rsa-1", "RS256"))).subject == "agent-7"
+    dev_secret_token = issue_token("any-secret-any-secret-any-secret-0", subject="x", role=Role.ADMIN)
+    with pytest.raises(InvalidToken, match="'HS256' not accepted"):
+        await verifier.verify(dev_secret_token)
