@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orderrepo.cli_audit import audit_app
 from settings.log_setup import configure_logging
 from orderrepo.cli_chaos import chaos_command
 from orderrepo.cli_reconcile import reconcile_command
@@ -90,6 +91,7 @@ traffic_app = typer.Typer(no_args_is_help=True, help="Sample multichannel order 
 app.add_typer(templates_app, name="templates")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(traffic_app, name="traffic")
+app.add_typer(audit_app, name="audit")
 
 
 @templates_app.command("install")

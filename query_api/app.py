@@ -18,10 +18,11 @@ from settings import Settings, get_settings
 from settings.log_setup import configure_logging
 from query_api.engine_reader import EngineOrderReader
 from query_api.errors import install_error_handlers
-from query_api.metrics import RequestTiming, observe_engine
+from query_api.metrics import observe_engine, observe_request
 from query_api.schemas import ErrorBody
 from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import token_secret
+from query_api.security import install_security, limit_responses
 
 
 @asynccontextmanager
@@ -44,9 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Order reads for storefronts, customer service and analysts.",
                   responses={422: {"model": ErrorBody, "description": "invalid request"}})
     app.state.settings = settings
-    app.state.token_secret = token_secret(settings)
-    app.add_middleware(RequestTiming)
+    token_secret(settings)  # refuses unsafe secrets in production before anything starts
     install_error_handlers(app)
-    for module in (orders, customers, search, analytics, export, health):
-        app.include_router(module.router)
+    for module in (orders, customers, search, analytics, export):
+        app.include_router(module.router, responses=limit_responses(ErrorBody))
+    app.include_router(health.router)
+    install_security(app, settings, on_request=observe_request)
     return app

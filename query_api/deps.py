@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.search_engine import AsyncSearchEngine
 from settings import Settings
-from query_api.auth import Caller, Role, verify_token
+from query_api.auth import Caller, Role
 from query_api.read_port import OrderReader
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `orderrepo token --role <role>`")
@@ -40,7 +40,7 @@ async def get_caller(
 ) -> Caller:
     if credentials is None:
         raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)")
-    return verify_token(request.app.state.token_secret, credentials.credentials)
+    return await request.app.state.token_verifier.verify(credentials.credentials)
 
 
 def require(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:

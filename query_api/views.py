@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -27,13 +26,10 @@ from query_api.schemas import (
     Timeline,
     TimelineEntryOut,
 )
+from query_api.pseudonyms import pseudonym
 
 _CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "loyalty_id")  # never `card_token`
 _PRIVATE_TO_ANALYSTS = ("shipping_address", "payments")
-
-
-def pseudonym(value: str) -> str:
-    return "anon-" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def _amount(payments: list[dict[str, Any]], field: str) -> Decimal:

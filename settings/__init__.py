@@ -84,7 +84,6 @@ class Settings(BaseSettings):
         description="worker processes in the consumer group (one core each; up to the partition count)",
     )
 
-    api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     # --- Deployment mode (query API read path) ---------------------------------------------
@@ -94,6 +93,45 @@ class Settings(BaseSettings):
     env: Literal["production", "development", "demo"] = Field(
         default="development", description="deployment mode; production refuses unsafe defaults"
     )
+
+    # --- Query API security (query_api/auth.py, pseudonyms.py, security.py, audit.py) ------------
+    # Tokens. Shared-secret mode (demo, CLI tokens): HS256 with ORDERREPO_API_TOKEN_SECRET (unset and
+    # no OIDC = a random development secret kept in the stack home). OIDC mode (production): RS256/
+    # ES256 tokens of an OpenID Connect provider, keys from its JWKS URL. Both modes may be on at once
+    # (OIDC + a configured secret); each token is checked only against the keys of its own mode.
+    api_token_secret: str | None = Field(default=None, min_length=32, description="HS256 secret for API bearer tokens")
+    api_token_issuer: str = Field(default="orderrepo", description="`iss` required in shared-secret tokens")
+    api_token_audience: str = Field(default="orderrepo-api", description="`aud` required in every token")
+    api_token_max_lifetime_s: int = Field(default=86_400, ge=60, le=30 * 86_400,
+                                          description="longest accepted exp - iat (seconds)")
+    api_token_leeway_s: int = Field(default=30, ge=0, le=300, description="issuer clock ahead of ours: iat/nbf")
+    api_oidc_issuer: str | None = Field(default=None, description="`iss` of the OIDC provider's tokens")
+    api_oidc_audience: str | None = Field(default=None, description="`aud` of OIDC tokens (default: the above)")
+    api_oidc_jwks_url: str | None = Field(default=None, description="the provider's JWKS; set = OIDC mode on")
+    api_jwks_cache_s: float = Field(default=3600.0, ge=10, description="JWKS kept this long before a refetch")
+    api_jwks_min_refresh_s: float = Field(default=30.0, ge=0,
+                                          description="at most one refetch per interval on an unknown `kid`")
+    # Analyst pseudonyms: HMAC-SHA256 under this secret, prefixed with the key version (`p1_...`).
+    # Rotating = new secret + version + 1: every pseudonym changes, exports made before do not join
+    # exports made after. Unset = a random development secret kept in the stack home.
+    api_pseudonym_secret: str | None = Field(default=None, min_length=32, description="HMAC key of analyst pseudonyms")
+    api_pseudonym_key_version: int = Field(default=1, ge=1, le=9999, description="bump on every rotation")
+    # Input limits (413 / 414) and rate limits (429 + Retry-After); 0 turns a rate limit off.
+    api_max_header_bytes: int = Field(default=8192, ge=1024, description="all request headers together")
+    api_max_body_bytes: int = Field(default=65_536, ge=0, description="request body")
+    api_max_query_chars: int = Field(default=2048, ge=64, description="query string (after ?)")
+    api_rate_per_token: float = Field(default=50.0, ge=0, description="sustained requests/second per token")
+    api_burst_per_token: int = Field(default=100, ge=1, description="bucket size per token")
+    api_rate_per_client: float = Field(default=100.0, ge=0, description="requests/second per client address")
+    api_burst_per_client: int = Field(default=200, ge=1, description="bucket size per client address")
+    api_rate_buckets: int = Field(default=100_000, ge=100, description="buckets kept in memory (LRU)")
+    # CORS for storefront pages: off unless origins are listed (e.g. ["https://shop.example.com"]).
+    api_cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
+    # CSR audit: every CSR read lands in <prefix>-audit, kept this many days (`orderrepo audit purge`).
+    api_audit_retention_days: int = Field(default=400, ge=1, le=3650, description="audit entries kept")
+    api_audit_flush_s: float = Field(default=1.0, gt=0, le=60, description="audit batches leave this often")
+    api_audit_batch: int = Field(default=500, ge=1, le=10_000, description="... or at this many entries")
+    api_audit_queue: int = Field(default=100_000, ge=100, description="entries waiting before reads wait")
 
     log_level: str = "INFO"
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -75,7 +75,7 @@ def test_analysts_see_pseudonyms_not_identity() -> None:
               "shipping_address": {"line1": "1 Main St"}, "stamps": {}}
     view = order_view(StoredOrder(source, Tier.HOT), Caller(subject="a", role=Role.ANALYST)).model_dump(
         exclude_none=True)
-    assert view["customer"]["pseudonym"].startswith("anon-") and "email" not in view["customer"]
+    assert view["customer"]["pseudonym"].startswith("p1_") and "email" not in view["customer"]
     assert "shipping_address" not in view and "stamps" not in view
 
 
