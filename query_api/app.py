@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Order reads for storefronts, customer service and analysts.",
                   responses={422: {"model": ErrorBody, "description": "invalid request"}})
     app.state.settings = settings
-    token_secret(settings)  # refuses unsafe secrets in production before anything starts
+    app.state.token_secret = token_secret(settings)  # refuses unsafe secrets in production first
     install_error_handlers(app)
     for module in (orders, customers, search, analytics, export):
         app.include_router(module.router, responses=limit_responses(ErrorBody))

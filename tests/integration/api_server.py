@@ -60,7 +60,7 @@ def running_api(settings: Settings, secret: str, *, command: Sequence[str] | Non
     port = free_port()
     env = {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix,
            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(), "ORDERREPO_API_TOKEN_SECRET": secret,
-           "ORDERREPO_LOG_LEVEL": "WARNING"}
+           "ORDERREPO_LOG_LEVEL": "WARNING", "ORDERREPO_API_RATE_PER_TOKEN": "0", "ORDERREPO_API_RATE_PER_CLIENT": "0"}
     argv = [*(command or (sys.executable, "-m", "orderrepo.cli", "api", "--port")), str(port)]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty server never blocks on a full pipe

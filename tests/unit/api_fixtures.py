@@ -53,7 +53,9 @@ def change(order_id: str, event_id: str, at: str, status: str, kind: str = "stat
 
 
 def app_over(reader: OrderReader, home: Path, **settings: Any) -> FastAPI:
-    app = create_app(Settings(_env_file=None, api_token_secret=SECRET, stack=StackSettings(home=home), **settings))
+    unlimited = {"api_rate_per_token": 0, "api_rate_per_client": 0}  # rate limits have tests of their own
+    app = create_app(Settings(_env_file=None, api_token_secret=SECRET, stack=StackSettings(home=home),
+                              **{**unlimited, **settings}))
     app.dependency_overrides[get_reader] = lambda: reader
     return app
 

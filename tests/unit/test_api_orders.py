@@ -59,7 +59,7 @@ def test_the_storefront_sees_its_own_payment_and_address_and_nothing_of_others(c
 def test_analysts_see_neither_address_nor_payment_nor_identity(client: TestClient) -> None:
     body = client.get("/orders/web-1", headers=bearer(Role.ANALYST)).json()
     assert body["shipping_address"] is None and body["payment"] is None and body["payments"] == []
-    assert body["customer"]["pseudonym"].startswith("anon-")
+    assert body["customer"]["pseudonym"].startswith("p1_")
     assert {k for k, v in body["customer"].items() if v is not None} == {"pseudonym"}
     history = client.get("/analytics/orders-in-state", headers=bearer(Role.ANALYST),
                          params={"status": "confirmed", "at": "2026-12-01T00:00:00Z"}).json()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from query_api.app import create_app
 from query_api.secret_policy import GENERATED_SECRET_FILE, UnsafeSettings
@@ -28,10 +29,14 @@ def _settings(home: Path, **values: object) -> Settings:
     return Settings(_env_file=None, stack=StackSettings(home=home), **values)
 
 
-@pytest.mark.parametrize("secret", [None, "short-secret"])
-def test_production_refuses_a_missing_or_weak_secret(tmp_path: Path, secret: str | None) -> None:
+def test_production_refuses_a_missing_secret(tmp_path: Path) -> None:
     with pytest.raises(UnsafeSettings, match="ORDERREPO_API_TOKEN_SECRET"):
-        create_app(_settings(tmp_path, env="production", api_token_secret=secret))
+        create_app(_settings(tmp_path, env="production", api_token_secret=None))
+
+
+def test_a_weak_secret_is_refused_when_the_settings_are_read(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="api_token_secret"):
+        _settings(tmp_path, env="production", api_token_secret="short-secret")
 
 
 def test_production_refuses_the_generated_development_secret(tmp_path: Path) -> None:
@@ -43,7 +48,7 @@ def test_production_refuses_the_generated_development_secret(tmp_path: Path) -> 
 
 
 def test_production_starts_with_a_secret_of_its_own(tmp_path: Path) -> None:
-    app = create_app(_settings(tmp_path, env="production", api_token_secret=STRONG))
+    app = create_app(_settings(tmp_path, env="production", api_token_secret=STRONG, api_pseudonym_secret=STRONG))
     assert app.state.token_secret == STRONG
     assert not (tmp_path / GENERATED_SECRET_FILE).exists()  # production never creates the demo secret
 

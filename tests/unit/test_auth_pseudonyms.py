@@ -13,6 +13,7 @@ import pytest
 from query_api import pseudonyms
 from query_api.auth import Caller, Role
 from query_api.pseudonyms import PseudonymKey, configure_pseudonyms, key_from_settings, pseudonym
+from query_api.read_port import StoredOrder, Tier
 from query_api.views import order_view
 from settings import Settings, StackSettings
 
@@ -66,7 +67,9 @@ def test_configure_sets_the_key_the_analyst_views_use(tmp_path: Path) -> None:
     expected = PseudonymKey(secret=b"c" * 40, version=7).pseudonym(KEY)
     source = {"order_id": "o1", "identity_keys": [KEY], "customer": {"email": "ana@example.com"}}
     assert pseudonym(KEY) == expected
-    assert order_view(source, Caller(subject="a", role=Role.ANALYST))["customer"] == {"pseudonym": expected}
+    view = order_view(StoredOrder(source, Tier.HOT), Caller(subject="a", role=Role.ANALYST))
+    assert view.customer is not None and view.customer.pseudonym == expected
+    assert view.customer.model_dump(exclude_none=True) == {"pseudonym": expected}
 
 
 def test_production_refuses_a_development_pseudonym_secret(tmp_path: Path) -> None:
