@@ -48,7 +48,16 @@ def test_opensearch_is_recognised_by_its_distribution_field() -> None:
 
 def test_elasticsearch_has_no_distribution_field() -> None:
     answer = {"version": {"number": "8.15.0", "build_flavor": "default"}, "tagline": "You Know, for Search"}
-    assert classify_root_answer(answer, "http://x").kind is EngineKind.ELASTICSEARCH
+    info = classify_root_answer(answer, "http://x")
+    assert (info.kind, info.version, info.release) == (EngineKind.ELASTICSEARCH, "8.15.0", (8, 15))
+
+
+def test_the_release_is_read_from_the_version_number() -> None:
+    def release(number: str) -> tuple[int, int]:
+        return classify_root_answer({"version": {"number": number}}, "http://x").release
+
+    assert [release(n) for n in ("7.10.2", "7.14.0-SNAPSHOT", "9.1", "3")] == [(7, 10), (7, 14), (9, 1), (3, 0)]
+    assert classify_root_answer({}, "http://x").release == (0, 0)
 
 
 def _jdk(major: int) -> Jdk:
