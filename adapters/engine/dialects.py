@@ -139,10 +139,10 @@ class LegacyElasticsearchDialect(OpenSearchDialect):
     has_point_in_time = False
 
     def open_pit(self, index: str, keep_alive: str) -> Call[str]:
-        return Call("HEAD", f"/{index}", skip=True, fallback=_NO_PIT_PREFIX + index)
+        return Call.answered(_NO_PIT_PREFIX + index)
 
     def close_pit(self, pit_id: str) -> Call[None]:
-        return Call("HEAD", "/", skip=True)
+        return Call.answered(None)
 
     def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str) -> Call[dict[str, Any]]:
         return Call("POST", f"/{pit_id.removeprefix(_NO_PIT_PREFIX)}/_search", body=body)

@@ -41,6 +41,11 @@ class Call(Generic[T]):
     fallback: Any = None
     skip: bool = False
 
+    @staticmethod
+    def answered(value: Any) -> Call[Any]:
+        """A call that sends nothing and answers `value` (an engine that needs no request for it)."""
+        return Call("", "", fallback=value, skip=True)
+
 
 def health() -> Call[dict[str, Any]]:
     return Call("GET", "/_cluster/health")

@@ -8,9 +8,9 @@ import pytest
 
 from adapters.search_engine import SearchEngine
 from settings import Settings
-from tests.servers import elasticsearch_engine, engine, kafka_servers, settings, unique_name
+from tests.servers import engine, kafka_servers, settings, unique_name
 
-__all__ = ["elasticsearch_engine", "engine", "kafka_servers", "settings", "unique_name"]  # fixtures, re-exported
+__all__ = ["engine", "kafka_servers", "settings", "unique_name"]  # fixtures, re-exported
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
