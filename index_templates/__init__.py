@@ -62,6 +62,11 @@ def version_number(index: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def newest_version(indices: list[str]) -> str:
+    """The index with the highest parsed version (`-v10` is newer than `-v9`, whatever the spelling)."""
+    return max(indices, key=lambda index: (version_number(index), index))
+
+
 def install(engine: SearchEngine, names: IndexNames) -> dict[str, str]:
     """Put every template, then make sure each family has a live version behind both aliases.
 
@@ -81,7 +86,7 @@ def install(engine: SearchEngine, names: IndexNames) -> dict[str, str]:
 def ensure_live_version(engine: SearchEngine, names: IndexNames, family: str) -> str:
     current = engine.aliases_of(names.read_alias(family))
     if current:
-        return current[-1]
+        return newest_version(current)
     first = names.version(family, 1)
     if not engine.index_exists(first):
         engine.create_index(first)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.search_engine import BulkItemResult, SearchEngine
+from adapters.search_engine import BulkItemResult
 from index_templates import IndexNames
 from ingest.planner import OrderWrite, WritePlan, order_document, plan_writes, stored_order
+from ingest.ports import OrderStore
 from order_domain.model import OrderChange
 from order_domain.significance import TimelineEntry
 
@@ -47,7 +48,7 @@ def _utcnow() -> datetime:
 
 class OrderStoreWriter:
     def __init__(
-        self, engine: SearchEngine, names: IndexNames, *, max_rounds: int = 8,
+        self, engine: OrderStore, names: IndexNames, *, max_rounds: int = 8,
         clock: Callable[[], datetime] = _utcnow, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.engine = engine

@@ -2,7 +2,8 @@
 
 OpenSearch 3.x needs Java 21+, the 2.19 line runs on Java 17; Kafka 4.x brokers
 need Java 17+. We prefer the newest JDK for OpenSearch (to get 3.x) and the
-oldest supported one for Kafka (its most tested runtime).
+oldest supported one for Kafka (its most tested runtime). Elasticsearch 7.10
+(Lucene 8.7) runs on Java 11 to 17: the newest of those.
 """
 
 from __future__ import annotations
@@ -66,19 +67,23 @@ def find_jdks(forced_home: Path | None = None) -> list[Jdk]:
     return sorted(jdks, key=lambda jdk: jdk.major)
 
 
-def pick_for_opensearch(jdks: list[Jdk]) -> Jdk:
-    usable = [jdk for jdk in jdks if jdk.major >= 17]
+def _choose(jdks: list[Jdk], *, needs: str, lowest: int, highest: int = 999, newest: bool) -> Jdk:
+    usable = [jdk for jdk in jdks if lowest <= jdk.major <= highest]
     if not usable:
         raise NoSuitableJava(
-            "OpenSearch needs Java 17+ (21+ for OpenSearch 3.x); found: "
-            + (", ".join(f"{j.major} at {j.java}" for j in jdks) or "no java at all")
+            f"{needs}; found: " + (", ".join(f"{j.major} at {j.java}" for j in jdks) or "no java at all")
             + ". Install one (e.g. apt-get install openjdk-17-jdk-headless) or set ORDERREPO_STACK_JAVA_HOME."
         )
-    return usable[-1]
+    return usable[-1] if newest else usable[0]
+
+
+def pick_for_opensearch(jdks: list[Jdk]) -> Jdk:
+    return _choose(jdks, needs="OpenSearch needs Java 17+ (21+ for OpenSearch 3.x)", lowest=17, newest=True)
 
 
 def pick_for_kafka(jdks: list[Jdk]) -> Jdk:
-    usable = [jdk for jdk in jdks if jdk.major >= 17]
-    if not usable:
-        raise NoSuitableJava("Kafka 4.x needs Java 17+; set ORDERREPO_STACK_JAVA_HOME to a JDK 17 or newer.")
-    return usable[0]
+    return _choose(jdks, needs="Kafka 4.x needs Java 17+", lowest=17, newest=False)
+
+
+def pick_for_elasticsearch(jdks: list[Jdk]) -> Jdk:
+    return _choose(jdks, needs="Elasticsearch 7.10 needs Java 11 to 17", lowest=11, highest=17, newest=True)

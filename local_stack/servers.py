@@ -17,7 +17,11 @@ from local_stack.maven import resolve_classpath
 from local_stack.processes import ManagedProcess
 from settings import StackSettings
 
-JAVA_SOURCE = Path(__file__).with_name("OpenSearchNode.java")
+JAVA_SOURCE = Path(__file__).with_name("EmbeddedNode.java")
+_RUNNERS = {  # engine -> (runner class, cluster name)
+    "opensearch": ("org.codelibs.opensearch.runner.OpenSearchRunner", "orderrepo"),
+    "elasticsearch": ("org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner", "orderrepo-elasticsearch"),
+}
 _KAFKA_LOG4J = """\
 rootLogger.level=INFO
 rootLogger.appenderRef.stdout.ref=STDOUT
@@ -65,26 +69,42 @@ def opensearch_version_for(jdk: Jdk, settings: StackSettings) -> str:
 
 
 def start_opensearch(settings: StackSettings, jdk: Jdk) -> ServerPlan:
-    version = opensearch_version_for(jdk, settings)
+    return _start_engine_node(settings, jdk, name="opensearch", version=opensearch_version_for(jdk, settings),
+                              heap=settings.opensearch_heap,
+                              ports=(settings.opensearch_http_port, settings.opensearch_transport_port))
+
+
+def start_elasticsearch(settings: StackSettings, jdk: Jdk) -> ServerPlan:
+    """Elasticsearch 7.10.2 (the last Apache-2.0 release) with its standard modules."""
+    return _start_engine_node(settings, jdk, name="elasticsearch", version=settings.elasticsearch_version,
+                              heap=settings.elasticsearch_heap,
+                              ports=(settings.elasticsearch_http_port, settings.elasticsearch_transport_port))
+
+
+def _start_engine_node(
+    settings: StackSettings, jdk: Jdk, *, name: str, version: str, heap: str, ports: tuple[int, int]
+) -> ServerPlan:
+    """One engine node from its runner (pom profile `name`, local_stack/EmbeddedNode.java), data in home/<name>."""
     classpath = resolve_classpath(
-        profile="opensearch",
-        properties={"opensearch.runner.version": version},
+        profile=name,
+        properties={f"{name}.runner.version": version},
         maven_repo=settings.maven_repo,
-        cache_file=settings.home / "classpath" / f"opensearch-{version}.cp",
+        cache_file=settings.home / "classpath" / f"{name}-{version}.cp",
     )
-    process = managed(settings, "opensearch")
-    base = settings.home / "opensearch"
+    process = managed(settings, name)
+    base = settings.home / name
     base.mkdir(parents=True, exist_ok=True)
+    http_port, transport_port = ports
+    runner, cluster = _RUNNERS[name]
     process.start(
         [
-            str(jdk.java), process.marker, f"-Xms{settings.opensearch_heap}", f"-Xmx{settings.opensearch_heap}",
+            str(jdk.java), process.marker, f"-Xms{heap}", f"-Xmx{heap}",
             "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
-            "-cp", classpath, str(JAVA_SOURCE),
-            str(base), str(settings.opensearch_http_port), str(settings.opensearch_transport_port), "orderrepo",
+            "-cp", classpath, str(JAVA_SOURCE), runner, str(base), str(http_port), str(transport_port), cluster,
         ],
         cwd=base,
     )
-    return ServerPlan("opensearch", version, jdk, process, f"http://127.0.0.1:{settings.opensearch_http_port}")
+    return ServerPlan(name, version, jdk, process, f"http://127.0.0.1:{http_port}")
 
 
 def start_kafka(settings: StackSettings, jdk: Jdk) -> ServerPlan:
@@ -150,7 +170,8 @@ def _format_kafka_storage(java: list[str], config: Path, process: ManagedProcess
         raise ServerDidNotStart(f"formatting Kafka storage failed:\n{(result.stdout + result.stderr)[-2000:]}")
 
 
-def opensearch_ready(address: str) -> bool:
+def engine_ready(address: str) -> bool:
+    """The cluster answers its health at least yellow (OpenSearch and Elasticsearch alike)."""
     try:
         response = httpx.get(f"{address}/_cluster/health", params={"wait_for_status": "yellow", "timeout": "1s"},
                              timeout=3.0)
@@ -181,7 +202,7 @@ def kafka_ready(address: str) -> bool:
 
 
 def wait_until_ready(plan: ServerPlan, timeout_s: float) -> float:
-    probe = opensearch_ready if plan.name == "opensearch" else kafka_ready
+    probe = kafka_ready if plan.name == "kafka" else engine_ready
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         if not plan.process.is_running():

@@ -1,7 +1,10 @@
 """Stack lifecycle: `up` (idempotent), `down` (only our own pids), `status`.
 
+`up` starts one search engine (OpenSearch by default, or Elasticsearch 7.10 with
+`engine="elasticsearch"`, on its own ports so both can run side by side) and Kafka.
 When the user points at their own clusters (OPENSEARCH_URL / ELASTICSEARCH_URL and
-KAFKA_BOOTSTRAP_SERVERS), the corresponding embedded server is not started.
+KAFKA_BOOTSTRAP_SERVERS), the corresponding embedded server is not started; an engine
+URL that names one of our own engine ports is ours, not external.
 """
 
 from __future__ import annotations
@@ -10,21 +13,39 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local_stack.java_runtime import find_jdks, pick_for_kafka, pick_for_opensearch
+from local_stack.java_runtime import Jdk, find_jdks, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
 from local_stack.processes import ensure_port_free
 from local_stack.servers import (
-    ServerDidNotStart,
-    ServerPlan,
-    kafka_ready,
-    managed,
-    opensearch_ready,
-    start_kafka,
-    start_opensearch,
-    wait_until_ready,
+    ServerDidNotStart, ServerPlan, engine_ready, kafka_ready, managed, start_elasticsearch, start_kafka,
+    start_opensearch, wait_until_ready,
 )
-from settings import Settings
+from settings import Settings, StackSettings
 
-SERVERS = ("opensearch", "kafka")
+ENGINES = ("opensearch", "elasticsearch")
+SERVERS = ("opensearch", "kafka")  # what `up` starts by default, and `status` always shows
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """How to start, find and probe one kind of server."""
+
+    start: Callable[[StackSettings, Jdk], ServerPlan]
+    pick_jdk: Callable[[list[Jdk]], Jdk]
+    ready: Callable[[str], bool]
+    ports: Callable[[StackSettings], dict[str, tuple[int, str]]]  # what -> (port, setting to change it)
+
+
+KINDS = {
+    "opensearch": ServerKind(start_opensearch, pick_for_opensearch, engine_ready, lambda s: {
+        "OpenSearch HTTP": (s.opensearch_http_port, "ORDERREPO_STACK_OPENSEARCH_HTTP_PORT"),
+        "OpenSearch transport": (s.opensearch_transport_port, "ORDERREPO_STACK_OPENSEARCH_TRANSPORT_PORT")}),
+    "elasticsearch": ServerKind(start_elasticsearch, pick_for_elasticsearch, engine_ready, lambda s: {
+        "Elasticsearch HTTP": (s.elasticsearch_http_port, "ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT"),
+        "Elasticsearch transport": (s.elasticsearch_transport_port, "ORDERREPO_STACK_ELASTICSEARCH_TRANSPORT_PORT")}),
+    "kafka": ServerKind(start_kafka, pick_for_kafka, kafka_ready, lambda s: {
+        "Kafka broker": (s.kafka_port, "ORDERREPO_STACK_KAFKA_PORT"),
+        "Kafka controller": (s.kafka_controller_port, "ORDERREPO_STACK_KAFKA_CONTROLLER_PORT")}),
+}
 
 
 @dataclass(frozen=True)
@@ -40,43 +61,46 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def up(settings: Settings, report: Callable[[str], None] = _report) -> list[ServerStatus]:
-    stack = settings.stack
-    jdks = find_jdks(stack.java_home)
+def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str = "opensearch") -> list[ServerStatus]:
+    """Start `engine` and Kafka unless running (or external); wait until each answers."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    jdks = find_jdks(settings.stack.java_home)
     report("java found: " + ", ".join(f"{jdk.major} ({jdk.java})" for jdk in jdks))
-    statuses = []
-    for name in SERVERS:
-        if _external(settings, name):
-            statuses.append(_external_status(settings, name))
-            continue
-        process = managed(stack, name)
-        if process.is_running():
-            report(f"{name}: already running (pid {process.pid()})")
-            statuses.append(_status_of(settings, name))
-            continue
-        _check_ports(settings, name)
-        start = start_opensearch if name == "opensearch" else start_kafka
-        jdk = pick_for_opensearch(jdks) if name == "opensearch" else pick_for_kafka(jdks)
-        report(f"{name}: starting on Java {jdk.major} ...")
-        plan: ServerPlan = start(stack, jdk)
-        try:
-            seconds = wait_until_ready(plan, stack.start_timeout_s)
-        except ServerDidNotStart:
-            plan.process.stop()
-            raise
-        report(f"{name} {plan.version} ready at {plan.address} in {seconds:.1f}s "
-               f"(Java {jdk.major}, pid {plan.process.pid()}, log {plan.process.log_file})")
-        statuses.append(_status_of(settings, name))
-    return statuses
+    return [_up_one(settings, name, jdks, report) for name in (engine, "kafka")]
 
 
-def down(settings: Settings, *, wipe: bool = False, report: Callable[[str], None] = _report) -> None:
+def _up_one(settings: Settings, name: str, jdks: list[Jdk], report: Callable[[str], None]) -> ServerStatus:
+    if _external(settings, name):
+        return _external_status(settings, name)
+    process = managed(settings.stack, name)
+    if process.is_running():
+        report(f"{name}: already running (pid {process.pid()})")
+        return _status_of(settings, name)
+    kind = KINDS[name]
+    for what, (port, setting) in kind.ports(settings.stack).items():
+        ensure_port_free(port, what, setting)
+    jdk = kind.pick_jdk(jdks)
+    report(f"{name}: starting on Java {jdk.major} ...")
+    plan = kind.start(settings.stack, jdk)
+    try:
+        seconds = wait_until_ready(plan, settings.stack.start_timeout_s)
+    except ServerDidNotStart:
+        plan.process.stop()
+        raise
+    report(f"{name} {plan.version} ready at {plan.address} in {seconds:.1f}s "
+           f"(Java {jdk.major}, pid {plan.process.pid()}, log {plan.process.log_file})")
+    return _status_of(settings, name)
+
+
+def down(settings: Settings, *, wipe: bool = False, only: str | None = None,
+         report: Callable[[str], None] = _report) -> None:
+    """Stop our servers (or `only` that one); never a process we did not start."""
     stack = settings.stack
-    for name in reversed(SERVERS):
-        process = managed(stack, name)
-        if process.stop():
+    for name in [only] if only else ["kafka", *reversed(ENGINES)]:
+        if managed(stack, name).stop():
             report(f"{name}: stopped")
-        else:
+        elif only or name in SERVERS:
             report(f"{name}: not running (nothing of ours to stop)")
         if wipe:
             shutil.rmtree(stack.home / name, ignore_errors=True)
@@ -84,36 +108,41 @@ def down(settings: Settings, *, wipe: bool = False, report: Callable[[str], None
 
 
 def status(settings: Settings) -> list[ServerStatus]:
+    """The default servers, plus an Elasticsearch node of ours when one is running."""
+    running_extra = [name for name in ENGINES if name not in SERVERS and managed(settings.stack, name).is_running()]
     return [
         _external_status(settings, name) if _external(settings, name) else _status_of(settings, name)
-        for name in SERVERS
+        for name in [*SERVERS[:1], *running_extra, *SERVERS[1:]]
     ]
 
 
+def local_address(stack: StackSettings, name: str) -> str:
+    """Where our own server `name` listens."""
+    if name == "kafka":
+        return f"127.0.0.1:{stack.kafka_port}"
+    port = stack.opensearch_http_port if name == "opensearch" else stack.elasticsearch_http_port
+    return f"http://127.0.0.1:{port}"
+
+
+def _configured(settings: Settings, name: str) -> str | None:
+    return settings.kafka_bootstrap_servers if name == "kafka" else settings.engine_url
+
+
 def _external(settings: Settings, name: str) -> bool:
-    return (settings.engine_url if name == "opensearch" else settings.kafka_bootstrap_servers) is not None
+    configured = _configured(settings, name)
+    own = {local_address(settings.stack, engine) for engine in ENGINES}
+    return configured is not None and (name == "kafka" or configured.rstrip("/") not in own)
 
 
 def _external_status(settings: Settings, name: str) -> ServerStatus:
-    address = settings.resolved_engine_url() if name == "opensearch" else settings.resolved_kafka_servers()
-    return ServerStatus(name, "external", address, None, "configured by environment; not managed here")
+    return ServerStatus(name, "external", str(_configured(settings, name)), None,
+                        "configured by environment; not managed here")
 
 
 def _status_of(settings: Settings, name: str) -> ServerStatus:
     process = managed(settings.stack, name)
-    address = settings.resolved_engine_url() if name == "opensearch" else settings.resolved_kafka_servers()
+    address = local_address(settings.stack, name)
     if not process.is_running():
         return ServerStatus(name, "stopped", address, None)
-    ready = opensearch_ready(address) if name == "opensearch" else kafka_ready(address)
+    ready = KINDS[name].ready(address)
     return ServerStatus(name, "running", address, process.pid(), "ready" if ready else "not answering yet")
-
-
-def _check_ports(settings: Settings, name: str) -> None:
-    stack = settings.stack
-    if name == "opensearch":
-        ensure_port_free(stack.opensearch_http_port, "OpenSearch HTTP", "ORDERREPO_STACK_OPENSEARCH_HTTP_PORT")
-        ensure_port_free(stack.opensearch_transport_port, "OpenSearch transport",
-                         "ORDERREPO_STACK_OPENSEARCH_TRANSPORT_PORT")
-    else:
-        ensure_port_free(stack.kafka_port, "Kafka broker", "ORDERREPO_STACK_KAFKA_PORT")
-        ensure_port_free(stack.kafka_controller_port, "Kafka controller", "ORDERREPO_STACK_KAFKA_CONTROLLER_PORT")

@@ -16,7 +16,8 @@ from orderrepo.cli_reconcile import reconcile_command
 from settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
-stack_app = typer.Typer(no_args_is_help=True, help="Local OpenSearch + Kafka from Maven Central, on 127.0.0.1")
+stack_app = typer.Typer(no_args_is_help=True,
+                        help="Local OpenSearch (or Elasticsearch) + Kafka from Maven Central, on 127.0.0.1")
 app.add_typer(stack_app, name="stack")
 console = Console(stderr=True)
 
@@ -32,9 +33,12 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(code=1)
 
 
+ENGINE_CHOICE = typer.Option("opensearch", "--engine", help="opensearch, or elasticsearch (7.10, own ports)")
+
+
 @stack_app.command("up")
-def stack_up() -> None:
-    """Start OpenSearch and Kafka (downloads them on first use); harmless when already up."""
+def stack_up(engine: str = ENGINE_CHOICE) -> None:
+    """Start the search engine and Kafka (downloads them on first use); harmless when already up."""
     from local_stack import stack
     from local_stack.java_runtime import NoSuitableJava
     from local_stack.maven import MavenError
@@ -42,17 +46,22 @@ def stack_up() -> None:
     from local_stack.servers import ServerDidNotStart
 
     try:
-        stack.up(get_settings())
-    except (NoSuitableJava, MavenError, PortInUse, ServerDidNotStart) as error:
+        stack.up(get_settings(), engine=engine)
+    except (ValueError, NoSuitableJava, MavenError, PortInUse, ServerDidNotStart) as error:
         _fail(error)
 
 
 @stack_app.command("down")
-def stack_down(wipe: bool = typer.Option(False, "--wipe", help="also delete the servers' data")) -> None:
+def stack_down(
+    wipe: bool = typer.Option(False, "--wipe", help="also delete the servers' data"),
+    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, kafka)"),
+) -> None:
     """Stop the servers this stack started (by pid); other processes are never touched."""
     from local_stack import stack
 
-    stack.down(get_settings(), wipe=wipe)
+    if only is not None and only not in stack.KINDS:
+        _fail(ValueError(f"unknown server {only!r}; choose one of {', '.join(stack.KINDS)}"))
+    stack.down(get_settings(), wipe=wipe, only=only)
 
 
 @stack_app.command("status")
@@ -71,14 +80,15 @@ def stack_status() -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    server: str = typer.Argument(..., help="opensearch or kafka"),
+    server: str = typer.Argument(..., help="opensearch, elasticsearch or kafka"),
     lines: int = typer.Option(50, "--lines", "-n", min=1, max=100_000),
 ) -> None:
     """Print the last lines of a server's log."""
     from local_stack.servers import managed
+    from local_stack.stack import KINDS
 
-    if server not in ("opensearch", "kafka"):
-        _fail(ValueError(f"unknown server {server!r}; choose opensearch or kafka"))
+    if server not in KINDS:
+        _fail(ValueError(f"unknown server {server!r}; choose one of {', '.join(KINDS)}"))
     log: Path = managed(get_settings().stack, server).log_file
     if not log.exists():
         _fail(FileNotFoundError(f"no log yet at {log}"))

@@ -40,6 +40,10 @@ class StackSettings(BaseSettings):
     opensearch_heap: str = "768m"
     opensearch_version_java21: str = "3.8.0.0"
     opensearch_version_java17: str = "2.19.1.0"
+    elasticsearch_http_port: int = 19201  # `stack up --engine elasticsearch`: beside OpenSearch, not instead
+    elasticsearch_transport_port: int = 19301
+    elasticsearch_heap: str = "512m"
+    elasticsearch_version: str = "7.10.2.0"  # the codelibs runner's version: Elasticsearch 7.10.2
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "384m"

@@ -1,0 +1,1 @@
+"""In-memory fakes of the ports in `ingest/ports.py`, checked by the contract suites in `tests/contract/`."""

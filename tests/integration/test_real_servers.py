@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from adapters.kafka_bus import delete_topics, ensure_topics, make_consumer, make_producer
 from adapters.search_engine import EngineKind, SearchEngine
+from index_templates import IndexNames, ensure_live_version
+from local_stack.java_runtime import find_jdks, pick_for_opensearch
+from local_stack.servers import opensearch_version_for
+from settings import Settings
 
 
-def test_engine_is_detected_from_its_own_answer(engine: SearchEngine) -> None:
-    assert engine.info.kind in (EngineKind.OPENSEARCH, EngineKind.ELASTICSEARCH)
-    assert engine.info.version[0].isdigit()
+def test_engine_is_detected_from_its_own_answer(engine: SearchEngine, settings: Settings) -> None:
+    root = httpx.get(settings.resolved_engine_url(), timeout=10.0).json()["version"]
+    expected = EngineKind.OPENSEARCH if root.get("distribution") == "opensearch" else EngineKind.ELASTICSEARCH
+    assert (engine.info.kind, engine.info.version) == (expected, root["number"])
+    if settings.engine_url is None:  # the local stack's OpenSearch: the runner's version less its last number
+        runner = opensearch_version_for(pick_for_opensearch(find_jdks(settings.stack.java_home)), settings.stack)
+        assert (engine.info.kind, engine.info.version) == (EngineKind.OPENSEARCH, runner.rsplit(".", 1)[0])
     assert engine.health()["status"] in ("green", "yellow")
+
+
+def test_the_newest_version_behind_an_alias_is_chosen_by_number_not_by_spelling(
+    engine: SearchEngine, unique_name: str
+) -> None:
+    names = IndexNames(unique_name)
+    versions = [names.version("orders", n) for n in (9, 10, 2)]
+    for index in versions:
+        engine.create_index(index, {"settings": {"number_of_replicas": 0}})
+    try:
+        engine.update_aliases([{"add": {"index": index, "alias": names.orders}} for index in versions])
+        assert engine.aliases_of(names.orders) == [versions[2], versions[0], versions[1]]  # v2, v9, v10
+        assert ensure_live_version(engine, names, "orders") == names.version("orders", 10)
+    finally:
+        for index in versions:
+            engine.delete_index(index)
 
 
 def test_documents_round_trip_through_the_engine(engine: SearchEngine, unique_name: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.search_engine import EngineKind, classify_root_answer
-from local_stack.java_runtime import Jdk, NoSuitableJava, pick_for_kafka, pick_for_opensearch
+from local_stack.java_runtime import Jdk, NoSuitableJava, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
 from local_stack.servers import opensearch_version_for
 from settings import Settings, StackSettings
 
@@ -48,7 +48,16 @@ def test_opensearch_is_recognised_by_its_distribution_field() -> None:
 
 def test_elasticsearch_has_no_distribution_field() -> None:
     answer = {"version": {"number": "8.15.0", "build_flavor": "default"}, "tagline": "You Know, for Search"}
-    assert classify_root_answer(answer, "http://x").kind is EngineKind.ELASTICSEARCH
+    info = classify_root_answer(answer, "http://x")
+    assert (info.kind, info.version, info.release) == (EngineKind.ELASTICSEARCH, "8.15.0", (8, 15))
+
+
+def test_the_release_is_read_from_the_version_number() -> None:
+    def release(number: str) -> tuple[int, int]:
+        return classify_root_answer({"version": {"number": number}}, "http://x").release
+
+    assert [release(n) for n in ("7.10.2", "7.14.0-SNAPSHOT", "9.1", "3")] == [(7, 10), (7, 14), (9, 1), (3, 0)]
+    assert classify_root_answer({}, "http://x").release == (0, 0)
 
 
 def _jdk(major: int) -> Jdk:
@@ -68,6 +77,29 @@ def test_java_17_alone_runs_the_2_19_line() -> None:
 
 def test_kafka_prefers_the_oldest_supported_jdk() -> None:
     assert pick_for_kafka([_jdk(11), _jdk(17), _jdk(25)]).major == 17
+
+
+def test_elasticsearch_7_runs_on_the_newest_jdk_up_to_17() -> None:
+    assert pick_for_elasticsearch([_jdk(11), _jdk(17), _jdk(25)]).major == 17
+    with pytest.raises(NoSuitableJava, match="Java 11 to 17"):
+        pick_for_elasticsearch([_jdk(21), _jdk(25)])
+
+
+def test_an_engine_url_naming_our_own_node_is_ours_and_any_other_is_external(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from local_stack import stack
+
+    _without_cluster_variables(monkeypatch)
+    monkeypatch.setenv("ORDERREPO_STACK_HOME", str(tmp_path))
+    monkeypatch.setenv("ELASTICSEARCH_URL", "http://127.0.0.1:19201/")
+    ours = Settings()
+    assert [(s.name, s.state) for s in stack.status(ours)] == [("opensearch", "stopped"), ("kafka", "stopped")]
+    assert stack.local_address(ours.stack, "elasticsearch") == "http://127.0.0.1:19201"
+    monkeypatch.setenv("ELASTICSEARCH_URL", "https://es.example:9200")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092")
+    assert [(s.name, s.state, s.address) for s in stack.status(Settings())] == [
+        ("opensearch", "external", "https://es.example:9200"), ("kafka", "external", "k1:9092")]
 
 
 def test_no_suitable_java_says_what_to_do() -> None:

@@ -100,12 +100,9 @@ def test_returns_0_when_every_child_exits_0(tmp_path: Path) -> None:
 def test_a_failing_child_stops_its_siblings_and_its_exit_code_is_returned(tmp_path: Path) -> None:
     commands = [[sys.executable, "-c", SLEEPER, str(tmp_path)], [sys.executable, "-c", FAILS_WITH_3, str(tmp_path)]]
 
-    started = time.monotonic()
     code = supervise(commands, poll_interval_s=0.05)
-    elapsed = time.monotonic() - started
 
     assert code == 3
-    assert elapsed < 10, f"supervise waited {elapsed:.1f}s: it let the 30 s sleeper run on"
     assert not _alive(int((tmp_path / "sleeper.pid").read_text()))
     assert (tmp_path / "sleeper.stopped").read_text() == "SIGTERM", "siblings get SIGTERM first, not a kill"
 

@@ -1,0 +1,262 @@
+"""The sync and async engine classes: thin shells that send `Call`s and await or not (adapter).
+
+Everything an operation asks and how its answer is read is in `operations.py`,
+everything that differs by engine in `dialects.py`; a shell only sends, translates
+errors and times the request. So the two shells cannot drift: they share every
+piece but the `await`, and a unit test checks that they offer the same methods
+with the same signatures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.engine import operations as ops
+from adapters.engine.dialects import dialect_for
+from adapters.engine.model import (
+    BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result, classify_root_answer,
+)
+from adapters.engine.operations import Call
+
+T = TypeVar("T")
+RequestObserver = Callable[[str, float, int], None]  # (method, seconds, status; 0 = no answer)
+
+
+def _root_client_options(config: EngineConfig) -> dict[str, Any]:
+    return {"auth": config.auth(), "verify": config.verify_certs, "timeout": 10.0}
+
+
+def _unreachable(config: EngineConfig, error: Exception) -> EngineUnavailable:
+    return EngineUnavailable(503, f"cannot reach the search engine at {config.url}: {error}")
+
+
+def detect_engine(config: EngineConfig) -> EngineInfo:
+    """Which engine and version answers at `config.url`, from its own `GET /`."""
+    try:
+        with httpx.Client(**_root_client_options(config)) as client:
+            response = client.get(config.url)
+            response.raise_for_status()
+    except httpx.HTTPError as error:
+        raise _unreachable(config, error) from error
+    return classify_root_answer(response.json(), config.url)
+
+
+async def detect_engine_async(config: EngineConfig) -> EngineInfo:
+    try:
+        async with httpx.AsyncClient(**_root_client_options(config)) as client:
+            response = await client.get(config.url)
+            response.raise_for_status()
+    except httpx.HTTPError as error:
+        raise _unreachable(config, error) from error
+    return classify_root_answer(response.json(), config.url)
+
+
+class _Shell:
+    """What both shells hold: the detected server, its dialect and one client for the process."""
+
+    def __init__(self, info: EngineInfo, config: EngineConfig, *, asynchronous: bool) -> None:
+        self.info = info
+        self.dialect = dialect_for(info)
+        self.observer: RequestObserver | None = None
+        self._client: Any = self.dialect.client(config, asynchronous=asynchronous)
+
+    @contextmanager
+    def _exchange(self, call: Call[Any]) -> Iterator[None]:
+        """Client errors become ours; the observer (if any) sees method, seconds and status."""
+        started, status = time.perf_counter(), 200
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - both clients' errors become ours
+            translated = error if isinstance(error, EngineError) else self.dialect.translate(error)
+            status = 0 if isinstance(translated, EngineUnavailable) else translated.status
+            raise translated from error
+        finally:
+            if self.observer is not None:
+                self.observer(call.method, time.perf_counter() - started, status)
+
+
+def _tolerated(call: Call[Any], error: EngineError) -> bool:
+    return call.tolerate is not None and isinstance(error, call.tolerate)
+
+
+class SearchEngine(_Shell):
+    """Synchronous engine access for the ingest worker, installers and tools."""
+
+    def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
+        super().__init__(info, config, asynchronous=False)
+
+    @classmethod
+    def connect(cls, config: EngineConfig) -> SearchEngine:
+        return cls(detect_engine(config), config)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def run(self, call: Call[T]) -> T:
+        """Send one described request; a tolerated error answers the call's fallback."""
+        if call.skip:
+            return call.fallback
+        try:
+            with self._exchange(call):
+                answer = self.dialect.unwrap(self.dialect.send(self._client, call))
+        except EngineError as error:
+            if _tolerated(call, error):
+                return call.fallback
+            raise
+        return call.read(answer)
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        return self.run(Call(method, path, params=params, body=body))
+
+    def health(self) -> dict[str, Any]:
+        return self.run(ops.health())
+
+    def index_exists(self, index: str) -> bool:
+        return self.run(ops.index_exists(index))
+
+    def create_index(self, index: str, body: dict[str, Any] | None = None) -> None:
+        self.run(ops.create_index(index, body))
+
+    def delete_index(self, index: str) -> None:
+        self.run(ops.delete_index(index))
+
+    def refresh(self, index: str) -> None:
+        self.run(ops.refresh(index))
+
+    def put_component_template(self, name: str, body: dict[str, Any]) -> None:
+        self.run(ops.put_component_template(name, body))
+
+    def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        self.run(ops.put_index_template(name, body))
+
+    def aliases_of(self, alias: str) -> list[str]:
+        """The indices behind `alias`, ordered by version number: the last is the newest."""
+        return self.run(ops.aliases_of(alias))
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """Atomic: all alias moves happen together, so readers never see a gap."""
+        self.run(ops.update_aliases(actions))
+
+    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        return self.run(ops.get(index, doc_id))
+
+    def mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Found documents by id, each with _source, _seq_no and _primary_term."""
+        return self.run(ops.mget(index, ids))
+
+    def search(self, index: str, body: dict[str, Any], *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.run(ops.search(index, body, params))
+
+    def count(self, index: str, query: dict[str, Any] | None = None) -> int:
+        return self.run(ops.count(index, query))
+
+    def open_pit(self, index: str, keep_alive: str = "2m") -> str:
+        """A point in time: deep pages stay consistent while new orders arrive."""
+        return self.run(self.dialect.open_pit(index, keep_alive))
+
+    def close_pit(self, pit_id: str) -> None:
+        self.run(self.dialect.close_pit(pit_id))
+
+    def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str = "2m") -> dict[str, Any]:
+        return self.run(self.dialect.search_pit(pit_id, body, keep_alive))
+
+    def bulk(
+        self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
+        refresh: bool | str = False,
+    ) -> Iterator[BulkItemResult]:
+        """One result per item; items the helper retried (429, capped backoff) come after the
+        others, so callers match results by `doc_id`, never by position."""
+        stream = self.dialect.bulk_helpers().streaming_bulk(
+            self._client, actions, chunk_size=chunk_size, max_chunk_bytes=20 * 1024 * 1024,
+            raise_on_error=False, raise_on_exception=False, max_retries=max_retries,
+            initial_backoff=0.5, max_backoff=10, refresh=refresh,
+        )
+        for ok, item in stream:
+            yield bulk_item_result(ok, item)
+
+
+class AsyncSearchEngine(_Shell):
+    """Asynchronous engine access for the query API: one client per process, never per request."""
+
+    def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
+        super().__init__(info, config, asynchronous=True)
+
+    @classmethod
+    async def connect(cls, config: EngineConfig) -> AsyncSearchEngine:
+        return cls(await detect_engine_async(config), config)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def run(self, call: Call[T]) -> T:
+        """Send one described request; a tolerated error answers the call's fallback."""
+        if call.skip:
+            return call.fallback
+        try:
+            with self._exchange(call):
+                answer = self.dialect.unwrap(await self.dialect.send(self._client, call))
+        except EngineError as error:
+            if _tolerated(call, error):
+                return call.fallback
+            raise
+        return call.read(answer)
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        return await self.run(Call(method, path, params=params, body=body))
+
+    async def health(self) -> dict[str, Any]:
+        return await self.run(ops.health())
+
+    async def index_exists(self, index: str) -> bool:
+        return await self.run(ops.index_exists(index))
+
+    async def create_index(self, index: str, body: dict[str, Any] | None = None) -> None:
+        await self.run(ops.create_index(index, body))
+
+    async def delete_index(self, index: str) -> None:
+        await self.run(ops.delete_index(index))
+
+    async def refresh(self, index: str) -> None:
+        await self.run(ops.refresh(index))
+
+    async def put_component_template(self, name: str, body: dict[str, Any]) -> None:
+        await self.run(ops.put_component_template(name, body))
+
+    async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        await self.run(ops.put_index_template(name, body))
+
+    async def aliases_of(self, alias: str) -> list[str]:
+        """The indices behind `alias`, ordered by version number: the last is the newest."""
+        return await self.run(ops.aliases_of(alias))
+
+    async def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """Atomic: all alias moves happen together, so readers never see a gap."""
+        await self.run(ops.update_aliases(actions))
+
+    async def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        return await self.run(ops.get(index, doc_id))
+
+    async def mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Found documents by id, each with _source, _seq_no and _primary_term."""
+        return await self.run(ops.mget(index, ids))
+
+    async def search(self, index: str, body: dict[str, Any], *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.run(ops.search(index, body, params))
+
+    async def count(self, index: str, query: dict[str, Any] | None = None) -> int:
+        return await self.run(ops.count(index, query))
+
+    async def open_pit(self, index: str, keep_alive: str = "2m") -> str:
+        """A point in time: deep pages stay consistent while new orders arrive."""
+        return await self.run(self.dialect.open_pit(index, keep_alive))
+
+    async def close_pit(self, pit_id: str) -> None:
+        await self.run(self.dialect.close_pit(pit_id))
+
+    async def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str = "2m") -> dict[str, Any]:
+        return await self.run(self.dialect.search_pit(pit_id, body, keep_alive))
