@@ -15,6 +15,7 @@ Value (JSON), bounded whatever the size of the original:
   record still fits `record_max_bytes`; otherwise null (`original_embedded` false) and
   the source coordinates point to it (`orderrepo dlq replay` fetches it from there).
 The same facts travel as headers so tools can filter without parsing the value.
+`decode_or_letter` decides, for one source record, between its changes and its letter.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from typing import Any
 import orjson
 
 from adapters.bus_records import ConsumedRecord, OutgoingRecord
+from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
+from ingest.topics import TopicMap
+from order_domain.model import OrderChange
 
 DEAD_LETTER = "dead_letter"
 IGNORED = "ignored"
@@ -109,6 +113,42 @@ class DeadLetter:
             encoded = record.get(f"{field}_b64")
             record[field] = base64.b64decode(encoded) if encoded is not None else None
         return record
+
+
+def decode_or_letter(record: ConsumedRecord, topics: TopicMap) -> list[OrderChange] | DeadLetter:
+    """The changes a record carries, or the one letter that says why it carries none.
+
+    Whatever a decoder raises is the message's fault, never the worker's: a
+    `ChannelDecodeError` keeps its reason and location, any other exception becomes
+    `decoder_crashed` with its type; `IgnoredPayload` and an empty result are `ignored`.
+    """
+    fmt, channel = topics.format_of(record.topic), topics.channel_of(record.topic)
+    name = channel.value if channel is not None else None
+    try:
+        if fmt is None:
+            raise ChannelDecodeError(record.topic, "unknown_topic", "topic", "no channel is mapped to this topic")
+        if record.value is None:
+            raise ChannelDecodeError(fmt, "empty_message", "value", "message has no value (tombstone)")
+        changes = decode(fmt, record.value)
+    except IgnoredPayload as skip:
+        return DeadLetter.of(record, reason=skip.reason, detail=skip.detail, kind=IGNORED, channel=name)
+    except ChannelDecodeError as error:
+        return DeadLetter.of(record, reason=error.reason, detail=str(error), location=error.location, channel=name)
+    except Exception as error:  # noqa: BLE001 - any decoder crash becomes a dead letter, never a worker crash
+        return DeadLetter.of(record, reason="decoder_crashed", detail=describe(error), channel=name)
+    if not changes:
+        return DeadLetter.of(record, reason="no_changes", detail="the document decoded to no order change",
+                             kind=IGNORED, channel=name)
+    return changes
+
+
+def describe(error: BaseException) -> str:
+    """`Type: message`, bounded; never raises (an exception's own __str__ may)."""
+    try:
+        message = str(error)[:2000]
+    except Exception:  # noqa: BLE001 - a broken __str__ must not turn a dead letter into a crash
+        message = "<unprintable>"
+    return f"{type(error).__name__}: {message}"
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -41,8 +41,7 @@ import orjson
 from adapters.bus_records import BusUnavailable, ConsumedRecord, Partition
 from adapters.search_engine import EngineError, EngineUnavailable
 from ingest import metrics
-from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds
-from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
+from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter, describe
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
 from ingest.writer import TransientWriteFailure, WriteOutcome
@@ -164,7 +163,7 @@ class IngestWorker:
         decoded = _Decoded()
         for record in records:
             metrics.EVENTS_CONSUMED.labels(record.topic).inc()
-            result = self._decode_record(record)
+            result = decode_or_letter(record, self.topics)
             if isinstance(result, DeadLetter):
                 decoded.letters[record.coordinates] = result
                 continue
@@ -174,27 +173,6 @@ class IngestWorker:
             decoded.changes.extend(result)
         self.stats.changes += len(decoded.changes)
         return decoded
-
-    def _decode_record(self, record: ConsumedRecord) -> list[OrderChange] | DeadLetter:
-        """The changes a record carries, or the one letter that says why it carries none."""
-        fmt, channel = self.topics.format_of(record.topic), self._channel(record)
-        try:
-            if fmt is None:
-                raise ChannelDecodeError(record.topic, "unknown_topic", "topic", "no channel is mapped to this topic")
-            if record.value is None:
-                raise ChannelDecodeError(fmt, "empty_message", "value", "message has no value (tombstone)")
-            changes = decode(fmt, record.value)
-        except IgnoredPayload as skip:
-            return DeadLetter.of(record, reason=skip.reason, detail=skip.detail, kind=IGNORED, channel=channel)
-        except ChannelDecodeError as error:
-            return DeadLetter.of(record, reason=error.reason, detail=str(error), location=error.location,
-                                 channel=channel)
-        except Exception as error:  # noqa: BLE001 - whatever a decoder raises is the message's fault: dead-letter it
-            return DeadLetter.of(record, reason="decoder_crashed", detail=_describe(error), channel=channel)
-        if not changes:
-            return DeadLetter.of(record, reason="no_changes", detail="the document decoded to no order change",
-                                 kind=IGNORED, channel=channel)
-        return changes
 
     def _channel(self, record: ConsumedRecord) -> str | None:
         channel = self.topics.channel_of(record.topic)
@@ -217,8 +195,8 @@ class IngestWorker:
     def _isolate(self, changes: list[OrderChange], error: Exception) -> WriteOutcome:
         """Halve the batch until the change that makes the write fail is alone, then reject just that one."""
         if len(changes) == 1:
-            log.warning("a change makes every write fail; dead-lettering it", error=_describe(error)[:300])
-            return WriteOutcome(rejected={changes[0].event_id: f"write_failed: {_describe(error)}"})
+            log.warning("a change makes every write fail; dead-lettering it", error=describe(error)[:300])
+            return WriteOutcome(rejected={changes[0].event_id: f"write_failed: {describe(error)}"})
         middle = len(changes) // 2
         return _combined(self._write(changes[:middle]), self._write(changes[middle:]))
 
@@ -310,15 +288,6 @@ def _combined(first: WriteOutcome, second: WriteOutcome) -> WriteOutcome:
         conflicts_retried=first.conflicts_retried + second.conflicts_retried,
         rejected={**first.rejected, **second.rejected},
     )
-
-
-def _describe(error: BaseException) -> str:
-    """`Type: message`, bounded; never raises (an exception's own __str__ may)."""
-    try:
-        message = str(error)[:2000]
-    except Exception:  # noqa: BLE001 - a broken __str__ must not turn a dead letter into a crash
-        message = "<unprintable>"
-    return f"{type(error).__name__}: {message}"
 
 
 def health_verdict(health: dict[str, Any], *, now: float, stall_after_s: float = 120.0) -> tuple[bool, str]:

@@ -65,10 +65,11 @@ def health_files(settings: Settings) -> list[Path]:
     return [health_file(settings, worker) for worker in range(settings.ingest_processes)]
 
 
-def record_sink(settings: Settings) -> KafkaRecordSink:
-    """A producer for the channel and dead-letter topics, with the configured request size limit."""
+def record_sink(settings: Settings, *, max_request_bytes: int | None = None) -> KafkaRecordSink:
+    """A producer for the channel and dead-letter topics, with the configured request size limit
+    (a replay of an original larger than that raises it: the broker's own limit still applies)."""
     return KafkaRecordSink(make_producer(settings.resolved_kafka_servers(),
-                                         max_request_size=settings.kafka_max_request_bytes))
+                                         max_request_size=max_request_bytes or settings.kafka_max_request_bytes))
 
 
 def letter_bounds(settings: Settings) -> LetterBounds:

@@ -21,6 +21,7 @@ from settings import Settings, get_settings
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter and ignored records: list, show, replay")
 console = Console(stderr=True)
 KINDS = ("dead_letter", "ignored", "all")
+REPLAY_MAX_REQUEST_BYTES = 64 * 1024 * 1024  # originals may exceed the dead-letter bound; the broker has the last word
 
 
 def _kind(kind: str) -> str | None:
@@ -117,7 +118,7 @@ def _replay(settings: Settings, letters: list[dict[str, Any]]) -> int:
     from ingest.dead_letter import original_matches
     from orderrepo.bootstrap import record_sink, topic_map
 
-    sink, replayed = record_sink(settings), 0
+    sink, replayed = record_sink(settings, max_request_bytes=REPLAY_MAX_REQUEST_BYTES), 0
     try:
         for letter in letters:
             original = letter.get("original")

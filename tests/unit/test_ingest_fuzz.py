@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -204,7 +204,7 @@ def _decoded_event_ids(fmt: str, value: bytes | None) -> set[str]:
         return set()
 
 
-def _run(fmt: str, payloads: list[bytes | None]) -> None:
+def _run(fmt: str, payloads: Sequence[bytes | None]) -> None:
     source, writer, sink = FakeChangeSource(), InMemoryWriter(), RecordingSink()
     records = [source.append(TOPIC_OF[fmt], payload, key=f"k{i}".encode()) for i, payload in enumerate(payloads)]
     worker = IngestWorker(source=source, writer=writer, topics=TOPICS, dead_letter_sink=sink,
