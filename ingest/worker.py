@@ -7,9 +7,9 @@ Every record ends one way, and the counts add up (records = accepted +
 dead-lettered + ignored):
 - accepted: decoded into changes that were written (or dropped as changing nothing);
 - dead-lettered: the decoder refused it, crashed on it (any exception: reason
-  `decoder_crashed`), or the engine refused its change for good; a write that fails
-  the same way whatever the timing (not an outage) is split until the change that
-  causes it is alone, and that change is dead-lettered, never retried forever;
+  `decoder_crashed`), or the engine refused its change for good; a change that makes
+  every write fail is found and dead-lettered, never retried forever
+  (`ingest.write_guard`);
 - ignored: a well-formed document that carries no order (`IgnoredPayload`, or no
   change at all): counted, logged and recorded as kind=ignored.
 Dead-letter and ignored records are bounded (see `ingest.dead_letter`) and keyed by
@@ -31,30 +31,24 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from adapters.bus_records import BusUnavailable, ConsumedRecord, Partition
-from adapters.search_engine import EngineError, EngineUnavailable
 from ingest import metrics
-from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter, describe
+from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
-from ingest.writer import TransientWriteFailure, WriteOutcome
+from ingest.write_guard import ChangeWriter, GuardedWrite
+from ingest.writer import WriteOutcome
 from order_domain.model import OrderChange
 from settings.log_setup import get_logger
 
 log = get_logger(__name__)
-
-
-class ChangeWriter(Protocol):
-    """Merges changes into the order store (`ingest.writer.OrderStoreWriter`)."""
-
-    def write(self, changes: Sequence[OrderChange]) -> WriteOutcome: ...
 
 
 @dataclass
@@ -86,7 +80,7 @@ class IngestWorker:
         self, *, source: ChangeSource, writer: ChangeWriter, topics: TopicMap,
         dead_letter_sink: DeadLetterSink | None, letter_bounds: LetterBounds = LetterBounds(),
         health_file: Path | None = None, max_backoff_s: float = 30.0, rebalance_grace_s: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, stubborn_after: int = 10,
     ) -> None:
         """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent."""
         self.source = source
@@ -101,6 +95,7 @@ class IngestWorker:
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._lag_checked_at = -float("inf")
+        self._guard = GuardedWrite(writer, back_off=self._engine_back_off, stubborn_after=stubborn_after)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT finish the batch in hand, commit it, and leave the group cleanly."""
@@ -148,7 +143,7 @@ class IngestWorker:
         started = self.clock()
         records = [record for partition_records in batch.values() for record in partition_records]
         decoded = self._decode(records)
-        outcome = self._write(decoded.changes)
+        outcome = self._guard.write(decoded.changes)
         self._count_writes(outcome)
         for event_id, reason in outcome.rejected.items():
             record = decoded.origin[event_id]
@@ -177,28 +172,6 @@ class IngestWorker:
     def _channel(self, record: ConsumedRecord) -> str | None:
         channel = self.topics.channel_of(record.topic)
         return channel.value if channel is not None else None
-
-    def _write(self, changes: list[OrderChange]) -> WriteOutcome:
-        """Retries outages with backoff; a failure that is not an outage is isolated instead."""
-        attempt = 0
-        while changes:
-            try:
-                return self.writer.write(changes)
-            except Exception as error:  # noqa: BLE001 - sorted below: outage (retry) or this batch's fault (isolate)
-                if not _is_outage(error):
-                    return self._isolate(changes, error)
-                attempt += 1
-                metrics.ENGINE_BACKOFFS.inc()
-                self._back_off(attempt, refused_by="engine", error=error)
-        return WriteOutcome()
-
-    def _isolate(self, changes: list[OrderChange], error: Exception) -> WriteOutcome:
-        """Halve the batch until the change that makes the write fail is alone, then reject just that one."""
-        if len(changes) == 1:
-            log.warning("a change makes every write fail; dead-lettering it", error=describe(error)[:300])
-            return WriteOutcome(rejected={changes[0].event_id: f"write_failed: {describe(error)}"})
-        middle = len(changes) // 2
-        return _combined(self._write(changes[:middle]), self._write(changes[middle:]))
 
     def _count_writes(self, outcome: WriteOutcome) -> None:
         self.stats.orders_written += outcome.orders_written
@@ -229,6 +202,10 @@ class IngestWorker:
             (log.info if ignored else log.warning)(
                 "ignored: carries no order" if ignored else "dead-lettered", reason=letter.reason,
                 source=letter.coordinates, detail=letter.detail[:200])
+
+    def _engine_back_off(self, attempt: int, error: Exception) -> None:
+        metrics.ENGINE_BACKOFFS.inc()
+        self._back_off(attempt, refused_by="engine", error=error)
 
     def _back_off(self, attempt: int, *, refused_by: str, error: Exception) -> None:
         delay = min(self.max_backoff_s, 0.5 * 2**attempt) * (0.5 + random.random())
@@ -271,23 +248,6 @@ class IngestWorker:
         if self.health_file is not None:
             self.health_file.parent.mkdir(parents=True, exist_ok=True)
             self.health_file.write_bytes(orjson.dumps(self.stats.__dict__))
-
-
-def _is_outage(error: Exception) -> bool:
-    """The engine's state, not the batch's: unavailable, overloaded (429), failing (5xx) or still refusing."""
-    if isinstance(error, TransientWriteFailure | EngineUnavailable):
-        return True
-    return isinstance(error, EngineError) and (error.status in (0, 429) or error.status >= 500)
-
-
-def _combined(first: WriteOutcome, second: WriteOutcome) -> WriteOutcome:
-    return WriteOutcome(
-        orders_written=first.orders_written + second.orders_written,
-        timeline_written=first.timeline_written + second.timeline_written,
-        noise=first.noise + second.noise, unchanged=first.unchanged + second.unchanged,
-        conflicts_retried=first.conflicts_retried + second.conflicts_retried,
-        rejected={**first.rejected, **second.rejected},
-    )
 
 
 def health_verdict(health: dict[str, Any], *, now: float, stall_after_s: float = 120.0) -> tuple[bool, str]:

@@ -11,11 +11,11 @@ from adapters.bus_records import Partition
 from adapters.search_engine import EngineUnavailable
 from ingest import decoders
 from ingest.dead_letter import LetterBounds
-from ingest.topics import TopicMap
+from ingest.topics import CHANNEL_FORMATS, TopicMap
 from ingest.worker import IngestWorker
-from ingest.writer import WriteOutcome
+from ingest.writer import TransientWriteFailure, WriteOutcome
 from order_domain.model import OrderChange
-from sample_traffic import expected_orders, generate
+from sample_traffic import TrafficMessage, expected_orders, generate
 from tests.fakes.change_source import FakeChangeSource, FakeClock
 from tests.fakes.change_writer import InMemoryWriter
 from tests.fakes.dead_letter_sink import RecordingSink
@@ -124,16 +124,25 @@ def test_replaying_the_same_records_writes_the_same_keys_and_the_current_view_ha
 
 
 class FailsWhileAnEventIsInTheBatch(InMemoryWriter):
-    """A write that fails the same way every time the poison change is in it (not an outage)."""
+    """A write that fails the same way every time the poison change is in it."""
 
-    def __init__(self, poison_event: str) -> None:
+    def __init__(self, poison_event: str, error: Exception) -> None:
         super().__init__()
         self.poison_event = poison_event
+        self.error = error
 
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
         if any(change.event_id == self.poison_event for change in changes):
-            raise ValueError("the store cannot take this change")
+            raise self.error
         return super().write(changes)
+
+
+def _all_but(clean: list[TrafficMessage], event_id: str) -> InMemoryWriter:
+    """The same merge fed every change but one."""
+    reference = InMemoryWriter()
+    reference.write([change for m in clean for change in decoders.decode(
+        CHANNEL_FORMATS[m.channel], m.value) if change.event_id != event_id])
+    return reference
 
 
 def test_a_change_that_makes_every_write_fail_is_isolated_and_dead_lettered_and_the_rest_is_written() -> None:
@@ -142,7 +151,7 @@ def test_a_change_that_makes_every_write_fail_is_isolated_and_dead_lettered_and_
     _publish_sample(source, orders=10, seed=8)
     first = source.logs[Partition(WEB, 0)][0]
     poison = decoders.decode("shopify", first.value or b"")[0]
-    writer = FailsWhileAnEventIsInTheBatch(poison.event_id)
+    writer = FailsWhileAnEventIsInTheBatch(poison.event_id, ValueError("the store cannot take this change"))
 
     worker = _worker(source, writer, sink)
     worker.process(source.poll(timeout_ms=0))
@@ -151,10 +160,38 @@ def test_a_change_that_makes_every_write_fail_is_isolated_and_dead_lettered_and_
     assert (letter["reason"], letter["detail"]) == ("write_failed", "write_failed: ValueError: the store cannot take this change")
     assert (letter["source_topic"], letter["offset"]) == (WEB, 0)
     assert worker.stats.dead_lettered == 1 and worker.stats.accepted == worker.stats.records - 1
-    reference = InMemoryWriter()  # the same merge fed every change but the poison one
-    reference.write([change for m in clean for change in decoders.decode(TOPICS.format_of(TOPICS.by_channel[
-        m.channel]) or "", m.value) if change.event_id != poison.event_id])
-    assert writer.documents() == reference.documents()
+    assert writer.documents() == _all_but(clean, poison.event_id).documents()
+
+
+def test_a_change_the_engine_keeps_refusing_while_the_rest_is_written_is_dead_lettered_not_retried_forever() -> None:
+    source, sink = FakeChangeSource(), RecordingSink()
+    clean = list(generate(orders=10, seed=9))
+    _publish_sample(source, orders=10, seed=9)
+    first = source.logs[Partition(WEB, 0)][0]
+    poison = decoders.decode("shopify", first.value or b"")[0]
+    writer = FailsWhileAnEventIsInTheBatch(poison.event_id, TransientWriteFailure("1 change still unwritten"))
+
+    worker = IngestWorker(source=source, writer=writer, topics=TOPICS, dead_letter_sink=sink, clock=source.clock,
+                          stubborn_after=3)
+    worker.process(source.poll(timeout_ms=0))
+
+    [letter] = sink.letters()
+    assert (letter["reason"], letter["source_topic"], letter["offset"]) == ("refused_repeatedly", WEB, 0)
+    assert source.pause_calls == 2, "backed off twice, then found the change on the third refusal"
+    assert writer.documents() == _all_but(clean, poison.event_id).documents()
+
+
+def test_an_engine_that_refuses_everything_for_a_while_never_gets_a_change_dead_lettered() -> None:
+    source, sink, writer = FakeChangeSource(), RecordingSink(), RefusesEverythingFor(failures=11)
+    clean = list(generate(orders=5, seed=6))
+    _publish_sample(source, orders=5, seed=6)
+
+    worker = IngestWorker(source=source, writer=writer, topics=TOPICS, dead_letter_sink=sink, clock=source.clock,
+                          stubborn_after=3)
+    worker.process(source.poll(timeout_ms=0))
+
+    assert sink.sent == [] and writer.failures_left == 0
+    assert writer.documents() == expected_orders(clean)
 
 
 class UnavailableFor(InMemoryWriter):
@@ -165,8 +202,18 @@ class UnavailableFor(InMemoryWriter):
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
         if self.failures_left:
             self.failures_left -= 1
-            raise EngineUnavailable(0, "connection refused")
+            raise self.refusal()
         return super().write(changes)
+
+    def refusal(self) -> Exception:
+        return EngineUnavailable(0, "connection refused")
+
+
+class RefusesEverythingFor(UnavailableFor):
+    """The engine answers, but refuses every item for a while (overload)."""
+
+    def refusal(self) -> Exception:
+        return TransientWriteFailure("every change still unwritten")
 
 
 def test_an_engine_outage_pauses_consumption_and_retries_the_same_batch_without_dead_letters() -> None:
