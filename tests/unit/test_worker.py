@@ -145,30 +145,31 @@ def _all_but(clean: list[TrafficMessage], event_id: str) -> InMemoryWriter:
     return reference
 
 
-def test_a_change_that_makes_every_write_fail_is_isolated_and_dead_lettered_and_the_rest_is_written() -> None:
-    source, sink = FakeChangeSource(), RecordingSink()
-    clean = list(generate(orders=10, seed=8))
-    _publish_sample(source, orders=10, seed=8)
+def _sample_with_a_poison_change(seed: int) -> tuple[FakeChangeSource, list[TrafficMessage], OrderChange]:
+    """Sample traffic on the fake source, and the first change of its first web message."""
+    source, clean = FakeChangeSource(), list(generate(orders=10, seed=seed))
+    _publish_sample(source, orders=10, seed=seed)
     first = source.logs[Partition(WEB, 0)][0]
-    poison = decoders.decode("shopify", first.value or b"")[0]
+    return source, clean, decoders.decode("shopify", first.value or b"")[0]
+
+
+def test_a_change_that_makes_every_write_fail_is_isolated_and_dead_lettered_and_the_rest_is_written() -> None:
+    (source, clean, poison), sink = _sample_with_a_poison_change(seed=8), RecordingSink()
     writer = FailsWhileAnEventIsInTheBatch(poison.event_id, ValueError("the store cannot take this change"))
 
     worker = _worker(source, writer, sink)
     worker.process(source.poll(timeout_ms=0))
 
     [letter] = sink.letters()
-    assert (letter["reason"], letter["detail"]) == ("write_failed", "write_failed: ValueError: the store cannot take this change")
+    assert (letter["reason"], letter["detail"]) == (
+        "write_failed", "write_failed: ValueError: the store cannot take this change")
     assert (letter["source_topic"], letter["offset"]) == (WEB, 0)
     assert worker.stats.dead_lettered == 1 and worker.stats.accepted == worker.stats.records - 1
     assert writer.documents() == _all_but(clean, poison.event_id).documents()
 
 
 def test_a_change_the_engine_keeps_refusing_while_the_rest_is_written_is_dead_lettered_not_retried_forever() -> None:
-    source, sink = FakeChangeSource(), RecordingSink()
-    clean = list(generate(orders=10, seed=9))
-    _publish_sample(source, orders=10, seed=9)
-    first = source.logs[Partition(WEB, 0)][0]
-    poison = decoders.decode("shopify", first.value or b"")[0]
+    (source, clean, poison), sink = _sample_with_a_poison_change(seed=9), RecordingSink()
     writer = FailsWhileAnEventIsInTheBatch(poison.event_id, TransientWriteFailure("1 change still unwritten"))
 
     worker = IngestWorker(source=source, writer=writer, topics=TOPICS, dead_letter_sink=sink, clock=source.clock,
