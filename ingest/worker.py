@@ -110,7 +110,8 @@ class IngestWorker:
                 batch = self.source.poll(timeout_ms=500)
                 self.stats.last_poll_at = time.time()
                 assigned = bool(self.source.assignment())
-                unassigned_since = None if assigned else (unassigned_since or self.clock())
+                if assigned or unassigned_since is None:
+                    unassigned_since = None if assigned else self.clock()
                 if batch:
                     self.process(batch)
                     idle_since = self.clock()
