@@ -10,6 +10,9 @@ ORDERS_WRITTEN = Counter("orderrepo_ingest_orders_written_total", "Order documen
 TIMELINE_WRITTEN = Counter("orderrepo_ingest_timeline_entries_total", "Timeline entries written")
 DROPPED = Counter("orderrepo_ingest_dropped_total", "Changes dropped as insignificant", ["why"])
 DEAD_LETTERED = Counter("orderrepo_ingest_dead_lettered_total", "Records sent to the dead-letter topic", ["reason"])
+IGNORED = Counter("orderrepo_ingest_ignored_total",
+                  "Well-formed records that carry no order (recorded as kind=ignored on the dead-letter topic)",
+                  ["reason"])
 CONFLICTS = Counter("orderrepo_ingest_conflict_retries_total", "Orders re-read after a version-guard conflict")
 BATCH_SECONDS = Histogram("orderrepo_ingest_batch_seconds", "Decode+merge+write+commit time per batch",
                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

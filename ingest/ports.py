@@ -8,9 +8,10 @@ the same contract suite as the real adapters (`tests/contract/`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from adapters.bus_records import ConsumedRecord, OutgoingRecord, Partition
 from adapters.search_engine import BulkItemResult
 
 
@@ -29,3 +30,43 @@ class OrderStore(Protocol):
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,
     ) -> Iterator[BulkItemResult]: ...
+
+
+class ChangeSource(Protocol):
+    """The channel topics as the worker consumes them (a consumer-group member).
+
+    `poll` answers the records of the assigned partitions by partition, in offset
+    order; `commit` stores, per partition, the offset of the *next* record to read;
+    paused partitions answer nothing from `poll` while polling keeps the membership
+    alive. Partitions are only revoked inside `poll`.
+    """
+
+    def poll(self, *, timeout_ms: int) -> dict[Partition, list[ConsumedRecord]]: ...
+
+    def commit(self, offsets: Mapping[Partition, int]) -> None: ...
+
+    def pause(self, partitions: Collection[Partition]) -> None: ...
+
+    def resume(self, partitions: Collection[Partition]) -> None: ...
+
+    def assignment(self) -> set[Partition]: ...
+
+    def end_offsets(self, partitions: Collection[Partition]) -> dict[Partition, int]: ...
+
+    def position(self, partition: Partition) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class RecordSink(Protocol):
+    """Writes records to the bus. `send` returns only once the broker acknowledged every
+    record, and raises `BusUnavailable` otherwise, so a caller may move offsets after it."""
+
+    def send(self, records: Sequence[OutgoingRecord]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DeadLetterSink(RecordSink, Protocol):
+    """The dead-letter topic: a `RecordSink` the worker writes dead-letter and ignored
+    records to, acknowledged before the offsets of their source records are committed."""

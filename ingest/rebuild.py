@@ -9,22 +9,33 @@ Steps (readers keep reading the old version the whole time):
 4. move the *read* aliases to N+1 in one atomic alias action: no read downtime.
 Old versions are kept unless `drop_old` is set. Dead letters are not re-sent (the
 live run already sent them); they are counted.
+Wiring (which engine, topics and worker) is the caller's: `orderrepo.bootstrap`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from kafka.structs import TopicPartition
-
-from adapters.kafka_bus import end_offsets
-from adapters.search_engine import SearchEngine
+from adapters.bus_records import Partition
 from index_templates import FAMILIES, IndexNames, version_number
-from ingest.worker import IngestWorker
-from orderrepo.bootstrap import build_worker, index_names, prepare_storage, topic_map
-from settings import Settings
+from ingest.worker import IngestWorker, WorkerStats
+
+
+class IndexAdmin(Protocol):
+    """What a rebuild needs from the engine (`adapters.search_engine.SearchEngine`)."""
+
+    def aliases_of(self, alias: str) -> list[str]: ...
+
+    def create_index(self, index: str, body: dict[str, Any] | None = None) -> None: ...
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...
+
+    def refresh(self, index: str) -> None: ...
+
+    def delete_index(self, index: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -35,22 +46,28 @@ class RebuildReport:
     seconds: float
 
 
-def next_versions(engine: SearchEngine, names: IndexNames) -> tuple[dict[str, str], dict[str, str]]:
-    old = {family: engine.aliases_of(names.read_alias(family))[-1] for family in FAMILIES}
+def next_versions(engine: IndexAdmin, names: IndexNames) -> tuple[dict[str, str], dict[str, str]]:
+    """The current version of each family (the highest behind its read alias) and the next one."""
+    old = {family: max(engine.aliases_of(names.read_alias(family)), key=version_number) for family in FAMILIES}
     new = {family: names.version(family, version_number(old[family]) + 1) for family in FAMILIES}
     return old, new
 
 
-def _caught_up(worker: IngestWorker, targets: dict[TopicPartition, int]) -> bool:
-    assigned = worker.consumer.assignment()
-    return all(tp in assigned and worker.consumer.position(tp) >= end for tp, end in targets.items())
+def rebuild(
+    engine: IndexAdmin, names: IndexNames, *, end_offsets: Callable[[], Mapping[Partition, int]],
+    replay_worker: Callable[[str], IngestWorker], drop_old: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RebuildReport:
+    """Replay into new index versions and swap the read aliases.
 
-
-def rebuild(settings: Settings, engine: SearchEngine, *, drop_old: bool = False,
-            progress: Callable[[int], None] | None = None) -> RebuildReport:
+    `end_offsets` answers the channel topics' current end offsets; it is called once the
+    write aliases point at the new versions, so everything before it is replayed and
+    everything after it is written there by the live workers. `replay_worker(name)`
+    builds the replaying worker (a fresh consumer group named after `name`, dead letters
+    counted, not re-sent); it is only built when there is something to replay, and its
+    run closes its consumer and producer.
+    """
     started = time.monotonic()
-    names = index_names(settings)
-    prepare_storage(settings, engine)
     old, new = next_versions(engine, names)
     for index in new.values():
         engine.create_index(index)
@@ -58,19 +75,8 @@ def rebuild(settings: Settings, engine: SearchEngine, *, drop_old: bool = False,
         {"remove": {"index": old[family], "alias": names.write_alias(family)}},
         {"add": {"index": new[family], "alias": names.write_alias(family), "is_write_index": True}},
     )])
-    targets = {tp: end for tp, end in end_offsets(settings.resolved_kafka_servers(),
-                                                  topic_map(settings).source_topics()).items() if end > 0}
-    worker = build_worker(settings, engine, group_id=f"{settings.consumer_group}-rebuild-{new['orders']}",
-                          dead_letters=False)
-
-    def after_batch(stats: object) -> None:
-        if progress:
-            progress(worker.stats.records)
-        if _caught_up(worker, targets):
-            worker.stopping.set()
-
-    if targets:
-        worker.run(on_batch=after_batch)
+    targets = {partition: end for partition, end in end_offsets().items() if end > 0}
+    records = _replay(replay_worker(new["orders"]), targets, progress) if targets else 0
     engine.refresh(new["orders"])
     engine.update_aliases([action for family in FAMILIES for action in (
         {"remove": {"index": old[family], "alias": names.read_alias(family)}},
@@ -79,4 +85,18 @@ def rebuild(settings: Settings, engine: SearchEngine, *, drop_old: bool = False,
     if drop_old:
         for index in old.values():
             engine.delete_index(index)
-    return RebuildReport(old=old, new=new, records=worker.stats.records, seconds=time.monotonic() - started)
+    return RebuildReport(old=old, new=new, records=records, seconds=time.monotonic() - started)
+
+
+def _replay(worker: IngestWorker, targets: dict[Partition, int], progress: Callable[[int], None] | None) -> int:
+    """Run `worker` until every target partition's position reached its end offset; returns the records read."""
+
+    def after_batch(stats: WorkerStats) -> None:
+        if progress:
+            progress(stats.records)
+        assigned = worker.source.assignment()
+        if all(p in assigned and worker.source.position(p) >= end for p, end in targets.items()):
+            worker.stopping.set()
+
+    worker.run(on_batch=after_batch)
+    return worker.stats.records

@@ -2,6 +2,9 @@
 
 One topic per channel (configurable); every message is keyed by the canonical
 order id, so all events of one order share a partition and keep their order.
+The dead-letter topic (`<prefix>.dead-letter`) holds both dead-letter and ignored
+records (a `kind` field tells them apart); it is created compacted, keyed by the
+source coordinates, so replays never duplicate its records.
 """
 
 from __future__ import annotations
@@ -38,11 +41,17 @@ class TopicMap:
     def source_topics(self) -> list[str]:
         return sorted(set(self.by_channel.values()))
 
+    def channel_of(self, topic: str) -> Channel | None:
+        """The channel a topic carries (the first, if an override maps several channels to one topic)."""
+        return next((channel for channel, name in self.by_channel.items() if name == topic), None)
+
     def format_of(self, topic: str) -> str | None:
-        for channel, name in self.by_channel.items():
-            if name == topic:
-                return CHANNEL_FORMATS[channel]
-        return None
+        channel = self.channel_of(topic)
+        return CHANNEL_FORMATS[channel] if channel is not None else None
 
     def all_topics(self) -> list[str]:
         return [*self.source_topics(), self.dead_letter]
+
+    def topic_configs(self) -> dict[str, dict[str, str]]:
+        """Configuration of topics this map creates: the dead-letter topic keeps the latest record per key."""
+        return {self.dead_letter: {"cleanup.policy": "compact"}}

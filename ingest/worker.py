@@ -1,16 +1,28 @@
-"""The ingest worker: Kafka consumer group -> decode -> merge -> guarded bulk write (entrypoint).
+"""The ingest worker: change source -> decode -> merge -> guarded bulk write (entrypoint side).
 
 Delivery is at-least-once; the effect is exactly-once because the merge is
 idempotent and order-free and every write is version-guarded.
 
-Offsets: a poll batch is processed to the end (written, or dead-lettered and the
-dead letters acknowledged) before its offsets are committed, and committed before
-the next poll. Partitions are only revoked inside poll(), so a rebalance never
-finds completed-but-uncommitted or committed-but-unwritten work.
+Every record ends one way, and the counts add up (records = accepted +
+dead-lettered + ignored):
+- accepted: decoded into changes that were written (or dropped as changing nothing);
+- dead-lettered: the decoder refused it, crashed on it (any exception: reason
+  `decoder_crashed`), or the engine refused its change for good; a change that makes
+  every write fail is found and dead-lettered, never retried forever
+  (`ingest.write_guard`);
+- ignored: a well-formed document that carries no order (`IgnoredPayload`, or no
+  change at all): counted, logged and recorded as kind=ignored.
+Dead-letter and ignored records are bounded (see `ingest.dead_letter`) and keyed by
+source coordinates, so a replay never duplicates them.
 
-Back-pressure: when the engine refuses (unavailable, 429 after retries), the
-worker pauses its partitions, keeps polling (to stay in the group) and retries
-the same batch with capped, jittered backoff. It never skips the batch.
+Offsets: a poll batch is processed to the end (written, and its dead-letter records
+acknowledged) before its offsets are committed, and committed before the next poll.
+Partitions are only revoked inside poll(), so a rebalance never finds
+completed-but-uncommitted or committed-but-unwritten work.
+
+Back-pressure: when the engine (or the dead-letter topic) is unavailable, the worker
+pauses its partitions, keeps polling (to stay in the group) and retries the same
+batch with capped, jittered backoff. It never skips the batch.
 """
 
 from __future__ import annotations
@@ -25,15 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer
-from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from adapters.search_engine import EngineError
+from adapters.bus_records import BusUnavailable, ConsumedRecord, Partition
 from ingest import metrics
-from ingest.decoders import ChannelDecodeError, decode
-from ingest.dead_letter import DeadLetter
+from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter
+from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
-from ingest.writer import OrderStoreWriter, TransientWriteFailure
+from ingest.write_guard import ChangeWriter, GuardedWrite
+from ingest.writer import WriteOutcome
 from order_domain.model import OrderChange
 from settings.log_setup import get_logger
 
@@ -43,11 +54,13 @@ log = get_logger(__name__)
 @dataclass
 class WorkerStats:
     records: int = 0
+    accepted: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
     changes: int = 0
     orders_written: int = 0
     timeline_written: int = 0
     dropped: int = 0
-    dead_lettered: int = 0
     batches: int = 0
     last_poll_at: float = field(default_factory=time.time)
     last_progress_at: float = field(default_factory=time.time)
@@ -55,23 +68,34 @@ class WorkerStats:
     lag: int = 0
 
 
+@dataclass
+class _Decoded:
+    changes: list[OrderChange] = field(default_factory=list)
+    origin: dict[str, ConsumedRecord] = field(default_factory=dict)  # event id -> its source record
+    letters: dict[str, DeadLetter] = field(default_factory=dict)  # source coordinates -> its one letter
+
+
 class IngestWorker:
     def __init__(
-        self, *, consumer: KafkaConsumer, producer: KafkaProducer, writer: OrderStoreWriter, topics: TopicMap,
-        health_file: Path | None = None, max_backoff_s: float = 30.0, dead_letters: bool = True,
-        rebalance_grace_s: float = 30.0,
+        self, *, source: ChangeSource, writer: ChangeWriter, topics: TopicMap,
+        dead_letter_sink: DeadLetterSink | None, letter_bounds: LetterBounds = LetterBounds(),
+        health_file: Path | None = None, max_backoff_s: float = 30.0, rebalance_grace_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic, stubborn_after: int = 10,
     ) -> None:
-        self.consumer = consumer
-        self.producer = producer
+        """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent."""
+        self.source = source
         self.writer = writer
         self.topics = topics
+        self.dead_letter_sink = dead_letter_sink
+        self.letter_bounds = letter_bounds
         self.health_file = health_file
         self.max_backoff_s = max_backoff_s
-        self.dead_letters_enabled = dead_letters
         self.rebalance_grace_s = rebalance_grace_s
+        self.clock = clock
         self.stats = WorkerStats()
         self.stopping = threading.Event()
-        self._lag_checked_at = 0.0
+        self._lag_checked_at = -float("inf")
+        self._guard = GuardedWrite(writer, back_off=self._engine_back_off, stubborn_after=stubborn_after)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT finish the batch in hand, commit it, and leave the group cleanly."""
@@ -79,28 +103,29 @@ class IngestWorker:
             signal.signal(sig, lambda *_: self.stopping.set())
 
     def run(self, *, idle_exit_s: float | None = None, on_batch: Callable[[WorkerStats], None] | None = None) -> None:
-        idle_since = time.monotonic()
+        idle_since = self.clock()
         unassigned_since: float | None = None
         try:
             while not self.stopping.is_set():
-                batch = self.consumer.poll(timeout_ms=500)
+                batch = self.source.poll(timeout_ms=500)
                 self.stats.last_poll_at = time.time()
-                assigned = bool(self.consumer.assignment())
-                unassigned_since = None if assigned else (unassigned_since or time.monotonic())
+                assigned = bool(self.source.assignment())
+                if assigned or unassigned_since is None:
+                    unassigned_since = None if assigned else self.clock()
                 if batch:
                     self.process(batch)
-                    idle_since = time.monotonic()
+                    idle_since = self.clock()
                     if on_batch:
                         on_batch(self.stats)
                 elif not assigned:
                     # waiting for a rebalance is not being idle, unless it outlasts any rebalance
                     # (more workers than partitions: this one will never get any)
-                    idle_since = time.monotonic()
+                    idle_since = self.clock()
                     waited = idle_since - (unassigned_since or idle_since)
                     if idle_exit_s is not None and waited > idle_exit_s + self.rebalance_grace_s:
                         log.info("no partitions assigned for a while; stopping", idle_seconds=idle_exit_s)
                         break
-                elif idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                elif idle_exit_s is not None and self.clock() - idle_since > idle_exit_s:
                     log.info("no records for a while; stopping", idle_seconds=idle_exit_s)
                     break
                 self._refresh_lag_and_health()
@@ -108,57 +133,48 @@ class IngestWorker:
             self.close()
 
     def close(self) -> None:
-        self.producer.flush(30)
-        self.consumer.close(autocommit=False)
+        try:
+            self.source.close()
+        finally:
+            if self.dead_letter_sink is not None:
+                self.dead_letter_sink.close()
         log.info("worker stopped", **self.stats.__dict__)
 
-    def process(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        started = time.monotonic()
+    def process(self, batch: dict[Partition, list[ConsumedRecord]]) -> None:
+        started = self.clock()
         records = [record for partition_records in batch.values() for record in partition_records]
-        changes, origin, dead = self._decode(records)
-        rejected = self._write_with_backpressure(changes)
-        dead += [self._dead_letter(origin[event_id], "rejected_by_engine", reason, None)
-                 for event_id, reason in rejected.items()]
-        self._send_dead_letters(dead)
-        self.consumer.commit({tp: OffsetAndMetadata(rs[-1].offset + 1, "", -1) for tp, rs in batch.items()})
-        self._observe(records, started)
+        decoded = self._decode(records)
+        outcome = self._guard.write(decoded.changes)
+        self._count_writes(outcome)
+        for event_id, reason in outcome.rejected.items():
+            record = decoded.origin[event_id]
+            decoded.letters.setdefault(record.coordinates, DeadLetter.of(
+                record, reason=reason.split(":", 1)[0], detail=reason, channel=self._channel(record)))
+        letters = list(decoded.letters.values())
+        self._send_letters(letters)
+        self.source.commit({partition: rs[-1].offset + 1 for partition, rs in batch.items() if rs})
+        self._observe(records, letters, started)
 
-    def _decode(self, records: list[Any]) -> tuple[list[OrderChange], dict[str, Any], list[DeadLetter]]:
-        changes: list[OrderChange] = []
-        origin: dict[str, Any] = {}
-        dead: list[DeadLetter] = []
+    def _decode(self, records: list[ConsumedRecord]) -> _Decoded:
+        decoded = _Decoded()
         for record in records:
             metrics.EVENTS_CONSUMED.labels(record.topic).inc()
-            fmt = self.topics.format_of(record.topic)
-            try:
-                if fmt is None:
-                    raise ChannelDecodeError(record.topic, "unknown_topic", "topic", "no channel is mapped to this topic")
-                if record.value is None:
-                    raise ChannelDecodeError(fmt, "empty_message", "value", "message has no value (tombstone)")
-                decoded = decode(fmt, record.value)
-            except ChannelDecodeError as error:
-                dead.append(self._dead_letter(record, error.reason, str(error), error.location))
+            result = decode_or_letter(record, self.topics)
+            if isinstance(result, DeadLetter):
+                decoded.letters[record.coordinates] = result
                 continue
-            for change in decoded:
+            for change in result:
                 metrics.CHANGES_DECODED.labels(change.channel.value).inc()
-                origin[change.event_id] = record
-            changes.extend(decoded)
-        self.stats.changes += len(changes)
-        return changes, origin, dead
+                decoded.origin[change.event_id] = record
+            decoded.changes.extend(result)
+        self.stats.changes += len(decoded.changes)
+        return decoded
 
-    def _write_with_backpressure(self, changes: list[OrderChange]) -> dict[str, str]:
-        attempt = 0
-        while True:
-            try:
-                outcome = self.writer.write(changes)
-                break
-            except (TransientWriteFailure, EngineError) as error:
-                attempt += 1
-                delay = min(self.max_backoff_s, 0.5 * 2**attempt) * (0.5 + random.random())
-                metrics.ENGINE_BACKOFFS.inc()
-                log.warning("engine refused the batch; pausing consumption", error=str(error)[:300],
-                            retry_in_s=round(delay, 2), attempt=attempt)
-                self._pause_for(delay)
+    def _channel(self, record: ConsumedRecord) -> str | None:
+        channel = self.topics.channel_of(record.topic)
+        return channel.value if channel is not None else None
+
+    def _count_writes(self, outcome: WriteOutcome) -> None:
         self.stats.orders_written += outcome.orders_written
         self.stats.timeline_written += outcome.timeline_written
         self.stats.dropped += outcome.noise + outcome.unchanged
@@ -167,59 +183,68 @@ class IngestWorker:
         metrics.DROPPED.labels("noise").inc(outcome.noise)
         metrics.DROPPED.labels("changed_nothing").inc(outcome.unchanged)
         metrics.CONFLICTS.inc(outcome.conflicts_retried)
-        return outcome.rejected
+
+    def _send_letters(self, letters: list[DeadLetter]) -> None:
+        """Acknowledged before the offsets move past the records they came from."""
+        if not letters or self.dead_letter_sink is None:  # a replay: the live run already sent these
+            return
+        records = [letter.to_record(self.topics.dead_letter, self.letter_bounds) for letter in letters]
+        attempt = 0
+        while True:
+            try:
+                self.dead_letter_sink.send(records)
+                break
+            except BusUnavailable as error:
+                attempt += 1
+                self._back_off(attempt, refused_by="dead-letter topic", error=error)
+        for letter in letters:
+            ignored = letter.kind == IGNORED
+            (metrics.IGNORED if ignored else metrics.DEAD_LETTERED).labels(letter.reason).inc()
+            (log.info if ignored else log.warning)(
+                "ignored: carries no order" if ignored else "dead-lettered", reason=letter.reason,
+                source=letter.coordinates, detail=letter.detail[:200])
+
+    def _engine_back_off(self, attempt: int, error: Exception) -> None:
+        metrics.ENGINE_BACKOFFS.inc()
+        self._back_off(attempt, refused_by="engine", error=error)
+
+    def _back_off(self, attempt: int, *, refused_by: str, error: Exception) -> None:
+        delay = min(self.max_backoff_s, 0.5 * 2**attempt) * (0.5 + random.random())
+        log.warning(f"{refused_by} refused the batch; pausing consumption", error=str(error)[:300],
+                    retry_in_s=round(delay, 2), attempt=attempt)
+        self._pause_for(delay)
 
     def _pause_for(self, seconds: float) -> None:
         """Paused partitions return nothing from poll(); polling keeps the group membership alive."""
-        assigned = list(self.consumer.assignment())
-        self.consumer.pause(*assigned)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.consumer.poll(timeout_ms=min(1000, max(1, int((deadline - time.monotonic()) * 1000))))
-        self.consumer.resume(*assigned)
+        assigned = self.source.assignment()
+        self.source.pause(assigned)
+        deadline = self.clock() + seconds
+        while self.clock() < deadline:
+            self.source.poll(timeout_ms=min(1000, max(1, int((deadline - self.clock()) * 1000))))
+        self.source.resume(assigned)
 
-    def _dead_letter(self, record: Any, reason: str, detail: str, location: str | None) -> DeadLetter:
-        return DeadLetter(
-            reason=reason, detail=detail, location=location, source_topic=record.topic,
-            partition=record.partition, offset=record.offset, timestamp_ms=record.timestamp,
-            key=record.key, original=record.value,
-        )
-
-    def _send_dead_letters(self, dead: list[DeadLetter]) -> None:
-        """Acknowledged before the offsets move past the records they came from."""
-        unique = list({(d.partition, d.offset, d.source_topic, d.reason): d for d in dead}.values())
-        if not self.dead_letters_enabled:  # a replay: the live run already sent these
-            self.stats.dead_lettered += len(unique)
-            return
-        futures = [
-            self.producer.send(self.topics.dead_letter, key=d.key, value=d.value(), headers=d.headers())
-            for d in unique
-        ]
-        for future, letter in zip(futures, unique, strict=True):
-            future.get(timeout=60)
-            metrics.DEAD_LETTERED.labels(letter.reason).inc()
-            log.warning("dead-lettered", reason=letter.reason, source=f"{letter.source_topic}/"
-                        f"{letter.partition}/{letter.offset}", detail=letter.detail[:200])
-        self.stats.dead_lettered += len(futures)
-
-    def _observe(self, records: list[Any], started: float) -> None:
+    def _observe(self, records: list[ConsumedRecord], letters: list[DeadLetter], started: float) -> None:
         now = time.time()
+        ignored = sum(1 for letter in letters if letter.kind == IGNORED)
         self.stats.records += len(records)
+        self.stats.ignored += ignored
+        self.stats.dead_lettered += len(letters) - ignored
+        self.stats.accepted += len(records) - len(letters)
         self.stats.batches += 1
         self.stats.last_progress_at = now
         if self.stats.first_progress_at is None:  # when the first batch *started*: benchmarks time from here
-            self.stats.first_progress_at = now - (time.monotonic() - started)
-        metrics.BATCH_SECONDS.observe(time.monotonic() - started)
+            self.stats.first_progress_at = now - (self.clock() - started)
+        metrics.BATCH_SECONDS.observe(self.clock() - started)
         for record in records:
-            if record.timestamp:
-                metrics.VISIBLE_LAG.observe(max(0.0, now - record.timestamp / 1000))
+            if record.timestamp_ms:
+                metrics.VISIBLE_LAG.observe(max(0.0, now - record.timestamp_ms / 1000))
 
     def _refresh_lag_and_health(self) -> None:
-        assigned = list(self.consumer.assignment())
-        if assigned and time.monotonic() - self._lag_checked_at > 5:
-            self._lag_checked_at = time.monotonic()
-            ends = self.consumer.end_offsets(assigned)
-            self.stats.lag = sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
+        assigned = self.source.assignment()
+        if assigned and self.clock() - self._lag_checked_at > 5:
+            self._lag_checked_at = self.clock()
+            ends = self.source.end_offsets(assigned)
+            self.stats.lag = sum(max(0, ends[p] - self.source.position(p)) for p in assigned)
             metrics.CONSUMER_LAG.set(self.stats.lag)
         if self.health_file is not None:
             self.health_file.parent.mkdir(parents=True, exist_ok=True)

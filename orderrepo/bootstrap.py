@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from adapters.kafka_bus import ensure_topics, make_consumer, make_producer
+from adapters.kafka_bus import (
+    KafkaChangeSource,
+    KafkaRecordSink,
+    end_offsets,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+)
 from adapters.search_engine import AsyncSearchEngine, EngineConfig, SearchEngine
 from index_templates import IndexNames, install
+from ingest.dead_letter import LetterBounds
+from ingest.rebuild import RebuildReport, rebuild
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
@@ -40,8 +50,9 @@ def topic_map(settings: Settings) -> TopicMap:
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
     """Templates, index versions, aliases and topics: idempotent, safe beside running workers."""
     install(engine, index_names(settings))
-    ensure_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics(),
-                  partitions=settings.stack.kafka_partitions)
+    topics = topic_map(settings)
+    ensure_topics(settings.resolved_kafka_servers(), topics.all_topics(),
+                  partitions=settings.stack.kafka_partitions, configs=topics.topic_configs())
 
 
 def health_file(settings: Settings, worker: int = 0) -> Path:
@@ -54,20 +65,49 @@ def health_files(settings: Settings) -> list[Path]:
     return [health_file(settings, worker) for worker in range(settings.ingest_processes)]
 
 
+def record_sink(settings: Settings, *, max_request_bytes: int | None = None) -> KafkaRecordSink:
+    """A producer for the channel and dead-letter topics, with the configured request size limit
+    (a replay of an original larger than that raises it: the broker's own limit still applies)."""
+    return KafkaRecordSink(make_producer(settings.resolved_kafka_servers(),
+                                         max_request_size=max_request_bytes or settings.kafka_max_request_bytes))
+
+
+def letter_bounds(settings: Settings) -> LetterBounds:
+    return LetterBounds(embed_max_bytes=settings.dead_letter_embed_max_bytes,
+                        excerpt_bytes=settings.dead_letter_excerpt_bytes,
+                        record_max_bytes=settings.kafka_max_request_bytes - 64 * 1024)
+
+
 def build_worker(
     settings: Settings, engine: SearchEngine, *, group_id: str | None = None, dead_letters: bool = True,
     worker_index: int = 0,
 ) -> IngestWorker:
+    """`dead_letters=False` (a replay): dead letters are counted, not sent, and no producer is opened."""
     topics = topic_map(settings)
     servers = settings.resolved_kafka_servers()
+    consumer = make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics(),
+                             session_timeout_ms=settings.consumer_session_timeout_ms,
+                             heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4)
     return IngestWorker(
-        consumer=make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics(),
-                               session_timeout_ms=settings.consumer_session_timeout_ms,
-                               heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4),
-        producer=make_producer(servers),
+        source=KafkaChangeSource(consumer),
         writer=OrderStoreWriter(engine, index_names(settings)),
         topics=topics,
+        dead_letter_sink=record_sink(settings) if dead_letters else None,
+        letter_bounds=letter_bounds(settings),
         health_file=health_file(settings, worker_index),
-        dead_letters=dead_letters,
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
+    )
+
+
+def rebuild_projection(settings: Settings, engine: SearchEngine, *, drop_old: bool = False,
+                       progress: Callable[[int], None] | None = None) -> RebuildReport:
+    """`ingest rebuild`: storage prepared, then every channel topic replayed into new index versions."""
+    prepare_storage(settings, engine)
+    topics = topic_map(settings)
+    return rebuild(
+        engine, index_names(settings),
+        end_offsets=lambda: end_offsets(settings.resolved_kafka_servers(), topics.source_topics()),
+        replay_worker=lambda version: build_worker(
+            settings, engine, group_id=f"{settings.consumer_group}-rebuild-{version}", dead_letters=False),
+        drop_old=drop_old, progress=progress,
     )

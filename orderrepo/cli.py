@@ -14,6 +14,7 @@ from settings.log_setup import configure_logging
 from orderrepo.cli_chaos import chaos_command
 from orderrepo.cli_reconcile import reconcile_command
 from settings import get_settings
+from orderrepo.cli_dlq import dlq_app
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
 stack_app = typer.Typer(no_args_is_help=True,
@@ -102,6 +103,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(audit_app, name="audit")
+app.add_typer(dlq_app, name="dlq")
 
 
 @templates_app.command("install")
@@ -156,14 +158,13 @@ def ingest_rebuild(drop_old: bool = typer.Option(False, help="delete the previou
     """Replay every topic into new index versions and swap the read aliases (no read downtime)."""
     from rich.progress import Progress
 
-    from ingest.rebuild import rebuild
-    from orderrepo.bootstrap import connect_engine
+    from orderrepo.bootstrap import connect_engine, rebuild_projection
 
     settings = get_settings()
     with Progress(transient=True) as progress:
         task = progress.add_task("replaying records", total=None)
-        report = rebuild(settings, connect_engine(settings), drop_old=drop_old,
-                         progress=lambda n: progress.update(task, completed=n))
+        report = rebuild_projection(settings, connect_engine(settings), drop_old=drop_old,
+                                    progress=lambda n: progress.update(task, completed=n))
     console.print(f"rebuilt {report.old} -> {report.new}: {report.records:,} records in {report.seconds:.1f}s")
 
 

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.kafka_bus import make_producer
 from ingest.publish import publish_traffic
+from orderrepo.bootstrap import record_sink, topic_map
 from sample_traffic import TrafficMessage, generate, inject_faults
-from orderrepo.bootstrap import topic_map
 from settings import Settings
 
 
@@ -21,15 +20,15 @@ def sample_messages(*, orders: int, seed: int, faults: bool) -> Iterator[Traffic
 
 
 def publish_sample_traffic(settings: Settings, *, orders: int, seed: int, faults: bool = False) -> int:
-    producer = make_producer(settings.resolved_kafka_servers())
+    sink = record_sink(settings)
     columns = (TextColumn("[bold]publishing"), BarColumn(), MofNCompleteColumn(),
                TextColumn("messages"), TimeElapsedColumn())
     try:
         with Progress(*columns, transient=False) as progress:
             task = progress.add_task("publish", total=None)
             return publish_traffic(
-                sample_messages(orders=orders, seed=seed, faults=faults), producer=producer,
+                sample_messages(orders=orders, seed=seed, faults=faults), sink=sink,
                 topics=topic_map(settings), progress=lambda sent: progress.update(task, completed=sent),
             )
     finally:
-        producer.close()
+        sink.close()

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ORDERREPO_"
@@ -88,6 +88,18 @@ class Settings(BaseSettings):
         description="worker processes in the consumer group (one core each; up to the partition count)",
     )
 
+    # --- dead letters and the ingest worker's producer (ingest/dead_letter.py) ---
+    # A dead-letter or ignored record embeds the original message only up to
+    # dead_letter_embed_max_bytes; a larger original is pointed to by its source
+    # topic/partition/offset (`orderrepo dlq replay` fetches it from there). Every
+    # record stays below kafka_max_request_bytes, the producer's max_request_size,
+    # which must not exceed the broker's message.max.bytes (~1 MiB by default).
+    dead_letter_embed_max_bytes: int = Field(default=512 * 1024, ge=0, le=64 * 1024 * 1024,
+                                             description="embed originals up to this size in dead-letter records")
+    dead_letter_excerpt_bytes: int = Field(default=2048, ge=0, le=64 * 1024,
+                                           description="bytes of the original shown as an excerpt")
+    kafka_max_request_bytes: int = Field(default=1_048_576, ge=128 * 1024,
+                                         description="producer max_request_size (<= the broker's message.max.bytes)")
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     # --- Deployment mode (query API read path) ---------------------------------------------
@@ -141,6 +153,16 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(console|json)$")
 
     stack: StackSettings = Field(default_factory=StackSettings)
+
+    @model_validator(mode="after")
+    def _dead_letters_fit_a_request(self) -> Settings:
+        # base64 grows an embedded original by 4/3; 64 KiB leaves room for the excerpt and the other fields
+        if self.dead_letter_embed_max_bytes * 4 // 3 + 64 * 1024 > self.kafka_max_request_bytes:
+            raise ValueError(
+                f"ORDERREPO_DEAD_LETTER_EMBED_MAX_BYTES={self.dead_letter_embed_max_bytes} does not fit a Kafka "
+                f"request of ORDERREPO_KAFKA_MAX_REQUEST_BYTES={self.kafka_max_request_bytes} once encoded; "
+                "lower the first or raise the second (and the broker's message.max.bytes)")
+        return self
 
     def resolved_engine_url(self) -> str:
         return self.engine_url or f"http://127.0.0.1:{self.stack.opensearch_http_port}"

@@ -1,1 +1,2 @@
-"""In-memory fakes of the ports in `ingest/ports.py`, checked by the contract suites in `tests/contract/`."""
+"""In-memory fakes of the ports (`ingest/ports.py`, `query_api/read_port.py`), for unit tests
+without servers; the order store fake is checked by the contract suite in `tests/contract/`."""

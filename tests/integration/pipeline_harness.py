@@ -6,13 +6,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from adapters.kafka_bus import delete_topics, make_consumer, make_producer
+from adapters.kafka_bus import delete_topics, read_topic
 from adapters.search_engine import SearchEngine
 from ingest.dead_letter import DeadLetter
 from ingest.planner import order_from_document
 from ingest.publish import publish_traffic
+from orderrepo.bootstrap import index_names, record_sink, topic_map
 from sample_traffic import TrafficMessage
-from orderrepo.bootstrap import index_names, topic_map
 from settings import Settings
 
 
@@ -27,11 +27,11 @@ def remove_everything(settings: Settings, engine: SearchEngine) -> None:
 
 
 def publish(settings: Settings, messages: Iterable[TrafficMessage]) -> int:
-    producer = make_producer(settings.resolved_kafka_servers())
+    sink = record_sink(settings)
     try:
-        return publish_traffic(messages, producer=producer, topics=topic_map(settings))
+        return publish_traffic(messages, sink=sink, topics=topic_map(settings))
     finally:
-        producer.close()
+        sink.close()
 
 
 def stored_orders(settings: Settings, engine: SearchEngine) -> dict[str, dict[str, Any]]:
@@ -49,17 +49,12 @@ def timeline_ids(settings: Settings, engine: SearchEngine) -> list[str]:
 
 
 def dead_letters(settings: Settings, expected: int, timeout_s: float = 60) -> list[dict[str, Any]]:
-    consumer = make_consumer(settings.resolved_kafka_servers(), group_id=f"{settings.index_prefix}-dlq-reader",
-                             topics=[topic_map(settings).dead_letter])
-    found: list[dict[str, Any]] = []
+    """Every record on the dead-letter topic (duplicates included), once at least `expected` arrived."""
     deadline = time.monotonic() + timeout_s
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=1000).values():
-                found.extend(DeadLetter.parse(record.value) for record in records)
-        if len(found) >= expected:  # anything beyond `expected` would be a bug: look a little longer
-            for records in consumer.poll(timeout_ms=2000).values():
-                found.extend(DeadLetter.parse(record.value) for record in records)
-    finally:
-        consumer.close()
-    return found
+    while True:
+        found = [DeadLetter.parse(record.value) for record in
+                 read_topic(settings.resolved_kafka_servers(), topic_map(settings).dead_letter)
+                 if record.value is not None]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)

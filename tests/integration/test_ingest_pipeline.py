@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import orjson
 
+from adapters.bus_records import OutgoingRecord
+from adapters.kafka_bus import read_record
 from adapters.search_engine import SearchEngine
+from order_domain.model import Channel
+from orderrepo.bootstrap import build_worker, health_files, index_names, record_sink, topic_map
 from sample_traffic import FaultyMessage, TrafficMessage, expected_orders, generate, inject_faults
-from orderrepo.bootstrap import build_worker, health_files, index_names
 from settings import Settings
 from tests.integration.pipeline_harness import (
     dead_letters,
@@ -114,3 +118,70 @@ def test_sigkill_mid_run_then_restart_loses_and_duplicates_nothing(isolated: Set
     _run_worker_until_idle(isolated, engine, group_id=f"{isolated.consumer_group}-full-replay")
     assert stored_orders(isolated, engine) == expected
     assert sorted(timeline_ids(isolated, engine)) == sorted(entries), "a full replay must not add timeline entries"
+
+
+def _huge_broken_poslog() -> bytes:
+    """A 1.4 MB store transaction that never closes its root: more than a broker's default message size."""
+    note = b"<Note>" + b"line item remark " * 85_000 + b"</Note>"
+    return b'<?xml version="1.0"?><POSLog xmlns="http://www.nrf-arts.org/IXRetail/namespace/"><Transaction>' + note
+
+
+def _publish_large(settings: Settings, topic: str, key: bytes, value: bytes) -> None:
+    sink = record_sink(settings, max_request_bytes=8 * 1024 * 1024)  # compressed, it fits the broker's limit
+    try:
+        sink.send([OutgoingRecord(topic=topic, key=key, value=value)])
+    finally:
+        sink.close()
+
+
+def test_a_message_over_a_megabyte_that_fails_decoding_is_a_bounded_dead_letter_and_ingest_goes_on(
+    isolated: Settings, engine: SearchEngine
+) -> None:
+    clean = list(generate(orders=40, seed=17))
+    huge = _huge_broken_poslog()
+    assert len(huge) > 1_048_576
+    store_topic = topic_map(isolated).by_channel[Channel.STORE]
+    publish(isolated, clean[: len(clean) // 2])
+    _publish_large(isolated, store_topic, b"store-huge", huge)
+    publish(isolated, clean[len(clean) // 2:])
+
+    _run_worker_until_idle(isolated, engine)
+
+    expected = {order_id: order.to_document() for order_id, order in expected_orders(clean).items()}
+    assert stored_orders(isolated, engine) == expected, "the messages after the huge one were ingested"
+    [letter] = dead_letters(isolated, expected=1)
+    assert (letter["kind"], letter["reason"], letter["source_topic"], letter["key"]) == (
+        "dead_letter", "malformed_xml", store_topic, b"store-huge")
+    assert (letter["original"], letter["original_embedded"], letter["size_bytes"]) == (None, False, len(huge))
+    assert letter["sha256"] == hashlib.sha256(huge).hexdigest() and letter["excerpt"] == huge[:2048].decode()
+    pointed = read_record(isolated.resolved_kafka_servers(), store_topic, letter["partition"], letter["offset"])
+    assert pointed is not None and pointed.value == huge, "the source coordinates point to the original"
+
+
+def _dlq(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "orderrepo.cli", "dlq", *args], env=_cli_env(settings, COLUMNS="250"),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_dlq_list_show_and_replay_after_a_replayed_topic(isolated: Settings, engine: SearchEngine) -> None:
+    web_topic = topic_map(isolated).by_channel[Channel.WEB]
+    publish(isolated, list(generate(orders=5, seed=2)))
+    _publish_large(isolated, web_topic, b"web-bad", b'{"topic": "orders/create", "payload": ')
+    _run_worker_until_idle(isolated, engine)
+    _run_worker_until_idle(isolated, engine, group_id=f"{isolated.consumer_group}-replay")  # a full replay
+
+    assert len(dead_letters(isolated, expected=2)) == 2, "the replay wrote the same key again"
+    listed = _dlq(isolated, "list", "--reason", "malformed_json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if f"{web_topic}/" in line]
+    coordinates = row.split()[1]
+    shown = _dlq(isolated, "show", coordinates)
+    assert shown.returncode == 0 and '"topic": "orders/create", "payload": ' in shown.stdout, shown.stderr
+
+    replayed = _dlq(isolated, "replay", coordinates)
+
+    assert replayed.returncode == 0 and "replayed 1 of 1" in replayed.stderr, replayed.stderr
+    assert f"{web_topic}/" not in _dlq(isolated, "list").stdout, "a replayed record is resolved"
+    _run_worker_until_idle(isolated, engine)  # the re-published copy fails again: a new record, new coordinates
+    again = _dlq(isolated, "list", "--channel", "web")
+    assert again.stdout.count(f"{web_topic}/") == 1 and coordinates not in again.stdout, again.stdout

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 
 from adapters.search_engine import EngineError, SearchEngine
-from ingest.rebuild import rebuild
+from orderrepo.bootstrap import build_worker, index_names, rebuild_projection
 from sample_traffic import generate
-from orderrepo.bootstrap import build_worker, index_names
 from settings import Settings
 from tests.integration.pipeline_harness import publish, stored_orders, timeline_ids
 
@@ -33,7 +32,7 @@ def test_rebuild_replays_into_a_new_version_and_readers_never_see_a_gap(
     reader = threading.Thread(target=keep_reading)
     reader.start()
     try:
-        report = rebuild(isolated, engine, drop_old=False)
+        report = rebuild_projection(isolated, engine, drop_old=False)
     finally:
         done.set()
         reader.join()

@@ -11,6 +11,7 @@ import pytest
 
 from ingest.decoders import ChannelDecodeError, decode
 from ingest.publish import publish_traffic
+from tests.fakes.dead_letter_sink import RecordingSink
 from sample_traffic import TrafficMessage, expected_orders, generate, inject_faults
 from ingest.topics import CHANNEL_FORMATS, TopicMap
 from order_domain.model import ChangeKind, Channel, OrderChange
@@ -150,21 +151,9 @@ def test_generate_is_lazy_and_validates_arguments() -> None:
         generate(orders=-1, seed=1)
 
 
-class _Producer:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bytes]] = []
-        self.flushed = False
-
-    def send(self, topic: str, *, key: bytes, value: bytes) -> None:
-        self.sent.append((topic, key, value))
-
-    def flush(self) -> None:
-        self.flushed = True
-
-
 def test_publish_sends_to_the_channel_topic_with_the_order_key() -> None:
-    producer, topics, seen = _Producer(), TopicMap.build("t"), []
-    count = publish_traffic(traffic(300, 1), producer=producer, topics=topics, progress=seen.append)  # type: ignore[arg-type]
-    assert count == len(traffic(300, 1)) == len(producer.sent) and producer.flushed and seen[-1] == count
-    assert all(topic == f"t.{m.channel.value}" and key == m.key
-               for (topic, key, _), m in zip(producer.sent, traffic(300, 1)))
+    sink, topics, seen = RecordingSink(), TopicMap.build("t"), []
+    count = publish_traffic(traffic(300, 1), sink=sink, topics=topics, progress=seen.append)
+    assert count == len(traffic(300, 1)) == len(sink.sent) and seen[-1] == count
+    assert all(r.topic == f"t.{m.channel.value}" and r.key == m.key and r.value == m.value
+               for r, m in zip(sink.sent, traffic(300, 1), strict=True))
