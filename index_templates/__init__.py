@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import EngineError, SearchEngine
 
 FAMILIES = ("orders", "order-events")
 _VERSION = re.compile(r"-v(\d+)$")
@@ -89,9 +89,19 @@ def ensure_live_version(engine: SearchEngine, names: IndexNames, family: str) ->
         return newest_version(current)
     first = names.version(family, 1)
     if not engine.index_exists(first):
-        engine.create_index(first)
+        _create_unless_raced(engine, first)
     engine.update_aliases([
         {"add": {"index": first, "alias": names.read_alias(family)}},
         {"add": {"index": first, "alias": names.write_alias(family), "is_write_index": True}},
     ])
     return first
+
+
+def _create_unless_raced(engine: SearchEngine, index: str) -> None:
+    """Two processes starting together (workers of one group) both see no index and both
+    create it: the one that loses the race is done, not failed (found by the fault drill)."""
+    try:
+        engine.create_index(index)
+    except EngineError as error:
+        if "resource_already_exists" not in str(error):
+            raise

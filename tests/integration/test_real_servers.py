@@ -92,3 +92,21 @@ def test_messages_round_trip_through_kafka(kafka_servers: str, unique_name: str)
         assert received == sent
     finally:
         delete_topics(kafka_servers, [topic])
+
+
+def test_installers_racing_each_other_all_succeed(settings: Settings, engine: SearchEngine, unique_name: str) -> None:
+    """Found by the fault drill: two workers starting at once both created the first index
+    version, and the one that lost the race crashed at start-up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from index_templates import IndexNames, install
+
+    names = IndexNames(unique_name)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: install(engine, names), range(4)))
+        assert all(result == results[0] for result in results)
+        assert engine.aliases_of(names.orders) == [names.version("orders", 1)]
+    finally:
+        for row in engine.request("GET", f"/_cat/indices/{unique_name}-*", params={"format": "json"}):
+            engine.delete_index(row["index"])
