@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader
+from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
+from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader, shielded
 from order_domain.model import OrderChange
 
 SOURCE = "canonical"
@@ -43,8 +44,9 @@ _REASONS = {
 }
 
 
-def decode(payload: bytes) -> list[OrderChange]:
-    """Validate one canonical change (or a batch) and return it with UTC timestamps."""
+@shielded(SOURCE)
+def decode(payload: bytes, options: DecoderOptions = DEFAULT_OPTIONS) -> list[OrderChange]:
+    """Validate one canonical change (or a batch) and return it with UTC timestamps (no options apply)."""
     if not isinstance(payload, (bytes, bytearray)):
         _R.fail("unsupported_format", "$", f"payload must be bytes, got {type(payload).__name__}")
     if len(payload) > MAX_PAYLOAD_BYTES:
