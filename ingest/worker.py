@@ -30,7 +30,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from adapters.search_engine import EngineError
 from ingest import metrics
-from ingest.decoders import ChannelDecodeError, decode
+from ingest.decoders import DEFAULT_OPTIONS, ChannelDecodeError, DecoderOptions, IgnoredPayload, decode
 from ingest.dead_letter import DeadLetter
 from ingest.topics import TopicMap
 from ingest.writer import OrderStoreWriter, TransientWriteFailure
@@ -59,7 +59,7 @@ class IngestWorker:
     def __init__(
         self, *, consumer: KafkaConsumer, producer: KafkaProducer, writer: OrderStoreWriter, topics: TopicMap,
         health_file: Path | None = None, max_backoff_s: float = 30.0, dead_letters: bool = True,
-        rebalance_grace_s: float = 30.0,
+        rebalance_grace_s: float = 30.0, decoder_options: DecoderOptions = DEFAULT_OPTIONS,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
@@ -69,6 +69,7 @@ class IngestWorker:
         self.max_backoff_s = max_backoff_s
         self.dead_letters_enabled = dead_letters
         self.rebalance_grace_s = rebalance_grace_s
+        self.decoder_options = decoder_options
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._lag_checked_at = 0.0
@@ -135,9 +136,13 @@ class IngestWorker:
                     raise ChannelDecodeError(record.topic, "unknown_topic", "topic", "no channel is mapped to this topic")
                 if record.value is None:
                     raise ChannelDecodeError(fmt, "empty_message", "value", "message has no value (tombstone)")
-                decoded = decode(fmt, record.value)
+                decoded = decode(fmt, record.value, self.decoder_options)
             except ChannelDecodeError as error:
                 dead.append(self._dead_letter(record, error.reason, str(error), error.location))
+                continue
+            except IgnoredPayload as ignored:  # carries no order: counted and logged, never an error
+                log.info("message carries no order; ignored", topic=record.topic, offset=record.offset,
+                         reason=ignored.reason)
                 continue
             for change in decoded:
                 metrics.CHANGES_DECODED.labels(change.channel.value).inc()

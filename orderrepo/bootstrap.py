@@ -7,6 +7,7 @@ from pathlib import Path
 from adapters.kafka_bus import ensure_topics, make_consumer, make_producer
 from adapters.search_engine import AsyncSearchEngine, EngineConfig, SearchEngine
 from index_templates import IndexNames, install
+from ingest.decoders import DecoderOptions
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
@@ -70,4 +71,14 @@ def build_worker(
         health_file=health_file(settings, worker_index),
         dead_letters=dead_letters,
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
+        decoder_options=decoder_options(settings),
+    )
+
+
+def decoder_options(settings: Settings) -> DecoderOptions:
+    """The retailer facts decoders need (store time zones, store locations), from configuration."""
+    return DecoderOptions(
+        pos_default_tz=settings.pos_default_tz,
+        pos_store_tz=dict(settings.pos_store_tz),
+        store_locations=frozenset(settings.store_locations),
     )

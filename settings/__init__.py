@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         description="worker processes in the consumer group (one core each; up to the partition count)",
     )
 
+    pos_default_tz: str | None = Field(
+        default=None, description="IANA time zone for POSLog timestamps without a UTC offset (unset: such are rejected)"
+    )
+    pos_store_tz: dict[str, str] = Field(
+        default_factory=dict, description="per-store IANA time zone, e.g. {\"0042\": \"America/New_York\"}"
+    )
+    store_locations: list[str] = Field(
+        default_factory=list, description="channel location ids that are stores (Shopify location_id, Amazon source id)"
+    )
+
     api_token_secret: str | None = Field(default=None, description="HS256 secret for API bearer tokens")
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
