@@ -65,6 +65,8 @@ def _describe(exc: ValidationError) -> tuple[str, str, str]:
     error = _most_specific(errors)
     location = _path(error["loc"])
     reason = _REASONS.get(error["type"], "invalid_value")
+    if error["type"] == "json_invalid" and "recursion limit" in str(error["msg"]):
+        reason = "too_deeply_nested"
     if error["type"] == "value_error" and "timezone" in str(error["msg"]):
         reason = "invalid_timestamp"
     return reason, location, str(error["msg"])[:300]

@@ -30,6 +30,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -44,6 +45,7 @@ from order_domain.model import Money, OrderChange
 MAX_PAYLOAD_BYTES = 5_000_000
 MAX_QUANTITY = 1_000_000
 _MONEY = TypeAdapter(Money)
+_NESTING = re.compile(r"depth limit|recursion limit", re.IGNORECASE)
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -112,7 +114,7 @@ class Reader:
         try:  # orjson refuses NaN/Infinity, invalid UTF-8 and nesting deeper than 1024 by itself
             return orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            reason = "too_deeply_nested" if "recursion" in str(exc).lower() else "malformed_json"
+            reason = "too_deeply_nested" if _NESTING.search(str(exc)) else "malformed_json"
             self.fail(reason, "$", f"payload is not valid JSON: {str(exc)[:200]}")
 
     def mapping(self, value: Any, at: str) -> dict[str, Any]:
