@@ -273,7 +273,8 @@ def shielded(source: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
             except UnicodeError as exc:
                 raise ChannelDecodeError(source, "bad_encoding", "$", f"cannot decode text: {str(exc)[:200]}") from None
             except ValidationError as exc:
-                raise ChannelDecodeError(source, "invalid_value", "$", f"canonical model rejected: {str(exc)[:200]}") from None
+                detail = f"canonical model rejected: {str(exc)[:200]}"
+                raise ChannelDecodeError(source, "invalid_value", "$", detail) from None
             except Exception as exc:  # noqa: BLE001 - the whole point: no message may crash ingest
                 detail = f"decoder failed: {type(exc).__name__}: {str(exc)[:200]}"
                 raise ChannelDecodeError(source, "unexpected_error", "$", detail) from None

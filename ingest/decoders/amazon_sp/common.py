@@ -7,11 +7,12 @@ Both are read exactly (see `Reader.money`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ingest.decoders.reader import Reader, join
-from order_domain.model import Address, CustomerIdentity
+from order_domain.model import Address, Channel, CustomerIdentity, OrderReference, ReferenceKind
 
 SOURCE = "amazon_sp"
 R = Reader(SOURCE)
@@ -55,3 +56,18 @@ def address(body: dict[str, Any], at: str) -> Address | None:
         postal_code=R.text(found, "PostalCode", loc),
         country=R.text(found, "CountryCode", loc),
     )
+
+
+def identity(amazon_id: str, event_id: str, moment: datetime | None, version: int | None) -> dict[str, Any]:
+    """The fields every marketplace change shares: ids, channel, source, time and version."""
+    return {"event_id": event_id, "order_id": f"amz-{amazon_id}", "channel": Channel.MARKETPLACE, "source": SOURCE,
+            "occurred_at": moment, "source_version": version}
+
+
+def order_refs(body: dict[str, Any], at: str, amazon_id: str) -> list[OrderReference]:
+    """AmazonOrderId -> marketplace_order_id, SellerOrderId -> source_order_id."""
+    refs = [OrderReference(kind=ReferenceKind.MARKETPLACE_ORDER_ID, value=amazon_id)]
+    seller_id = R.ident(body, "SellerOrderId", at)
+    if seller_id:
+        refs.append(OrderReference(kind=ReferenceKind.SOURCE_ORDER_ID, value=seller_id))
+    return refs

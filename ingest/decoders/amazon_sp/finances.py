@@ -21,9 +21,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ingest.decoders.amazon_sp.common import SOURCE, R, amount
+from ingest.decoders.amazon_sp.common import SOURCE, R, amount, identity, order_refs
 from ingest.decoders.reader import IgnoredPayload, canonical_json, digest, join, version_of
-from order_domain.model import ChangeKind, Channel, OrderChange, OrderReference, Payment, ReferenceKind, ReturnLink
+from order_domain.model import ChangeKind, Channel, OrderChange, Payment, ReturnLink
 
 
 def refunds(body: dict[str, Any], at: str) -> list[OrderChange]:
@@ -52,19 +52,11 @@ def _refund(event: dict[str, Any], at: str) -> OrderChange:
         R.fail("invalid_value", join(at, "ShipmentItemAdjustmentList"), f"mixed currencies {sorted(currencies)}")
     key = digest(canonical_json(event))
     refunded = -total if total < 0 else total
-    refs = [OrderReference(kind=ReferenceKind.MARKETPLACE_ORDER_ID, value=amazon_id)]
-    seller_id = R.ident(event, "SellerOrderId", at)
-    refs += [OrderReference(kind=ReferenceKind.SOURCE_ORDER_ID, value=seller_id)] if seller_id else []
     return R.build(
-        event_id=f"amz:refund:{key}",
-        order_id=f"amz-{amazon_id}",
-        channel=Channel.MARKETPLACE,
-        source=SOURCE,
+        **identity(amazon_id, f"amz:refund:{key}", posted, version_of(posted)),  # type: ignore[arg-type]  # required
         kind=ChangeKind.PAYMENT,
-        occurred_at=posted,
-        source_version=version_of(posted),  # type: ignore[arg-type]  # required above
         currency=next(iter(currencies), None),
-        references=tuple(refs),
+        references=tuple(order_refs(event, at, amazon_id)),
         payments=(Payment(payment_id=f"amz-refund-{key[:16]}", method="Amazon", refunded=refunded),),
         returns=(ReturnLink(return_id=f"amz-refund-{key[:16]}", channel=Channel.MARKETPLACE, status="refunded",
                             line_ids=tuple(sorted(set(item_ids))) or None, refund_amount=refunded),),

@@ -20,11 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.decoders import status as order_status
-from ingest.decoders.amazon_sp.common import SOURCE, R, amount
+from ingest.decoders.amazon_sp.common import R, amount, identity
 from ingest.decoders.reader import canonical_json, digest, join
 from order_domain.model import (
     ChangeKind,
-    Channel,
     FulfillmentType,
     LineStatus,
     OrderChange,
@@ -51,14 +50,10 @@ def items(body: dict[str, Any], at: str, *, retrieved_at: datetime | None) -> Or
     if retrieved_at is None:
         R.fail("missing_field", "retrieved_at", "getOrderItems has no date of its own: the envelope needs retrieved_at")
     lines = [line for line, _, _ in parsed]
+    event_id = f"amz:getOrderItems:{digest(canonical_json(body))}"
     return R.build(
-        event_id=f"amz:getOrderItems:{digest(canonical_json(body))}",
-        order_id=f"amz-{amazon_id}",
-        channel=Channel.MARKETPLACE,
-        source=SOURCE,
+        **identity(amazon_id, event_id, retrieved_at, sum(shipped for _, _, shipped in parsed)),
         kind=ChangeKind.LINES_CHANGED,
-        occurred_at=retrieved_at,
-        source_version=sum(shipped for _, _, shipped in parsed),
         status=_status(body, at, parsed),
         currency=currencies[0] if currencies else None,
         references=(OrderReference(kind=ReferenceKind.MARKETPLACE_ORDER_ID, value=amazon_id),),

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.decoders.amazon_sp.common import SOURCE, R, address, amount, customer
+from ingest.decoders.amazon_sp.common import R, address, amount, customer, identity, order_refs
 from ingest.decoders.reader import canonical_json, digest, join, version_of
 from order_domain.model import (
     ChangeKind,
-    Channel,
     OrderChange,
     OrderReference,
     OrderStatus,
@@ -69,14 +68,10 @@ def order(body: dict[str, Any], at: str) -> OrderChange:
     R.integer(body, "NumberOfItemsUnshipped", at)
     currency, total = amount(body, "OrderTotal", at)
     replaced = R.ident(body, "ReplacedOrderId", at) if body.get("IsReplacementOrder") is True else None
+    event_id = f"amz:getOrder:{digest(canonical_json(body))}"
     return R.build(
-        event_id=f"amz:getOrder:{digest(canonical_json(body))}",
-        order_id=f"amz-{amazon_id}",
-        channel=Channel.MARKETPLACE,
-        source=SOURCE,
+        **identity(amazon_id, event_id, updated, version_of(updated)),  # type: ignore[arg-type]  # required above
         kind=_KIND[status],
-        occurred_at=updated,
-        source_version=version_of(updated),  # type: ignore[arg-type]  # required above
         status=status,
         placed_at=R.timestamp(body, "PurchaseDate", at),
         store_id=_pickup_store(body, at),
@@ -108,10 +103,7 @@ def _pickup_store(body: dict[str, Any], at: str) -> str | None:
 
 
 def references(body: dict[str, Any], at: str, amazon_id: str) -> tuple[OrderReference, ...]:
-    refs = [OrderReference(kind=ReferenceKind.MARKETPLACE_ORDER_ID, value=amazon_id)]
-    seller_id = R.ident(body, "SellerOrderId", at)
-    if seller_id:
-        refs.append(OrderReference(kind=ReferenceKind.SOURCE_ORDER_ID, value=seller_id))
+    refs = order_refs(body, at, amazon_id)
     buyer = R.mapping(R.field(body, "BuyerInfo", at) or {}, join(at, "BuyerInfo"))
     purchase_order = R.ident(buyer, "PurchaseOrderNumber", join(at, "BuyerInfo"))
     if purchase_order:

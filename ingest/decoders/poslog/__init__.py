@@ -33,9 +33,19 @@ from __future__ import annotations
 from ingest.decoders import status as order_status
 from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
 from ingest.decoders.poslog import links, parties, receipt
-from ingest.decoders.poslog.xml import NS, R, SOURCE, Element, local, parse, q, text
+from ingest.decoders.poslog.xml import NS, SOURCE, Element, R, local, parse, q, text
 from ingest.decoders.reader import IgnoredPayload, shielded, version_of
-from order_domain.model import ChangeKind, Channel, CustomerIdentity, LineStatus, OrderChange, OrderReference, OrderStatus, ReferenceKind
+from order_domain.model import (
+    ChangeKind,
+    Channel,
+    CustomerIdentity,
+    LineStatus,
+    OrderChange,
+    OrderLine,
+    OrderReference,
+    OrderStatus,
+    ReferenceKind,
+)
 
 _CANCELLED_STATES = frozenset({"voided", "void", "canceled", "cancelled", "postvoided", "postvoid"})
 _SKIPPED_KINDS = {"ControlTransaction": "control_transaction", "TenderControlTransaction": "tender_control_transaction"}
@@ -99,11 +109,7 @@ def _own_change(
     canonical = [entry.line for entry in lines]
     live = [line for line in canonical if line.status is not LineStatus.CANCELLED]
     return_only = bool(live) and all(line.status is LineStatus.RETURNED for line in live)
-    cancelled = (transaction.get("CancelFlag") or "").strip().lower() == "true"
-    cancelled = cancelled or _state(transaction, retail) in _CANCELLED_STATES
-    derived = order_status.from_lines(canonical)
-    status = OrderStatus.CANCELLED if cancelled else derived or (
-        OrderStatus.CONFIRMED if canonical else OrderStatus.COMPLETED)
+    status = _status(transaction, retail, canonical)
     return R.build(
         event_id=head.event_id,
         order_id=head.order_id,
@@ -124,6 +130,13 @@ def _own_change(
         payments=tuple(parties.payments(retail, refund_default=return_only)),
         totals=parties.totals(retail),
     )
+
+
+def _status(transaction: Element, retail: Element, lines: list[OrderLine]) -> OrderStatus:
+    cancelled = (transaction.get("CancelFlag") or "").strip().lower() == "true"
+    if cancelled or _state(transaction, retail) in _CANCELLED_STATES:
+        return OrderStatus.CANCELLED
+    return order_status.from_lines(lines) or (OrderStatus.CONFIRMED if lines else OrderStatus.COMPLETED)
 
 
 def _kind(status: OrderStatus, *, return_only: bool) -> ChangeKind:

@@ -18,7 +18,7 @@ import re
 from decimal import Decimal
 
 from ingest.decoders.poslog.receipt import Line, Receipt, business_day
-from ingest.decoders.poslog.xml import R, SOURCE, Element, text, token, where
+from ingest.decoders.poslog.xml import SOURCE, Element, R, text, token, where
 from ingest.decoders.reader import version_of
 from order_domain.model import (
     ChangeKind,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ingest.decoders.poslog.xml import R, Element, attr_or_child, flag, money, q, text, where
+from ingest.decoders.poslog.xml import Element, R, attr_or_child, flag, money, q, text, where
 from order_domain.model import Address, CustomerIdentity, Payment, Totals
 
 _TOTALS = {"TransactionGrandAmount": "total", "TransactionTaxAmount": "tax", "TransactionNetAmount": "subtotal"}

@@ -23,7 +23,7 @@ from decimal import Decimal
 from lxml import etree
 
 from ingest.decoders.options import DecoderOptions
-from ingest.decoders.poslog.xml import R, Element, flag, moment, money, q, text, token, where
+from ingest.decoders.poslog.xml import Element, R, flag, moment, money, q, text, token, where
 from ingest.decoders.reader import digest
 from order_domain.model import FulfillmentType, LineStatus, OrderLine
 

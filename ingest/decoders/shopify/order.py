@@ -182,9 +182,10 @@ def summary_payment(body: dict[str, Any], at: str, shop_id: str) -> Payment | No
 def totals(body: dict[str, Any], at: str) -> Totals:
     shipping_total = None
     shipping_set = R.mapping(R.field(body, "total_shipping_price_set", at) or {}, join(at, "total_shipping_price_set"))
-    shop_money = R.mapping(R.field(shipping_set, "shop_money", at) or {}, join(at, "total_shipping_price_set.shop_money"))
+    money_at = join(at, "total_shipping_price_set.shop_money")
+    shop_money = R.mapping(R.field(shipping_set, "shop_money", money_at) or {}, money_at)
     if shop_money:
-        shipping_total = R.money(shop_money, "amount", join(at, "total_shipping_price_set.shop_money"))
+        shipping_total = R.money(shop_money, "amount", money_at)
     return Totals(
         subtotal=R.money(body, "subtotal_price", at),
         tax=R.money(body, "total_tax", at),
