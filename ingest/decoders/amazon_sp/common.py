@@ -12,7 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.decoders.reader import Reader, join
-from order_domain.model import Address, Channel, CustomerIdentity, OrderReference, ReferenceKind
+from order_domain.model import (
+    Address,
+    Channel,
+    CustomerIdentity,
+    OrderReference,
+    ReferenceKind,
+)
 
 SOURCE = "amazon_sp"
 R = Reader(SOURCE)

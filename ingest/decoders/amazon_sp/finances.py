@@ -22,7 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.decoders.amazon_sp.common import SOURCE, R, amount, identity, order_refs
-from ingest.decoders.reader import IgnoredPayload, canonical_json, digest, join, version_of
+from ingest.decoders.reader import (
+    IgnoredPayload,
+    canonical_json,
+    digest,
+    join,
+    version_of,
+)
 from order_domain.model import ChangeKind, Channel, OrderChange, Payment, ReturnLink
 
 

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.decoders.amazon_sp.common import R, address, amount, customer, identity, order_refs
+from ingest.decoders.amazon_sp.common import (
+    R,
+    address,
+    amount,
+    customer,
+    identity,
+    order_refs,
+)
 from ingest.decoders.reader import canonical_json, digest, join, version_of
 from order_domain.model import (
     ChangeKind,

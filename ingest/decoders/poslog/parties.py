@@ -18,7 +18,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ingest.decoders.poslog.xml import Element, R, attr_or_child, flag, money, q, text, where
+from ingest.decoders.poslog.xml import (
+    Element,
+    R,
+    attr_or_child,
+    flag,
+    located,
+    money,
+    q,
+    text,
+)
 from order_domain.model import Address, CustomerIdentity, Payment, Totals
 
 _TOTALS = {"TransactionGrandAmount": "total", "TransactionTaxAmount": "tax", "TransactionNetAmount": "subtotal"}
@@ -89,7 +98,7 @@ def totals(retail: Element) -> Totals | None:
     for total in retail.findall(q("Total")):
         field = _TOTALS.get(total.get("TotalType", ""))
         if field is not None and field not in values and (total.text or "").strip():
-            values[field] = R.money_value(total.text or "", where(total))
+            values[field] = located(lambda at, raw=total.text or "": R.money_value(raw, at), total, "")
     return Totals(**values) if values else None
 
 

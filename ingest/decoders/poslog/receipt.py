@@ -23,7 +23,18 @@ from decimal import Decimal
 from lxml import etree
 
 from ingest.decoders.options import DecoderOptions
-from ingest.decoders.poslog.xml import Element, R, flag, moment, money, q, text, token, where
+from ingest.decoders.poslog.xml import (
+    Element,
+    R,
+    flag,
+    located,
+    moment,
+    money,
+    q,
+    text,
+    token,
+    where,
+)
 from ingest.decoders.reader import digest
 from order_domain.model import FulfillmentType, LineStatus, OrderLine
 
@@ -146,8 +157,8 @@ def _quantity(detail: Element) -> tuple[int, bool]:
     raw = text(detail, "Quantity")
     if raw is None:
         return 1, False
-    value = R.money_value(raw, where(detail, "Quantity"))
+    value = located(lambda at: R.money_value(raw, at), detail, "Quantity")
     if value != value.to_integral_value():
         return (-1 if value < 0 else 1), True
-    R.count_value(abs(int(value)), where(detail, "Quantity"))
+    located(lambda at: R.count_value(abs(int(value)), at), detail, "Quantity")
     return int(value), False

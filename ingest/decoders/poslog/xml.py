@@ -15,13 +15,16 @@ any namespace (``{*}Name``), so all of these read alike.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from decimal import Decimal
+from typing import TypeVar
 
 from lxml import etree
 
-from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader
+from ingest.decoders.reader import MAX_PAYLOAD_BYTES, ChannelDecodeError, Reader
 
 SOURCE = "poslog"
 NS = "http://www.nrf-arts.org/IXRetail/namespace/"
@@ -31,6 +34,7 @@ _WIDE = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _TRUE = frozenset({"true", "1", "yes"})
 Element = etree._Element
+_T = TypeVar("_T")
 
 
 def parse(payload: bytes) -> Element:
@@ -77,6 +81,7 @@ def _declares_dtd(payload: bytes) -> bool:
     return any(_DECLARATION.search(candidate) for candidate in candidates)
 
 
+@functools.lru_cache(maxsize=512)
 def q(path: str) -> str:
     """A path matching each step's local name in any namespace: 'A/B' -> '{*}A/{*}B'."""
     return "/".join(part if not part or part.startswith(".") else f"{{*}}{part}" for part in path.split("/"))
@@ -120,11 +125,21 @@ def flag(element: Element | None, name: str) -> bool:
     return (attr_or_child(element, name) or "").lower() in _TRUE
 
 
+def located(read: Callable[[str], _T], element: Element, path: str) -> _T:
+    """Run `read(location)`; the XPath-like location is only built when the read fails."""
+    try:
+        return read("")
+    except ChannelDecodeError:
+        return read(where(element, path))
+
+
 def money(element: Element, path: str) -> Decimal | None:
     raw = text(element, path)
-    return R.money_value(raw, where(element, path)) if raw is not None else None
+    return located(lambda at: R.money_value(raw, at), element, path) if raw is not None else None
 
 
 def moment(element: Element, path: str, *, local_tz: tzinfo | None) -> datetime | None:
     raw = text(element, path)
-    return R.timestamp_value(raw, where(element, path), local_tz=local_tz) if raw is not None else None
+    if raw is None:
+        return None
+    return located(lambda at: R.timestamp_value(raw, at, local_tz=local_tz), element, path)

@@ -33,9 +33,23 @@ from typing import Any
 
 from ingest.decoders import status as order_status
 from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
-from ingest.decoders.reader import IgnoredPayload, canonical_json, digest, shielded, version_of
+from ingest.decoders.reader import (
+    IgnoredPayload,
+    canonical_json,
+    digest,
+    shielded,
+    version_of,
+)
 from ingest.decoders.shopify import order, refund, shipping
-from ingest.decoders.shopify.parts import SOURCE, R, address, customer, tracking_refs, transaction, transactions
+from ingest.decoders.shopify.parts import (
+    SOURCE,
+    R,
+    address,
+    customer,
+    tracking_refs,
+    transaction,
+    transactions,
+)
 from order_domain.model import ChangeKind, Channel, LineStatus, OrderChange, OrderStatus
 
 _ORDER_KIND = {
@@ -78,9 +92,9 @@ def _order(topic: str, webhook_id: str | None, body: dict[str, Any], options: De
     updated = R.timestamp(body, "updated_at", at, required=True)
     cancelled = topic == "orders/cancelled" or R.timestamp(body, "cancelled_at", at) is not None
     lines = order.lines(body, at, cancelled=cancelled, options=options)
-    payments = transactions(body, at) + [p for loc, r in R.objects(body, "refunds", at)
-                                         for p in refund.refund_payments(r, loc)]
-    summary = order.summary_payment(body, at, shop_id) if not transactions(body, at) else None
+    own = transactions(body, at)
+    payments = own + [p for loc, r in R.objects(body, "refunds", at) for p in refund.refund_payments(r, loc)]
+    summary = order.summary_payment(body, at, shop_id) if not own else None
     return R.build(
         **_common(topic, webhook_id, body, shop_id, updated),
         kind=_ORDER_KIND[topic],

@@ -104,33 +104,33 @@ def lines(body: dict[str, Any], at: str, *, cancelled: bool, options: DecoderOpt
             R.fail("invalid_value", join(loc, "id"), f"duplicate line item id {line_id}")
         ships = item.get("requires_shipping", True) is not False
         kind = (FulfillmentType.BOPIS if pickup else FulfillmentType.SHIP_TO_HOME) if ships else None
-        patch = sent.get(line_id)
+        shipped, sent_from = sent.get(line_id, (None, None))
         found[line_id] = OrderLine(
             line_id=line_id,
             sku=R.text(item, "sku", loc),
             name=R.text(item, "title", loc) or R.text(item, "name", loc),
             quantity=R.integer(item, "quantity", loc, required=True),
             unit_price=R.money(item, "price", loc),
-            status=_line_status(item, loc, pickup=pickup, cancelled=cancelled, sent=patch),
-            fulfillment_type=(patch.fulfillment_type if patch and patch.fulfillment_type else kind),
+            status=_line_status(item, loc, pickup=pickup, cancelled=cancelled, sent=shipped),
+            fulfillment_type=sent_from or kind,
             store_id=store if kind is FulfillmentType.BOPIS else None,
         )
     return _apply_refunds(body, at, found)
 
 
-def _sent_lines(body: dict[str, Any], at: str, options: DecoderOptions) -> dict[str, OrderLine]:
+def _sent_lines(body: dict[str, Any], at: str, options: DecoderOptions) -> shipping.Progress:
     """What the order's own successful fulfillments prove per line (delivered, ship-from-store)."""
-    sent: dict[str, OrderLine] = {}
+    sent: shipping.Progress = {}
     for loc, fulfillment in R.objects(body, "fulfillments", at):
-        for patch in shipping.shipped_lines(fulfillment, loc, options):
-            held = sent.get(patch.line_id)
-            if held is None or (patch.status is LineStatus.DELIVERED and held.status is not LineStatus.DELIVERED):
-                sent[patch.line_id] = patch
+        for line_id, (status, kind) in shipping.progress(fulfillment, loc, options).items():
+            held = sent.get(line_id)
+            if held is None or (status is LineStatus.DELIVERED and held[0] is not LineStatus.DELIVERED):
+                sent[line_id] = (status, kind)
     return sent
 
 
 def _line_status(
-    item: dict[str, Any], at: str, *, pickup: bool, cancelled: bool, sent: OrderLine | None
+    item: dict[str, Any], at: str, *, pickup: bool, cancelled: bool, sent: LineStatus | None
 ) -> LineStatus:
     state = R.text(item, "fulfillment_status", at)
     if state is not None and state not in _LINE_FULFILLMENT:
@@ -138,7 +138,7 @@ def _line_status(
     if state == "fulfilled":
         if pickup:
             return LineStatus.PICKED_UP
-        return LineStatus.DELIVERED if sent is not None and sent.status is LineStatus.DELIVERED else LineStatus.SHIPPED
+        return LineStatus.DELIVERED if sent is LineStatus.DELIVERED else LineStatus.SHIPPED
     return LineStatus.CANCELLED if cancelled or state == "restocked" else LineStatus.OPEN
 
 

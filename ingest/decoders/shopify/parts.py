@@ -18,7 +18,13 @@ import re
 from typing import Any
 
 from ingest.decoders.reader import Reader, join
-from order_domain.model import Address, CustomerIdentity, OrderReference, Payment, ReferenceKind
+from order_domain.model import (
+    Address,
+    CustomerIdentity,
+    OrderReference,
+    Payment,
+    ReferenceKind,
+)
 
 SOURCE = "shopify"
 R = Reader(SOURCE)

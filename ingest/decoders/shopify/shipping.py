@@ -20,7 +20,13 @@ from typing import Any
 
 from ingest.decoders.options import DecoderOptions
 from ingest.decoders.shopify.parts import R, tracking_numbers
-from order_domain.model import FulfillmentType, LineStatus, OrderLine, Shipment, ShipmentLine
+from order_domain.model import (
+    FulfillmentType,
+    LineStatus,
+    OrderLine,
+    Shipment,
+    ShipmentLine,
+)
 
 STATUSES = frozenset({"pending", "open", "success", "cancelled", "error", "failure"})
 
@@ -56,20 +62,26 @@ def shipment(fulfillment: dict[str, Any], at: str) -> Shipment:
     )
 
 
-def shipped_lines(fulfillment: dict[str, Any], at: str, options: DecoderOptions) -> list[OrderLine]:
-    """Line patches a successful fulfillment proves: complete lines shipped (or delivered)."""
+Progress = dict[str, tuple[LineStatus | None, FulfillmentType | None]]
+
+
+def progress(fulfillment: dict[str, Any], at: str, options: DecoderOptions) -> Progress:
+    """What a successful fulfillment proves per line: (shipped/delivered or None, ship_from_store or None)."""
     if status_of(fulfillment, at) != "success":
-        return []
+        return {}
     delivered = R.text(fulfillment, "shipment_status", at) == "delivered"
     from_store = options.is_store_location(R.ident(fulfillment, "location_id", at))
-    patches = []
+    found: Progress = {}
     for loc, item in R.objects(fulfillment, "line_items", at):
         remaining = R.integer(item, "fulfillable_quantity", loc) or 0
         complete = R.text(item, "fulfillment_status", loc) != "partial" and remaining == 0
         status = (LineStatus.DELIVERED if delivered else LineStatus.SHIPPED) if complete else None
-        patches.append(OrderLine(
-            line_id=R.ident(item, "id", loc, required=True) or "",
-            status=status,
-            fulfillment_type=FulfillmentType.SHIP_FROM_STORE if from_store else None,
-        ))
-    return patches
+        found[R.ident(item, "id", loc, required=True) or ""] = (
+            status, FulfillmentType.SHIP_FROM_STORE if from_store else None)
+    return found
+
+
+def shipped_lines(fulfillment: dict[str, Any], at: str, options: DecoderOptions) -> list[OrderLine]:
+    """Line patches a successful fulfillment proves: complete lines shipped (or delivered)."""
+    return [OrderLine(line_id=line_id, status=status, fulfillment_type=kind)
+            for line_id, (status, kind) in progress(fulfillment, at, options).items()]
