@@ -10,8 +10,12 @@ never lets a `KeyError`, `TypeError` or pydantic `ValidationError` escape.
 
 Reasons used: malformed_json, malformed_xml, hostile_xml, bad_encoding,
 too_deeply_nested, unsupported_format, payload_too_large, unknown_topic (also
-unknown operation), missing_field, invalid_type, invalid_value,
-invalid_timestamp, unexpected_error (a decoder defect, caught by `shielded`).
+unknown operation), api_error (an SP-API error response), missing_field,
+invalid_type, invalid_value, invalid_timestamp, unexpected_error (a decoder
+defect, caught by `shielded`). IgnoredPayload reasons: test_notification,
+no_money_moved (Shopify); no_orders, no_refund_events (Amazon);
+control_transaction, tender_control_transaction, training_transaction,
+suspended_transaction, not_a_retail_transaction, no_transaction (POSLog).
 
 Normalisation rules shared by all adapters:
 - timestamps are converted to UTC, so equal instants always serialise
