@@ -180,3 +180,16 @@ def test_a_masked_card_number_is_payment_data_never_an_identity_key() -> None:
         keys = identity_keys(change.customer)
         assert [k for k in keys if k.startswith("card:")] == ([f"card:{hash_card_token(token)}"] if token else [])
         assert not any(p.last4 and p.last4 in key for p in change.payments for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "loyalty"),
+    [("Loyalty ID", "LY-1", "LY-1"), ("loyalty", "LY-2", "LY-2"), ("member_number", 7781, "7781"),
+     ("Rewards card", "RC-9", "RC-9"), ("membership_level", "gold", None), ("reward points", "120", None),
+     ("gift_note", "LY-3", None)],
+)
+def test_loyalty_ids_from_note_attributes_only_when_named_as_an_id(name: str, value: object, loyalty: str | None) -> None:
+    doc = corpus("shopify", "orders_create_paid.json")
+    doc["payload"]["note_attributes"] = [{"name": name, "value": value}]
+    change = shopify(doc)
+    assert change.customer is not None and change.customer.loyalty_id == loyalty

@@ -4,7 +4,8 @@ Identity keys (customer): ``customer.id`` (namespaced ``shopify-{id}``), e-mail
 (customer, else the order's ``email``/``contact_email``), phone (customer, else
 the order's), and a loyalty id from wherever the shop keeps it: a
 ``note_attributes`` entry, a customer tag (``loyalty:ID``, ``loyalty-id=ID``) or
-a metafield (order or customer) whose name mentions loyalty or membership.
+a metafield (order or customer) named like "loyalty", "Loyalty ID", "member_number"
+or "rewards.card" (a "membership level" or "reward points" is not an id).
 
 Payments: each successful transaction (authorization -> authorized, capture/sale
 -> captured, refund -> refunded); pending, failed, errored and voided ones are
@@ -28,7 +29,8 @@ from order_domain.model import (
 
 SOURCE = "shopify"
 R = Reader(SOURCE)
-_LOYALTY_NAME = re.compile(r"loyal|member|rewards?", re.IGNORECASE)
+_LOYALTY_NAME = re.compile(
+    r"^(?:loyalty|(?:.*(?:loyal|member|reward)\w*[\s_.-]*(?:id|number|no|num|card|account)))$", re.IGNORECASE)
 _LOYALTY_TAG = re.compile(r"^\s*(?:loyalty|member(?:ship)?)[\s_-]*(?:id|number|no|card)?\s*[:=]\s*(\S+)\s*$", re.I)
 _AMOUNT_KIND = {"authorization": "authorized", "capture": "captured", "sale": "captured", "refund": "refunded"}
 _TX_STATUS = frozenset({"pending", "failure", "success", "error"})
