@@ -188,7 +188,7 @@ def test_a_masked_card_number_is_payment_data_never_an_identity_key() -> None:
      ("Rewards card", "RC-9", "RC-9"), ("membership_level", "gold", None), ("reward points", "120", None),
      ("gift_note", "LY-3", None)],
 )
-def test_loyalty_ids_from_note_attributes_only_when_named_as_an_id(name: str, value: object, loyalty: str | None) -> None:
+def test_loyalty_ids_only_from_attributes_named_as_an_id(name: str, value: object, loyalty: str | None) -> None:
     doc = corpus("shopify", "orders_create_paid.json")
     doc["payload"]["note_attributes"] = [{"name": name, "value": value}]
     change = shopify(doc)
