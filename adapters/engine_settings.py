@@ -7,7 +7,10 @@ It imports only the settings leaf and the engine adapter, so a process that need
 
 from __future__ import annotations
 
-from adapters.search_engine import AsyncSearchEngine, EngineConfig
+import time
+from collections.abc import Callable
+
+from adapters.search_engine import AsyncSearchEngine, EngineConfig, EngineUnavailable, SearchEngine
 from settings import Settings
 
 
@@ -17,6 +20,25 @@ def engine_config(settings: Settings) -> EngineConfig:
         password=settings.engine_password, verify_certs=settings.engine_verify_certs,
         timeout_s=settings.engine_timeout_s, http_compress=settings.engine_http_compress,
     )
+
+
+def connect_engine(settings: Settings, *, wait_s: float = 0.0,
+                   on_wait: Callable[[EngineUnavailable, float], None] | None = None) -> SearchEngine:
+    """Connects and detects the engine kind. With `wait_s`, an engine that is not up yet (a worker
+    restarted during an engine outage) is waited for with capped backoff instead of failing at once."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return SearchEngine.connect(engine_config(settings))
+        except EngineUnavailable as error:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            if on_wait is not None:
+                on_wait(error, left)
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 10.0)
 
 
 async def connect_async_engine(settings: Settings) -> AsyncSearchEngine:

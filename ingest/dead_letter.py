@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from adapters.bus_records import ConsumedRecord, OutgoingRecord
-from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
+from ingest.decoders import DEFAULT_OPTIONS, ChannelDecodeError, DecoderOptions, IgnoredPayload, decode
 from ingest.topics import TopicMap
 from order_domain.model import OrderChange
 
@@ -115,7 +115,8 @@ class DeadLetter:
         return record
 
 
-def decode_or_letter(record: ConsumedRecord, topics: TopicMap) -> list[OrderChange] | DeadLetter:
+def decode_or_letter(record: ConsumedRecord, topics: TopicMap,
+                     options: DecoderOptions = DEFAULT_OPTIONS) -> list[OrderChange] | DeadLetter:
     """The changes a record carries, or the one letter that says why it carries none.
 
     Whatever a decoder raises is the message's fault, never the worker's: a
@@ -129,7 +130,7 @@ def decode_or_letter(record: ConsumedRecord, topics: TopicMap) -> list[OrderChan
             raise ChannelDecodeError(record.topic, "unknown_topic", "topic", "no channel is mapped to this topic")
         if record.value is None:
             raise ChannelDecodeError(fmt, "empty_message", "value", "message has no value (tombstone)")
-        changes = decode(fmt, record.value)
+        changes = decode(fmt, record.value, options)
     except IgnoredPayload as skip:
         return DeadLetter.of(record, reason=skip.reason, detail=skip.detail, kind=IGNORED, channel=name)
     except ChannelDecodeError as error:

@@ -40,6 +40,7 @@ import orjson
 
 from adapters.bus_records import BusUnavailable, ConsumedRecord, Partition
 from ingest import metrics
+from ingest.decoders import DEFAULT_OPTIONS, DecoderOptions
 from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
@@ -81,6 +82,7 @@ class IngestWorker:
         dead_letter_sink: DeadLetterSink | None, letter_bounds: LetterBounds = LetterBounds(),
         health_file: Path | None = None, max_backoff_s: float = 30.0, rebalance_grace_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic, stubborn_after: int = 10,
+        decoder_options: DecoderOptions = DEFAULT_OPTIONS,
     ) -> None:
         """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent."""
         self.source = source
@@ -92,6 +94,7 @@ class IngestWorker:
         self.max_backoff_s = max_backoff_s
         self.rebalance_grace_s = rebalance_grace_s
         self.clock = clock
+        self.decoder_options = decoder_options
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._lag_checked_at = -float("inf")
@@ -159,7 +162,7 @@ class IngestWorker:
         decoded = _Decoded()
         for record in records:
             metrics.EVENTS_CONSUMED.labels(record.topic).inc()
-            result = decode_or_letter(record, self.topics)
+            result = decode_or_letter(record, self.topics, self.decoder_options)
             if isinstance(result, DeadLetter):
                 decoded.letters[record.coordinates] = result
                 continue

@@ -153,6 +153,13 @@ class OrderLine(CanonicalModel):
     store_id: NonEmptyStr | None = None
 
 
+class ShipmentLine(CanonicalModel):
+    """How many units of one order line travel in one shipment (a line may ship in parts)."""
+
+    line_id: NonEmptyStr
+    quantity: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
 class Shipment(CanonicalModel):
     shipment_id: NonEmptyStr
     carrier: str | None = None
@@ -160,6 +167,9 @@ class Shipment(CanonicalModel):
     status: str | None = None
     origin: str | None = Field(default=None, description="Store id or DC that ships it.")
     line_ids: tuple[str, ...] | None = None
+    lines: tuple[ShipmentLine, ...] | None = Field(
+        default=None, description="Per-line quantities in this shipment, when the channel says them."
+    )
     shipped_at: AwareDatetime | None = None
     delivered_at: AwareDatetime | None = None
 

@@ -13,30 +13,16 @@ from adapters.kafka_bus import (
     make_consumer,
     make_producer,
 )
-from adapters.search_engine import AsyncSearchEngine, EngineConfig, SearchEngine
+from adapters.engine_settings import connect_async_engine, connect_engine  # re-exported for the entry points
+from adapters.search_engine import SearchEngine
 from index_templates import IndexNames, install
 from ingest.dead_letter import LetterBounds
 from ingest.rebuild import RebuildReport, rebuild
+from ingest.decoders import DecoderOptions
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
 from settings import Settings
-
-
-def engine_config(settings: Settings) -> EngineConfig:
-    return EngineConfig(
-        url=settings.resolved_engine_url(), username=settings.engine_username,
-        password=settings.engine_password, verify_certs=settings.engine_verify_certs,
-        timeout_s=settings.engine_timeout_s, http_compress=settings.engine_http_compress,
-    )
-
-
-def connect_engine(settings: Settings) -> SearchEngine:
-    return SearchEngine.connect(engine_config(settings))
-
-
-async def connect_async_engine(settings: Settings) -> AsyncSearchEngine:
-    return await AsyncSearchEngine.connect(engine_config(settings))
 
 
 def index_names(settings: Settings) -> IndexNames:
@@ -96,6 +82,16 @@ def build_worker(
         letter_bounds=letter_bounds(settings),
         health_file=health_file(settings, worker_index),
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
+        decoder_options=decoder_options(settings),
+    )
+
+
+def decoder_options(settings: Settings) -> DecoderOptions:
+    """The retailer facts decoders need (store time zones, store locations), from configuration."""
+    return DecoderOptions(
+        pos_default_tz=settings.pos_default_tz,
+        pos_store_tz=dict(settings.pos_store_tz),
+        store_locations=frozenset(settings.store_locations),
     )
 
 

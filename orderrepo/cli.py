@@ -135,7 +135,8 @@ def ingest_run(
 
     settings = get_settings()
     count = processes or settings.ingest_processes
-    engine = connect_engine(settings)
+    engine = connect_engine(settings, wait_s=settings.engine_start_wait_s, on_wait=lambda error, left: console.print(
+        f"[yellow]waiting for the search engine[/] ({error}); giving up in {left:.0f}s"))
     if count > 1:
         prepare_storage(settings, engine)
         console.print(f"starting {count} ingest workers into {engine.info.kind} {engine.info.version}")

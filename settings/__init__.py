@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     engine_password: str | None = None
     engine_verify_certs: bool = True
     engine_timeout_s: float = 30.0
+    engine_start_wait_s: float = Field(default=300.0, ge=0, description="an ingest worker started while the engine "
+                                       "is down waits this long for it (capped backoff) before it gives up")
     engine_http_compress: bool = Field(default=False, description="gzip request bodies (worth it off-box only)")
 
     index_prefix: str = "orderrepo"
@@ -100,6 +102,16 @@ class Settings(BaseSettings):
                                            description="bytes of the original shown as an excerpt")
     kafka_max_request_bytes: int = Field(default=1_048_576, ge=128 * 1024,
                                          description="producer max_request_size (<= the broker's message.max.bytes)")
+
+    pos_default_tz: str | None = Field(
+        default=None, description="IANA time zone for POSLog timestamps without a UTC offset (unset: such are rejected)"
+    )
+    pos_store_tz: dict[str, str] = Field(
+        default_factory=dict, description="per-store IANA time zone, e.g. {\"0042\": \"America/New_York\"}"
+    )
+    store_locations: list[str] = Field(
+        default_factory=list, description="channel location ids that are stores (Shopify location_id, Amazon source id)"
+    )
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     # --- Deployment mode (query API read path) ---------------------------------------------

@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader
+from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
+from ingest.decoders.reader import MAX_PAYLOAD_BYTES, Reader, shielded
 from order_domain.model import OrderChange
 
 SOURCE = "canonical"
@@ -43,8 +44,9 @@ _REASONS = {
 }
 
 
-def decode(payload: bytes) -> list[OrderChange]:
-    """Validate one canonical change (or a batch) and return it with UTC timestamps."""
+@shielded(SOURCE)
+def decode(payload: bytes, options: DecoderOptions = DEFAULT_OPTIONS) -> list[OrderChange]:
+    """Validate one canonical change (or a batch) and return it with UTC timestamps (no options apply)."""
     if not isinstance(payload, (bytes, bytearray)):
         _R.fail("unsupported_format", "$", f"payload must be bytes, got {type(payload).__name__}")
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -63,6 +65,8 @@ def _describe(exc: ValidationError) -> tuple[str, str, str]:
     error = _most_specific(errors)
     location = _path(error["loc"])
     reason = _REASONS.get(error["type"], "invalid_value")
+    if error["type"] == "json_invalid" and "recursion limit" in str(error["msg"]):
+        reason = "too_deeply_nested"
     if error["type"] == "value_error" and "timezone" in str(error["msg"]):
         reason = "invalid_timestamp"
     return reason, location, str(error["msg"])[:300]

@@ -8,28 +8,38 @@ such as ``payload.line_items[2].quantity`` or an XPath). The readers below turn
 every wrong type, missing field or bad value into that error, so adapter code
 never lets a `KeyError`, `TypeError` or pydantic `ValidationError` escape.
 
-Reasons used: malformed_json, malformed_xml, hostile_xml, unsupported_format,
-payload_too_large, unknown_topic (also unknown operation), missing_field,
-invalid_type, invalid_value, invalid_timestamp.
+Reasons used: malformed_json, malformed_xml, hostile_xml, bad_encoding,
+too_deeply_nested, unsupported_format, payload_too_large, unknown_topic (also
+unknown operation), api_error (an SP-API error response), missing_field,
+invalid_type, invalid_value, invalid_timestamp, unexpected_error (a decoder
+defect, caught by `shielded`). IgnoredPayload reasons: test_notification,
+no_money_moved (Shopify); no_orders, no_refund_events (Amazon);
+control_transaction, tender_control_transaction, training_transaction,
+suspended_transaction, not_a_retail_transaction, no_transaction (POSLog).
 
 Normalisation rules shared by all adapters:
-- timestamps must carry a timezone offset and are converted to UTC, so equal
-  instants always serialise identically whatever offset the channel used;
-- money is a `Decimal` parsed from a string or an integer (never a binary float);
+- timestamps are converted to UTC, so equal instants always serialise
+  identically whatever offset the channel used; one without an offset is read
+  in the time zone the caller passes (POS stores), else rejected;
+- money is a `Decimal` parsed from a string or a JSON number (a number is read
+  through its shortest decimal text, so 19.99 stays 19.99, never a binary float);
+- counts are integers, or strings/numbers holding an integral value ("2", 2.0);
 - `version_of(t)` = milliseconds since the Unix epoch, the source version used
   when a channel has no version counter of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -39,6 +49,9 @@ from order_domain.model import Money, OrderChange
 MAX_PAYLOAD_BYTES = 5_000_000
 MAX_QUANTITY = 1_000_000
 _MONEY = TypeAdapter(Money)
+_NESTING = re.compile(r"depth limit|recursion limit", re.IGNORECASE)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class ChannelDecodeError(ValueError):
@@ -105,7 +118,8 @@ class Reader:
         try:  # orjson refuses NaN/Infinity, invalid UTF-8 and nesting deeper than 1024 by itself
             return orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            self.fail("malformed_json", "$", f"payload is not valid JSON: {str(exc)[:200]}")
+            reason = "too_deeply_nested" if _NESTING.search(str(exc)) else "malformed_json"
+            self.fail(reason, "$", f"payload is not valid JSON: {str(exc)[:200]}")
 
     def mapping(self, value: Any, at: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -153,13 +167,22 @@ class Reader:
         self.fail("invalid_value", join(at, key), f"expected an id (integer or short string), got {_kind(value)}")
 
     def integer(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> int | None:
-        """A count: an integer between 0 and MAX_QUANTITY (negative quantities are rejected)."""
+        """A count between 0 and MAX_QUANTITY, as a JSON integer or an integral string/number ("2", 2.0)."""
         value = self.field(obj, key, at, required=required)
         if value is None:
             return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.fail("invalid_type", join(at, key), f"expected an integer, got {_kind(value)}")
-        return self.count_value(value, join(at, key))
+        return self.count_value(self.whole(value, join(at, key)), join(at, key))
+
+    def whole(self, value: Any, location: str) -> int:
+        """An integral value (sign kept) from an int, an integral float or a decimal string."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.fail("invalid_type", location, f"expected an integer, got {_kind(value)}")
+        if isinstance(value, int):
+            return value
+        number = self.money_value(str(value), location)
+        if number != number.to_integral_value():
+            self.fail("invalid_value", location, f"expected a whole number, got {str(value)[:40]!r}")
+        return int(number)
 
     def count_value(self, value: int, location: str) -> int:
         if value < 0:
@@ -172,9 +195,9 @@ class Reader:
         value = self.field(obj, key, at, required=required)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            self.fail("invalid_type", join(at, key), f"expected a decimal string, got {_kind(value)}")
-        return self.money_value(str(value), join(at, key))
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail("invalid_type", join(at, key), f"expected a decimal amount, got {_kind(value)}")
+        return self.money_value(repr(value) if isinstance(value, float) else str(value), join(at, key))
 
     def money_value(self, raw: str, location: str) -> Decimal:
         """A finite decimal with at most 14 digits and 4 decimal places (the canonical Money)."""
@@ -199,17 +222,21 @@ class Reader:
             self.fail("invalid_type", join(at, key), f"expected an ISO-8601 timestamp string, got {_kind(value)}")
         return self.timestamp_value(value, join(at, key))
 
-    def timestamp_value(self, raw: str, location: str) -> datetime:
-        """ISO-8601 with a timezone offset, converted to UTC; naive or pre-1970 times are rejected."""
+    def timestamp_value(self, raw: str, location: str, *, local_tz: tzinfo | None = None) -> datetime:
+        """ISO-8601 converted to UTC. Without an offset it is read in `local_tz` (a store's
+        configured zone); with neither, or before 1970, it is rejected."""
         try:
             moment = datetime.fromisoformat(raw.strip())
         except ValueError:
             self.fail("invalid_timestamp", location, f"not an ISO-8601 timestamp: {raw[:40]!r}")
         if moment.tzinfo is None or moment.utcoffset() is None:
-            self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} has no timezone offset")
+            if local_tz is None:
+                self.fail("invalid_timestamp", location,
+                          f"timestamp {raw[:40]!r} has no timezone offset and no time zone is configured")
+            moment = moment.replace(tzinfo=local_tz)
         try:
             moment = moment.astimezone(UTC)
-        except OverflowError:
+        except (OverflowError, ValueError):
             self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} is out of range")
         if moment.year < 1970:
             self.fail("invalid_timestamp", location, f"timestamp {raw[:40]!r} is before 1970")
@@ -229,6 +256,37 @@ class Reader:
             error = exc.errors()[0]
             path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
             self.fail("invalid_value", f"{exc.title}{path}", f"canonical model rejected the value: {error['msg']}")
+
+def shielded(source: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
+    """Make a decoder total: whatever goes wrong inside becomes a ChannelDecodeError.
+
+    The two outcomes a decoder may raise (ChannelDecodeError, IgnoredPayload) pass
+    through; deep nesting, bad encodings and any defect are turned into a reason
+    slug, so one message can never stop the worker.
+    """
+
+    def wrap(decoder: Callable[_P, _T]) -> Callable[_P, _T]:
+        @functools.wraps(decoder)
+        def decode(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            try:
+                return decoder(*args, **kwargs)
+            except (ChannelDecodeError, IgnoredPayload):
+                raise
+            except RecursionError:
+                raise ChannelDecodeError(source, "too_deeply_nested", "$", "document nesting is too deep") from None
+            except UnicodeError as exc:
+                raise ChannelDecodeError(source, "bad_encoding", "$", f"cannot decode text: {str(exc)[:200]}") from None
+            except ValidationError as exc:
+                detail = f"canonical model rejected: {str(exc)[:200]}"
+                raise ChannelDecodeError(source, "invalid_value", "$", detail) from None
+            except Exception as exc:  # noqa: BLE001 - the whole point: no message may crash ingest
+                detail = f"decoder failed: {type(exc).__name__}: {str(exc)[:200]}"
+                raise ChannelDecodeError(source, "unexpected_error", "$", detail) from None
+
+        return decode
+
+    return wrap
+
 
 def _kind(value: Any) -> str:
     """JSON-ish name of a value's type for error messages."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from ingest.decoders import ChannelDecodeError
+from ingest.decoders import ChannelDecodeError, IgnoredPayload
 from order_domain.model import OrderChange
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "decoders"
@@ -19,10 +19,12 @@ JSON_VALUES = st.recursive(
 
 
 def decodes_or_rejects(decode: Callable[[bytes], list[OrderChange]], payload: bytes) -> None:
-    """Bad input may only raise ChannelDecodeError, and it must say what and where."""
+    """Bad input may only raise ChannelDecodeError (saying what and where) or IgnoredPayload (with a reason)."""
     try:
         result = decode(payload)
     except ChannelDecodeError as error:
         assert error.reason and error.location
+    except IgnoredPayload as ignored:
+        assert ignored.reason
     else:
         assert all(isinstance(change, OrderChange) for change in result)

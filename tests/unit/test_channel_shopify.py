@@ -134,12 +134,13 @@ def mutate(doc: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
         (["topic"], "orders/exploded", "unknown_topic", "topic"),
         (["payload", "id"], KeyError, "missing_field", "payload.id"),
         (["payload", "line_items", 1, "quantity"], -1, "invalid_value", "payload.line_items[1].quantity"),
-        (["payload", "line_items", 0, "quantity"], "2", "invalid_type", "payload.line_items[0].quantity"),
+        (["payload", "line_items", 0, "quantity"], "two", "invalid_value", "payload.line_items[0].quantity"),
+        (["payload", "line_items", 0, "quantity"], 1.5, "invalid_value", "payload.line_items[0].quantity"),
         (["payload", "updated_at"], "2026-03-01T10:00:05", "invalid_timestamp", "payload.updated_at"),
         (["payload", "updated_at"], "yesterday", "invalid_timestamp", "payload.updated_at"),
         (["payload", "financial_status"], "lost", "invalid_value", "payload.financial_status"),
         (["payload", "total_price"], "12.3.4", "invalid_value", "payload.total_price"),
-        (["payload", "total_price"], 12.5, "invalid_type", "payload.total_price"),
+        (["payload", "total_price"], True, "invalid_type", "payload.total_price"),
         (["payload", "line_items"], {"id": 1}, "invalid_type", "payload.line_items"),
         (["payload", "currency"], "usd", "invalid_value", "OrderChange.currency"),
         (["payload"], [1, 2], "invalid_type", "payload"),
@@ -156,7 +157,7 @@ def test_bad_fields_fail_with_reason_and_location(path: list[Any], value: Any, r
 def test_malformed_payloads_fail_cleanly(payload: bytes) -> None:
     with pytest.raises(ChannelDecodeError) as caught:
         shopify.decode(payload)
-    assert caught.value.reason in {"malformed_json", "invalid_type"}
+    assert caught.value.reason in {"malformed_json", "invalid_type", "too_deeply_nested"}
 
 
 
