@@ -60,7 +60,7 @@ def test_every_record_ends_accepted_dead_lettered_or_ignored_and_the_offsets_mov
 def test_a_decoder_crash_of_any_kind_is_a_dead_letter_with_the_exception_type(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(payload: bytes) -> list[OrderChange]:
+    def explode(payload: bytes, options: object = None) -> list[OrderChange]:
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setitem(decoders.ADAPTERS, "shopify", explode)
