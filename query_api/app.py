@@ -15,6 +15,7 @@ from orderrepo.bootstrap import connect_async_engine, index_names
 from settings.log_setup import configure_logging
 from settings import Settings, get_settings
 from query_api.auth import resolve_secret
+from query_api.console import install_console
 from query_api.errors import install_error_handlers
 from query_api.routes import analytics, customers, export, health, orders, search
 
@@ -82,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (orders, customers, search, analytics, export, health):
         app.include_router(module.router)
+    install_console(app, settings)  # the screens at /console (query_api/console)
 
     return app
