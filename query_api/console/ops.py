@@ -63,11 +63,13 @@ async def _engine_status(engine: AsyncSearchEngine) -> dict[str, Any]:
 
 
 async def _volume(engine: AsyncSearchEngine, alias: str) -> dict[str, int | None]:
+    """Top-level documents (a count query: index stats also count nested line documents) and bytes."""
     try:
-        stats = (await engine.request("GET", f"/{alias}/_stats/docs,store"))["_all"]["primaries"]
+        documents = await engine.count(alias, {"match_all": {}})
+        stats = (await engine.request("GET", f"/{alias}/_stats/store"))["_all"]["primaries"]
     except (EngineError, KeyError):
         return {"documents": None, "bytes": None}
-    return {"documents": stats["docs"]["count"], "bytes": stats["store"]["size_in_bytes"]}
+    return {"documents": documents, "bytes": stats["store"]["size_in_bytes"]}
 
 
 def ops_router(settings: Settings) -> APIRouter:

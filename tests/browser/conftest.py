@@ -83,6 +83,7 @@ def browser() -> Iterator[object]:
 def page(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
+    page.set_default_timeout(20_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page

@@ -20,6 +20,7 @@ def accessibility_violations(page: Any) -> list[dict[str, Any]]:
 
 def check_screen(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page misplaces the sticky bar
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     blocking = [v for v in accessibility_violations(page) if v["impact"] in BLOCKING]
     assert not blocking, f"{name}: serious accessibility violations: {blocking}"

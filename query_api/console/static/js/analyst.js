@@ -9,6 +9,10 @@ import { startSession, needsSignIn } from "./session.js";
 
 const form = $("#filters"), charts = {};
 const PALETTE = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#dc2626", "#0891b2", "#4b5563"];
+// the channel badges' hues, so a channel has one colour on every screen
+const CHANNEL_COLOURS = { web: "#2563eb", app: "#9333ea", store: "#059669", call_center: "#ea580c",
+  marketplace: "#ca8a04", b2b: "#475569" };
+const colourOf = (channel, i) => CHANNEL_COLOURS[channel] || PALETTE[i % PALETTE.length];
 let rows = [], cursor = null;
 
 function draw(id, config) {
@@ -30,7 +34,7 @@ function salesChart(sales) {
   const periods = [...new Set(sales.map((r) => r.period.slice(0, 10)))].sort();
   const channels = [...new Set(sales.map((r) => r.channel))].sort();
   draw("chart-sales", { type: "bar", data: { labels: periods, datasets: channels.map((c, i) => ({
-    label: label(c), backgroundColor: PALETTE[i % PALETTE.length],
+    label: label(c), backgroundColor: colourOf(c, i),
     data: periods.map((p) => sales.filter((r) => r.channel === c && r.period.startsWith(p))
       .reduce((sum, r) => sum + r.orders, 0)) })) },
   options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "orders" } } } } });
@@ -50,7 +54,7 @@ function fulfillmentChart(times) {
 
 function returnsChart(rates) {
   draw("chart-returns", { type: "bar", data: { labels: rates.map((r) => label(r.channel)),
-    datasets: [{ label: "return rate %", backgroundColor: PALETTE[2], data: rates.map((r) => +(r.returnRate * 100).toFixed(1)) }] },
+    datasets: [{ label: "return rate %", backgroundColor: rates.map((r, i) => colourOf(r.channel, i)), data: rates.map((r) => +(r.returnRate * 100).toFixed(1)) }] },
   options: { plugins: { legend: { display: false } }, scales: { y: { title: { display: true, text: "% of orders returned" } } } } });
   dataTable("#table-returns", "Return rate by channel", ["Channel", "Orders", "Return rate"],
     rates.map((r) => [label(r.channel), r.orders, `${(r.returnRate * 100).toFixed(1)} %`]));

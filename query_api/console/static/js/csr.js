@@ -12,16 +12,20 @@ input.setAttribute("role", "combobox");
 input.setAttribute("aria-expanded", "false");
 input.setAttribute("aria-autocomplete", "list");
 
+// One entry per person: orders that share an email (or, without one, a key) are grouped, and the
+// strongest key seen (customer id, then loyalty id) opens the history, which follows linked keys.
 function customersOf(orders) {
   const seen = new Map();
   for (const order of orders) {
     const c = order.customer;
     if (!c.key) continue;
-    const entry = seen.get(c.key) || { ...c, orders: 0, channels: new Set(), last: null };
+    const identity = c.email ? c.email.toLowerCase() : c.key;
+    const entry = seen.get(identity) || { ...c, orders: 0, channels: new Set(), last: null };
+    if (/^(customer|loyalty):/.test(c.key) && !/^customer:/.test(entry.key)) Object.assign(entry, { ...c, orders: entry.orders, channels: entry.channels, last: entry.last });
     entry.orders += 1;
     entry.channels.add(order.channel);
     if (!entry.last || (order.placedAt && order.placedAt > entry.last)) entry.last = order.placedAt;
-    seen.set(c.key, entry);
+    seen.set(identity, entry);
   }
   return [...seen.values()];
 }
@@ -113,7 +117,7 @@ async function openOrder(reference, { push = true } = {}) {
     clear(detail, h("div", { class: "detail-toolbar" }, back, fresh),
       ...orderDetail(order, timeline, { onOpenOrder: (id) => openOrder(id) }));
     freshness(fresh, Date.now(), order.tier || "hot");
-    detail.focus();
+    detail.focus({ preventScroll: true });
   } catch (error) {
     clear(detail, errorBox(error));
   }
@@ -159,7 +163,7 @@ async function openCustomer(key, { push = true } = {}) {
         .map((name) => h("th", { scope: "col" }, name)))), body), more);
   await load(true);
   if (customer) title.textContent = [customer.name, customer.email, customer.phone].filter(Boolean).join(" · ");
-  detail.focus();
+  detail.focus({ preventScroll: true });
 }
 
 function fromUrl() {

@@ -10,12 +10,21 @@ const list = $("#order-list"), more = $("#load-more"), listStatus = $("#list-sta
 const detail = $("#order-detail"), view = $("#orders-view");
 let cursor = null, customerKey = null;
 
+// the number the customer saw on their confirmation: the order's own channel's reference first
+const FACING = ["web_order_number", "app_order_number", "marketplace_order_id", "call_center_ticket",
+  "b2b_purchase_order", "pos_receipt"];
+function customerFacingNumber(order) {
+  const ranked = order.references.filter((r) => FACING.includes(r.kind))
+    .sort((a, b) => FACING.indexOf(a.kind) - FACING.indexOf(b.kind));
+  return ranked[0]?.value || order.id;
+}
+
 function card(order) {
   const items = order.lines.reduce((sum, line) => sum + (line.quantity || 0), 0);
   const returned = order.returns.length ? h("p", { class: "meta" }, `Return: ${order.returns.map((r) => label(r.status)).join(", ")}`) : null;
   return h("li", { class: "order-card" },
     h("div", { class: "order-card-main" },
-      h("h2", { class: "order-card-title" }, `Order ${order.references.find((r) => /order_number|receipt|marketplace/.test(r.kind))?.value || order.id}`),
+      h("h2", { class: "order-card-title" }, `Order ${customerFacingNumber(order)}`),
       h("p", { class: "meta" }, `Placed ${fmtDate(order.placedAt)} · `, channelBadge(order.channel),
         ` · ${items} item${items === 1 ? "" : "s"} · ${fmtMoney(order.total)}`), returned),
     h("div", { class: "order-card-side" }, statusBadge(order.status),

@@ -68,7 +68,9 @@ const ICONS = {
 export function channelBadge(channel) {
   const svg = `<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">${
     ICONS[channel] || ICONS.unknown}</svg>`;
-  return h("span", { class: `channel channel-${channel}` }, h("span", { class: "icon", html: svg }), label(channel));
+  const name = label(channel);
+  return h("span", { class: `channel channel-${channel}` }, h("span", { class: "icon", html: svg }),
+    name.charAt(0).toUpperCase() + name.slice(1));
 }
 
 export function statusBadge(status) {
