@@ -38,11 +38,11 @@ async def analyst_orders(
         raise HTTPException(400, "`placed_from` must be before `placed_to`")
     filters = placed_between(placed_from, placed_to)
     filters += [{"term": {f: v}} for f, v in (("channel", channel), ("status", status)) if v]
-    body: dict[str, Any] = {"size": size, "query": {"bool": {"filter": filters}}, "sort": NEWEST_FIRST,
-                            "track_total_hits": True, "_source": ROW_SOURCE}
-    if cursor:
-        body["search_after"] = decode_cursor(cursor)
-    answer = await engine.search(names.orders, body)
+    # newest-first search_after paging, the same contract as every order list of the API
+    after = {"search_after": decode_cursor(cursor)} if cursor else {}
+    answer = await engine.search(names.orders, {"size": size, "sort": NEWEST_FIRST, "track_total_hits": True,
+                                                "_source": ROW_SOURCE, "query": {"bool": {"filter": filters}}, **after})
     hits = answer["hits"]["hits"]
+    last = hits[-1]["sort"] if len(hits) == size else None
     return {"rows": [order_row(hit["_source"]) for hit in hits], "total": answer["hits"]["total"]["value"],
-            "next_cursor": encode_cursor(hits[-1]["sort"]) if len(hits) == size else None}
+            "next_cursor": encode_cursor(last) if last else None}

@@ -10,6 +10,7 @@ Tiers: only the hot tier exists until tiering lands; `tiers` is the one place to
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ ADMIN_ONLY = Depends(require(Role.ADMIN))
 
 
 def worker_health_files(settings: Settings) -> list[Path]:
-    """Every health file of this deployment's consumer group on this host (one per worker process)."""
-    return sorted((settings.stack.home / "run").glob(f"ingest-{settings.consumer_group}*.health.json"))
+    """Every health file of this deployment's consumer group on this host (one per worker process:
+    `ingest-<group>.health.json`, then `ingest-<group>-<n>.health.json`), not those of other groups."""
+    own = re.compile(rf"ingest-{re.escape(settings.consumer_group)}(-\d+)?\.health\.json")
+    return sorted(path for path in (settings.stack.home / "run").glob("ingest-*.health.json")
+                  if own.fullmatch(path.name))
 
 
 def read_worker(path: Path, *, now: float) -> dict[str, Any]:
