@@ -57,6 +57,7 @@ def test_a_partial_phone_number_finds_the_customer_and_opens_the_history(page, c
     page.keyboard.press("Enter")
     assert named.order_id in linked_orders(console.orders, key)
     assert history_total(page) == len(linked_orders(console.orders, key))
+    assert named.customer.name in page.locator("#detail h2").inner_text()
     check_screen(page, "02-csr-customer-history")
 
 

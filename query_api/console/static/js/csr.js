@@ -140,12 +140,16 @@ async function openCustomer(key, { push = true } = {}) {
     { type: "button", class: "button button-quiet", hidden: true }, "Load more");
   const summary = h("p", { class: "meta", role: "status" });
   let cursor = null, customer = null;
+  const title = h("h2", {}, key);
   const load = async (reset) => {
     try {
       const page = await api.customerOrders(key, { ...filterParams(form), cursor: reset ? null : cursor, size: 25 });
       if (reset) clear(body);
       body.append(...page.orders.map(historyRow));
-      customer = customer || page.orders[0]?.customer;
+      // the order that says most about the person names the page (a POS receipt may carry only a loyalty id)
+      const told = (c) => (c.name ? 4 : 0) + (c.email ? 2 : 0) + (c.phone ? 1 : 0);
+      for (const order of page.orders) if (!customer || told(order.customer) > told(customer)) customer = order.customer;
+      if (customer) title.textContent = [customer.name, customer.email, customer.phone].filter(Boolean).join(" · ") || key;
       cursor = page.nextCursor;
       more.hidden = !cursor;
       summary.textContent = `${page.total} order${page.total === 1 ? "" : "s"} across every channel`;
@@ -156,13 +160,11 @@ async function openCustomer(key, { push = true } = {}) {
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); load(true); });
   more.addEventListener("click", () => load(false));
-  const title = h("h2", {}, key);
   clear(detail, h("div", { class: "detail-toolbar" }, h("span"), fresh), title, summary, form,
     h("table", { class: "data" }, h("caption", {}, "Order history, newest first"),
       h("thead", {}, h("tr", {}, ["Placed", "Order", "Channel", "Status", "Lines", "Total", "Returns"]
         .map((name) => h("th", { scope: "col" }, name)))), body), more);
   await load(true);
-  if (customer) title.textContent = [customer.name, customer.email, customer.phone].filter(Boolean).join(" · ");
   detail.focus({ preventScroll: true });
 }
 
