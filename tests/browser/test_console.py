@@ -6,7 +6,10 @@ import re
 from collections import Counter
 from urllib.parse import quote
 
+from pathlib import Path
+
 import httpx
+import polars as pl
 import pytest
 
 from order_domain.model import Order
@@ -140,6 +143,16 @@ def test_the_analyst_view_charts_the_data_and_shows_no_personal_data(page, conso
     leaked = sorted(value for value in _personal_data(console.orders) if value in html)
     assert not leaked, f"personal data on the analyst screen: {leaked[:5]}"
     check_screen(page, "06-analyst")
+
+    with page.expect_download() as csv_download:
+        page.get_by_role("button", name="Export CSV").click()
+    lines = Path(csv_download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("id,channel,status,placedAt") and len(lines) == 1 + 100  # the rows on screen
+    with page.expect_download() as parquet_download:
+        page.get_by_role("button", name="Export Parquet").click()
+    exported = pl.read_parquet(parquet_download.value.path())
+    assert exported.height == len(console.orders) and set(exported["order_id"]) == set(console.orders)
+    assert exported["customer"].str.starts_with("anon-").all()
 
 
 def test_the_operator_view_reports_engine_ingest_and_volume(page, console: Console) -> None:
