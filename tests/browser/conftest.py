@@ -18,7 +18,7 @@ import pytest
 
 from adapters.search_engine import SearchEngine
 from order_domain.model import Order
-from orderrepo.bootstrap import build_worker, prepare_storage
+from orderrepo.bootstrap import build_worker, health_file, prepare_storage
 from query_api.auth import Role, issue_token
 from query_api.console.assets import AXE_CORE
 from sample_traffic import expected_orders, generate
@@ -63,6 +63,7 @@ def console(settings: Settings, engine: SearchEngine) -> Iterator[Console]:  # n
             yield Console(base, expected_orders(messages), published)
     finally:
         remove_everything(scoped, engine)
+        health_file(scoped).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
