@@ -2,16 +2,23 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test unit integration stack-up stack-down bench clean
+.PHONY: setup console-assets demo test unit integration stack-up stack-down bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml query_api/console/package-lock.json
 	bin/ensure-prereqs
 	python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(MAKE) console-assets
 	touch $@
+
+# the console's browser assets (charting library; axe-core for the browser tests), pinned by
+# package-lock.json, into query_api/console/node_modules (git-ignored); skipped without node
+console-assets:
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix query_api/console --no-audit --no-fund --loglevel=error; \
+	else echo "node/npm not found: the console runs without charts (install Node.js, then: make console-assets)"; fi
 
 demo: setup  ## stack up, sample multichannel traffic through Kafka, ingest, API
 	$(BIN)/orderrepo demo

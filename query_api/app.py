@@ -17,6 +17,7 @@ from index_templates import IndexNames
 from settings import Settings, get_settings
 from settings.log_setup import configure_logging
 from query_api.engine_reader import EngineOrderReader
+from query_api.console import install_console
 from query_api.errors import install_error_handlers
 from query_api.metrics import observe_engine, observe_request
 from query_api.schemas import ErrorBody
@@ -50,5 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (orders, customers, search, analytics, export):
         app.include_router(module.router, responses=limit_responses(ErrorBody))
     app.include_router(health.router)
+    install_console(app, settings)  # the screens at /console (query_api/console)
     install_security(app, settings, on_request=observe_request)
     return app

@@ -78,7 +78,7 @@ def test_a_decoder_crash_of_any_kind_is_a_dead_letter_with_the_exception_type(
 
 
 def test_a_document_without_an_order_is_recorded_as_ignored_not_as_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def control_transaction(payload: bytes) -> list[OrderChange]:
+    def control_transaction(payload: bytes, options: object = None) -> list[OrderChange]:
         raise decoders.IgnoredPayload("poslog", "control_transaction", "a store-open control transaction")
 
     monkeypatch.setitem(decoders.ADAPTERS, "poslog", control_transaction)
