@@ -80,6 +80,9 @@ class EngineOrderReader:
         document = state_from_entries([hit["_source"] for hit in hits])
         return StoredOrder(document, self.tier) if document is not None else None
 
+    async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        return await self._orders(q.orders_query(filters=filters, page=page), page)
+
     async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
                               page: PageRequest) -> OrderHits:
         return await self._orders(q.in_state_query(status, at, filters=filters, page=page), page)

@@ -138,6 +138,14 @@ def in_state_at(status: OrderStatus, at: datetime) -> dict[str, Any]:
     }}
 
 
+def orders_query(*, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:
+    """Every order the filters select, newest first (the analyst's current view, which reads
+    the derived facts as the export does)."""
+    query = {"bool": {"filter": order_filters(filters)}}
+    source = {"excludes": [field for field in STORED_ONLY_FIELDS if field != "facts"]}
+    return paged({"query": query, "sort": NEWEST_FIRST, "track_total_hits": True, "_source": source}, page)
+
+
 def in_state_query(status: OrderStatus, at: datetime, *, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:
     query = {"bool": {"filter": [in_state_at(status, at), *order_filters(filters)]}}
     return paged({"query": query, "sort": NEWEST_FIRST, "track_total_hits": True,

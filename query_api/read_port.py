@@ -144,6 +144,10 @@ class OrderReader(Protocol):
         """The order rebuilt from its recorded changes up to `at`; None when it had none yet."""
         ...
 
+    async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        """Every order the filters select, newest first, paged (analysts' views)."""
+        ...
+
     async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
                               page: PageRequest) -> OrderHits:
         """Orders whose highest status reached by `at` was `status`, newest first."""

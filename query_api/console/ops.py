@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends
 from adapters.search_engine import AsyncSearchEngine, EngineError
 from index_templates import IndexNames
 from query_api.auth import Role
-from query_api.deps import EngineDep, NamesDep, require
+from query_api.deps import EngineDep, require
 from settings import Settings
 
 STALE_AFTER_S = 60.0
@@ -80,7 +80,7 @@ def ops_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/console/api", tags=["console"])
 
     @router.get("/ops", dependencies=[ADMIN_ONLY])
-    async def ops_status(engine: EngineDep, names: NamesDep) -> dict[str, Any]:
+    async def ops_status(engine: EngineDep) -> dict[str, Any]:
         """Engine and ingest health, dead letters and stored volume per tier (admin)."""
         now = time.time()
         workers = [read_worker(path, now=now) for path in worker_health_files(settings)]
@@ -90,7 +90,7 @@ def ops_router(settings: Settings) -> APIRouter:
             "broker": {"status": "unknown",
                        "detail": "the API does not connect to Kafka; ingest health below is the workers' view"},
             "workers": workers,
-            "tiers": await _tiers(engine, names),
+            "tiers": await _tiers(engine, IndexNames(settings.index_prefix)),
         }
 
     return router

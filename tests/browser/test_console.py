@@ -152,7 +152,7 @@ def test_the_analyst_view_charts_the_data_and_shows_no_personal_data(page, conso
         page.get_by_role("button", name="Export Parquet").click()
     exported = pl.read_parquet(parquet_download.value.path())
     assert exported.height == len(console.orders) and set(exported["order_id"]) == set(console.orders)
-    assert exported["customer"].str.starts_with("anon-").all()
+    assert exported["customer"].str.starts_with("p1_").all()
 
 
 def test_the_operator_view_reports_engine_ingest_and_volume(page, console: Console) -> None:

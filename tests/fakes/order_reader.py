@@ -141,6 +141,9 @@ class FakeOrderReader:
         document = state_from_entries(upto)
         return StoredOrder(document, self.tier) if document is not None else None
 
+    async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        return self._page(self._placed(filters), page)
+
     async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
                               page: PageRequest) -> OrderHits:
         def state_at(order: dict[str, Any]) -> OrderStatus | None:
