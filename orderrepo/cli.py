@@ -11,6 +11,7 @@ from rich.table import Table
 
 from settings.log_setup import configure_logging
 from settings import get_settings
+from orderrepo.cli_retention import register as register_retention
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
 stack_app = typer.Typer(no_args_is_help=True, help="Local OpenSearch + Kafka from Maven Central, on 127.0.0.1")
@@ -88,6 +89,7 @@ traffic_app = typer.Typer(no_args_is_help=True, help="Sample multichannel order 
 app.add_typer(templates_app, name="templates")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(traffic_app, name="traffic")
+register_retention(app)
 
 
 @templates_app.command("install")

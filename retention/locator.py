@@ -14,7 +14,7 @@ Query bodies are plain functions so the sync mover and the async reader share th
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.search_engine import BulkItemResult, SearchEngine
@@ -140,6 +140,15 @@ class Locator:
     def delete(self, order_ids: Iterable[str]) -> None:
         actions = [{"_op_type": "delete", "_index": self.names.locator, "_id": i} for i in order_ids]
         _raise_failures(self.engine.bulk(actions, refresh="wait_for"), ignore_missing=True)
+
+    def sync_watermark(self, *, margin: timedelta = timedelta(minutes=10)) -> str | None:
+        """Where the next sync may start: the newest hot write the locator knows, minus a margin
+        for writes that became visible late. None (sync everything) on an empty locator."""
+        body = {"size": 0, "aggs": {"newest": {"max": {"field": "indexed_at"}}}}
+        newest = self.engine.search(self.names.locator, body)["aggregations"]["newest"].get("value")
+        if newest is None:
+            return None
+        return (datetime.fromtimestamp(newest / 1000, UTC) - margin).isoformat()
 
     def sync_from_hot(self, *, since: str | None = None, page: int = 1000) -> int:
         """Create or refresh the entries of orders written to hot (since `since`, an indexed_at).

@@ -70,7 +70,7 @@ class Mover:
     def run_pass(self, progress: Progress | None = None) -> PassReport:
         started = time.monotonic()
         report = PassReport(resumed=self.resume())
-        self.locator.sync_from_hot()
+        self.locator.sync_from_hot(since=self.locator.sync_watermark())
         for decisions in self.plan(report):
             for target, group in _groups(decisions, self.batch):
                 moved = self.move(group, target)
