@@ -68,6 +68,7 @@ def load(engine: SearchEngine, prefix: str, orders: int, seed: int) -> dict[str,
 def merged_bytes(engine: SearchEngine, indices: str) -> int:
     engine.request("POST", f"/{indices}/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600})
     engine.refresh(indices)
+    engine.request("POST", f"/{indices}/_flush")
     rows = engine.request("GET", f"/_cat/indices/{indices}", params={"format": "json", "bytes": "b",
                                                                      "h": "index,store.size"})
     return sum(int(row["store.size"] or 0) for row in rows)
@@ -124,6 +125,7 @@ def run(settings: Settings, *, orders: int, seed: int, cold_root: Path) -> dict[
     copies = TierCopies(engine, names, cold, on_warm_nodes=False)
     result: dict[str, Any] = {"orders_requested": orders, **load(engine, settings.index_prefix, orders, seed)}
     try:
+        engine.refresh(f"{names.hot.orders},{names.hot.events}")
         total = engine.count(names.hot.orders)
         hot = merged_bytes(engine, f"{names.hot.orders},{names.hot.events}")
         result["hot"] = {"orders": total, "bytes": hot, "bytes_per_order": round(hot / total, 1)}

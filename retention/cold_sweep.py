@@ -37,6 +37,7 @@ def sweep_cold(engine: SearchEngine, names: TierNames, cold: ColdStore, *, parts
                chunk: int = 1000) -> int:
     """Settle the given parts (default: all); returns how many were deleted or rewritten."""
     candidates = sorted(parts) if parts is not None else cold.parts()
+    engine.refresh(names.locator)  # counts are searches: they must see every journal step so far
     settled = 0
     for start in range(0, len(candidates), chunk):
         batch = candidates[start:start + chunk]
@@ -69,8 +70,9 @@ def rewrite_part(engine: SearchEngine, names: TierNames, cold: ColdStore, part: 
                         "params": {"old": part, "new": written.path, "group": group}}}
             for order_id, group in written.row_groups.items()
         ]
-        for _ in engine.bulk(actions, refresh="wait_for"):
+        for _ in engine.bulk(actions):
             pass
+    engine.refresh(names.locator)
     if not _counts(engine, names, "location", [part]):
         cold.delete(part)
     metrics.COLD_PARTS_REWRITTEN.inc()

@@ -68,6 +68,7 @@ class Eraser:
         return found
 
     def erase(self, key: str) -> ErasureReport:
+        self.mover.locator.refresh()
         orders, keys = self.customer_orders(key)
         now = self.clock()
         self.mover.tombstones.add_orders(sorted(orders), reason="erased", at=now)
@@ -75,7 +76,7 @@ class Eraser:
         counts: Counter[str] = Counter(orders=len(orders), identity_keys=len(keys))
         if orders:
             counts.update(self._erase_engine_copies(sorted(orders)))
-            cold_before = self.mover.locator.engine.count(self.names.locator, {"bool": {"filter": [
+            cold_before = self.engine.count(self.names.locator, {"bool": {"filter": [
                 {"terms": {"order_id": sorted(orders)}}, {"term": {"tier": "cold"}}]}})
             self.mover.locator.delete(sorted(orders))
             counts["cold_orders"] = cold_before

@@ -54,8 +54,8 @@ def apply_steps(engine: SearchEngine, names: TierNames, steps: Mapping[str, Step
                     "params": {"version": step.version, "phase": step.phase, "doc": step.doc}}}
         for order_id, step in steps.items()
     ]
-    for _ in engine.bulk(actions, refresh="wait_for"):
-        pass  # verified below by reading back: a guarded no-op and a lost answer look alike
+    for _ in engine.bulk(actions):
+        pass  # verified below by reading back (realtime, no refresh): a guarded no-op and a lost answer look alike
     after = engine.mget(names.locator, sorted(steps))
     return {order_id: hit["_source"] for order_id, hit in after.items()
             if _took_effect(hit["_source"], steps[order_id])}

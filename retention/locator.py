@@ -123,23 +123,13 @@ class Locator:
             yield hits
             after = hits[-1]["sort"]
 
-    def guarded_update(self, changes: Mapping[str, tuple[dict[str, Any], tuple[int, int]]]) -> dict[str, BulkItemResult]:
-        """Partial updates, each only if the entry is still at the given (seq_no, primary_term)."""
-        actions = [
-            {"_op_type": "update", "_index": self.names.locator, "_id": order_id, "doc": doc,
-             "if_seq_no": guard[0], "if_primary_term": guard[1]}
-            for order_id, (doc, guard) in changes.items()
-        ]
-        return {result.doc_id: result for result in self.engine.bulk(actions, refresh="wait_for")}
-
-    def put(self, entries: Iterable[dict[str, Any]]) -> None:
-        actions = [{"_op_type": "index", "_index": self.names.locator, "_id": e["order_id"], "_source": e}
-                   for e in entries]
-        _raise_failures(self.engine.bulk(actions, refresh="wait_for"))
+    def refresh(self) -> None:
+        """Make journal steps visible to searches (reads by id never need it: they are realtime)."""
+        self.engine.refresh(self.names.locator)
 
     def delete(self, order_ids: Iterable[str]) -> None:
         actions = [{"_op_type": "delete", "_index": self.names.locator, "_id": i} for i in order_ids]
-        _raise_failures(self.engine.bulk(actions, refresh="wait_for"), ignore_missing=True)
+        _raise_failures(self.engine.bulk(actions), ignore_missing=True)
 
     def sync_watermark(self, *, margin: timedelta = timedelta(minutes=10)) -> str | None:
         """Where the next sync may start: the newest hot write the locator knows, minus a margin
@@ -165,9 +155,9 @@ class Locator:
                 body["search_after"] = after
             hits = self.engine.search(self.names.hot.orders, body)["hits"]["hits"]
             if not hits:
+                self.refresh()
                 return written
-            _raise_failures(self.engine.bulk([sync_action(hit["_source"], self.names) for hit in hits],
-                                             refresh="wait_for"))
+            _raise_failures(self.engine.bulk([sync_action(hit["_source"], self.names) for hit in hits]))
             written += len(hits)
             after = hits[-1]["sort"]
 

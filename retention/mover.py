@@ -101,6 +101,7 @@ class Mover:
             seal(self.engine, index)
         self._touched_warm.clear()
         sweep_cold(self.engine, self.names, self.copies.cold)
+        self.locator.refresh()
 
     # -- one batch ----------------------------------------------------------------------------
     def move(self, decisions: list[Decision], target: Tier) -> set[str]:
@@ -192,6 +193,7 @@ class Mover:
     def resume(self) -> int:
         """Finish (phase cleanup) or roll back (phase copy) every interrupted move."""
         resumed = 0
+        self.locator.refresh()
         for page in self.locator.scan({"exists": {"field": "pending.phase"}}):
             entries = {hit["_id"]: hit["_source"] for hit in page}
             copying = {i: e for i, e in entries.items() if pending_of(e)["phase"] == COPY}  # type: ignore[index]
@@ -200,6 +202,7 @@ class Mover:
             metrics.RESUMED.labels("rolled_back").inc(len(copying))
             metrics.RESUMED.labels("finished").inc(len(entries) - len(copying))
             resumed += len(entries)
+        self.locator.refresh()
         return resumed
 
     def _roll_back(self, entries: dict[str, dict[str, Any]]) -> None:
@@ -224,6 +227,7 @@ class Mover:
         cold_parts = {d.entry["location"] for d in decisions if d.entry["tier"] == Tier.COLD}
         if cold_parts:
             sweep_cold(self.engine, self.names, self.copies.cold, parts=cold_parts)
+        self.locator.refresh()
         metrics.REHYDRATIONS.labels(reason).inc(len(moved))
         return moved
 

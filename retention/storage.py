@@ -108,6 +108,8 @@ def seal(engine: SearchEngine, index: str) -> None:
     set_write_block(engine, index, False)
     engine.refresh(index)
     engine.request("POST", f"/{index}/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600})
+    engine.refresh(index)  # warm indices never refresh on their own: release the merged-away segments
+    engine.request("POST", f"/{index}/_flush")
     set_write_block(engine, index, True)
 
 

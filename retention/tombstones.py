@@ -34,7 +34,7 @@ class Tombstones:
         self.index = names.tombstones
 
     def _write(self, actions: list[dict[str, Any]]) -> None:
-        failed = [r for r in self.engine.bulk(actions, refresh="wait_for") if not r.ok and r.status != 404]
+        failed = [r for r in self.engine.bulk(actions, refresh=True) if not r.ok and r.status != 404]
         if failed:
             raise TombstoneWriteFailed(f"{len(failed)} tombstone writes failed, first: {failed[0].error}")
 
