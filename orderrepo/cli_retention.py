@@ -48,8 +48,10 @@ def _per_order_bytes(mover: Mover) -> dict[str, float]:
 
 @retention_app.command("plan")
 def plan() -> None:
-    """Dry run: what would move where, and the storage it would save. Changes nothing."""
+    """Dry run: what would move where, and the storage it would save. Moves nothing (it only
+    brings the locator up to date with recent hot writes first, as every pass does)."""
     mover = _mover()
+    mover.locator.sync_from_hot(since=mover.locator.sync_watermark())
     moves: Counter[tuple[str, str]] = Counter()
     for decisions in mover.plan():
         moves.update((d.entry["tier"], str(d.target)) for d in decisions)
