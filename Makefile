@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup console-assets demo test unit integration stack-up stack-down bench clean
+.PHONY: setup console-assets demo test engine-matrix unit integration stack-up stack-down bench clean
 
 setup: $(VENV)/.installed
 
@@ -23,8 +23,19 @@ console-assets:
 demo: setup  ## stack up, sample multichannel traffic through Kafka, ingest, API
 	$(BIN)/orderrepo demo
 
-test: setup  ## unit + integration tests (starts the local stack if it is not running)
+test: setup  ## every suite on OpenSearch (starts the local stack if it is not running), then the Elasticsearch leg
 	$(BIN)/python -m pytest
+	$(MAKE) engine-matrix
+
+# The Elasticsearch leg of the engine matrix: a real Elasticsearch 7.10.2 node from Maven Central,
+# the contract suite and the ingest/query/rebuild suites against it, then the node is stopped.
+ES_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT:-19201}
+ENGINE_MATRIX_TESTS ?= tests/contract tests/integration/test_real_servers.py tests/integration/test_ingest_pipeline.py \
+	tests/integration/test_rebuild.py tests/integration/test_query_api.py tests/integration/test_reconcile.py
+engine-matrix: setup
+	$(BIN)/orderrepo stack up --engine elasticsearch
+	ELASTICSEARCH_URL=$(ES_URL) $(BIN)/python -m pytest $(ENGINE_MATRIX_TESTS); \
+	status=$$?; $(BIN)/orderrepo stack down --only elasticsearch; exit $$status
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit

@@ -22,6 +22,7 @@ from ingest.decoders import DecoderOptions
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
+from retention.storage import TierNames, install_tier_storage
 from settings import Settings
 
 
@@ -36,6 +37,7 @@ def topic_map(settings: Settings) -> TopicMap:
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
     """Templates, index versions, aliases and topics: idempotent, safe beside running workers."""
     install(engine, index_names(settings))
+    install_tier_storage(engine, TierNames(settings.index_prefix))  # after install: warm reuses the hot components
     topics = topic_map(settings)
     ensure_topics(settings.resolved_kafka_servers(), topics.all_topics(),
                   partitions=settings.stack.kafka_partitions, configs=topics.topic_configs())

@@ -52,6 +52,40 @@ class StackSettings(BaseSettings):
     start_timeout_s: float = 180.0
 
 
+class TieringSettings(BaseSettings):
+    """Tiering by read frequency (env prefix ORDERREPO_TIER_). Days count from the order's
+    last change or last read, whichever is later ("idle"), except retention (from creation).
+
+    An open order is always hot. A closed order changed within `hot_window_days`, or read at
+    least `busy_reads` times within `read_window_days`, is hot. Otherwise it goes warm after
+    `warm_after_idle_days` idle and cold after `cold_after_idle_days`; a cold order read more
+    than `rehydrate_after_cold_reads` times comes back to hot. `retention_days_<tier>`
+    deletes (with a tombstone) an order resting in that tier once it is that old.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}TIER_", env_file=".env", extra="ignore")
+
+    hot_window_days: int = Field(default=30, ge=0, description="a change within this keeps an order hot")
+    warm_after_idle_days: int = Field(default=30, ge=0, description="idle days before hot -> warm")
+    cold_after_idle_days: int = Field(default=180, ge=0, description="idle days before -> cold (Parquet)")
+    read_window_days: int = Field(default=30, ge=1, description="window in which reads count as 'busy'")
+    busy_reads: int = Field(default=3, ge=1, description="reads within the window that keep an order hot")
+    rehydrate_after_cold_reads: int = Field(default=3, ge=0, description="cold reads after which -> hot")
+    retention_days_hot: int | None = Field(default=None, ge=1, description="None = never delete from hot")
+    retention_days_warm: int | None = Field(default=None, ge=1, description="None = keep warm orders")
+    retention_days_cold: int | None = Field(default=2555, ge=1, description="7 years from creation")
+    cold_path: str | None = Field(
+        default=None, description="local directory or object-store URL for Parquet; unset = <stack home>/cold"
+    )
+    cold_storage_options: dict[str, str] = Field(
+        default_factory=dict, description="object-store credentials/options passed to polars/pyarrow"
+    )
+    cold_row_group_rows: int = Field(default=64, ge=1, le=100_000, description="rows per Parquet row group")
+    move_batch: int = Field(default=500, ge=1, le=10_000, description="orders per move step (and per cold part)")
+    read_flush_s: float = Field(default=5.0, gt=0, description="read recorder flush interval")
+    mover_metrics_port: int | None = Field(default=None, description="Prometheus port of `retention run --loop`")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
@@ -165,6 +199,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(console|json)$")
 
     stack: StackSettings = Field(default_factory=StackSettings)
+    tier: TieringSettings = Field(default_factory=TieringSettings)
 
     @model_validator(mode="after")
     def _dead_letters_fit_a_request(self) -> Settings:
@@ -181,6 +216,9 @@ class Settings(BaseSettings):
 
     def resolved_kafka_servers(self) -> str:
         return self.kafka_bootstrap_servers or f"127.0.0.1:{self.stack.kafka_port}"
+
+    def resolved_cold_path(self) -> str:
+        return self.tier.cold_path or str(self.stack.home / "cold")
 
     def uses_external_clusters(self) -> bool:
         return self.engine_url is not None and self.kafka_bootstrap_servers is not None

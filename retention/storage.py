@@ -1,0 +1,131 @@
+"""Engine-side storage of the tiers: names, template installation, warm month indices.
+
+Names for a prefix P:
+  P-order-locator (alias) -> P-order-locator-vN   one entry per order (always hot)
+  P-tombstones (alias)    -> P-tombstones-vN      tombstones + erasure audit
+  P-orders-warm-YYYY.MM, P-order-events-warm-YYYY.MM   warm, by the order's creation month
+  P-orders-warm, P-order-events-warm                   aliases over every warm month
+Templates are versioned (`version` in each JSON file); a template change rolls out by a
+new index version behind the alias (as `index_templates.install` does for hot), never
+by mutating a live mapping. Warm indices are plain month indices: never rollover or data
+streams, so a late change to an order always finds its one copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+from adapters.search_engine import SearchEngine
+from index_templates import IndexNames, ensure_live_version, load_template
+
+CATALOG_FAMILIES = ("order-locator", "tombstones")
+WARM_FAMILIES = ("orders", "order-events")
+_COMPONENTS = ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings")
+_COMPOSABLE = ("order-locator", "tombstones", "orders-warm", "order-events-warm")
+
+
+@dataclass(frozen=True)
+class TierNames:
+    prefix: str
+
+    @cached_property
+    def hot(self) -> IndexNames:
+        return IndexNames(self.prefix)
+
+    @property
+    def locator(self) -> str:
+        return f"{self.prefix}-order-locator"
+
+    @property
+    def tombstones(self) -> str:
+        return f"{self.prefix}-tombstones"
+
+    def warm_index(self, family: str, month: str) -> str:
+        return f"{self.prefix}-{family}-warm-{month}"
+
+    def warm_alias(self, family: str) -> str:
+        return f"{self.prefix}-{family}-warm"
+
+    def month_of_warm_index(self, index: str) -> str:
+        return index.rsplit("-", 1)[-1]
+
+
+def install_tier_storage(engine: SearchEngine, names: TierNames) -> dict[str, str]:
+    """Templates for the locator, tombstones and warm months; live versions behind aliases.
+
+    Idempotent. Run after `index_templates.install` (warm templates compose the hot
+    mappings components it installs).
+    """
+    for component in _COMPONENTS:
+        engine.put_component_template(f"{names.prefix}-{component}",
+                                      load_template(f"component/{component}.json", names.prefix))
+    for template in _COMPOSABLE:
+        engine.put_index_template(f"{names.prefix}-{template}", load_template(f"{template}.json", names.prefix))
+    return {family: ensure_live_version(engine, names.hot, family) for family in CATALOG_FAMILIES}
+
+
+def warm_nodes_present(engine: SearchEngine) -> bool:
+    """True when some node carries the attribute temp=warm (multi-node clusters)."""
+    rows = engine.request("GET", "/_cat/nodeattrs", params={"format": "json", "h": "attr,value"})
+    return any(row.get("attr") == "temp" and row.get("value") == "warm" for row in rows)
+
+
+def ensure_warm_index(engine: SearchEngine, index: str, *, on_warm_nodes: bool) -> None:
+    """Create the month index if missing (the warm template applies), on warm nodes if any."""
+    if engine.index_exists(index):
+        return
+    settings = {"index.routing.allocation.require.temp": "warm"} if on_warm_nodes else {}
+    try:
+        engine.create_index(index, {"settings": settings})
+    except Exception:  # noqa: BLE001 - a concurrent mover may have created it first
+        if not engine.index_exists(index):
+            raise
+
+
+def set_write_block(engine: SearchEngine, index: str, blocked: bool) -> None:
+    engine.request("PUT", f"/{index}/_settings", body={"index.blocks.write": blocked})
+
+
+@contextmanager
+def writable(engine: SearchEngine, index: str) -> Iterator[None]:
+    """Lift a warm index's write block for the duration; the block is restored even on error.
+
+    A crash inside leaves it writable: `seal` at the end of the next pass restores it.
+    """
+    set_write_block(engine, index, False)
+    try:
+        yield
+    finally:
+        engine.refresh(index)
+        set_write_block(engine, index, True)
+
+
+def seal(engine: SearchEngine, index: str) -> None:
+    """Refresh, force-merge to one segment (expunging deletes) and block writes."""
+    set_write_block(engine, index, False)
+    engine.refresh(index)
+    engine.request("POST", f"/{index}/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600})
+    engine.refresh(index)  # warm indices never refresh on their own: release the merged-away segments
+    engine.request("POST", f"/{index}/_flush")
+    set_write_block(engine, index, True)
+
+
+def warm_indices(engine: SearchEngine, names: TierNames) -> list[str]:
+    rows = engine.request("GET", f"/_cat/indices/{names.prefix}-*-warm-*", params={"format": "json", "h": "index"})
+    return sorted(row["index"] for row in rows)
+
+
+def unsealed_warm_indices(engine: SearchEngine, names: TierNames) -> list[str]:
+    """Warm indices left writable (a mover crashed mid-move): the next pass seals them."""
+    indices = warm_indices(engine, names)
+    if not indices:
+        return []
+    answer = engine.request("GET", f"/{names.prefix}-*-warm-*/_settings/index.blocks.write")
+    return sorted(
+        index for index in indices
+        if str(((answer.get(index) or {}).get("settings") or {}).get("index", {}).get("blocks", {}).get("write"))
+        != "true"
+    )

@@ -1,0 +1,164 @@
+"""Tiering on the real OpenSearch: every transition, reads across tiers, rehydration, late changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.search_engine import AsyncSearchEngine, SearchEngine
+from ingest.writer import OrderStoreWriter
+from index_templates import IndexNames
+from order_domain.model import ChangeKind, Channel, OrderChange, ReturnLink
+from order_domain.tier_policy import Tier
+from orderrepo.bootstrap import engine_config
+from retention.mover import Mover
+from retention.read_recorder import ReadRecorder
+from retention.storage import unsealed_warm_indices
+from retention.tier_reader import TierReader
+from retention.write_gate import WriteGate
+from settings import Settings
+from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_id, timeline_ids
+
+N = 60
+
+
+@pytest.fixture
+def tiered(isolated: Settings, engine: SearchEngine, tmp_path: Path) -> tuple[Mover, Clock]:
+    ingest(engine, isolated.index_prefix, range(N), months=2)
+    clock = Clock(T0 + timedelta(days=10))
+    return make_mover(engine, isolated.index_prefix, str(tmp_path / "cold"), clock=clock, batch=25), clock
+
+
+def _tiers(engine: SearchEngine, mover: Mover) -> dict[str, str]:
+    return {i: e["tier"] for i, e in census(engine, mover)["entries"].items()}
+
+
+def _assert_each_order_in_exactly_its_tier(engine: SearchEngine, mover: Mover, expected: int) -> None:
+    seen = census(engine, mover)
+    assert len(seen["entries"]) == expected
+    for order, entry in seen["entries"].items():
+        assert entry.get("pending") is None
+        for tier, copies in seen["copies"].items():
+            assert copies[order] == (1 if entry["tier"] == tier else 0), (order, tier, entry["tier"])
+
+
+def test_hot_to_warm_to_cold_to_deleted(tiered: tuple[Mover, Clock], engine: SearchEngine) -> None:
+    mover, clock = tiered
+    report = mover.run_pass()
+    assert report.examined == N and sum(report.moved.values()) == 0  # all changed within the hot window
+    assert set(_tiers(engine, mover).values()) == {"hot"}
+
+    clock.now = T0 + timedelta(days=100)  # every order idle 30..100 days
+    report = mover.run_pass()
+    assert report.moved == {("hot", "warm"): N}
+    _assert_each_order_in_exactly_its_tier(engine, mover, N)
+    assert unsealed_warm_indices(engine, mover.names) == []
+    months = {e["created_month"] for e in census(engine, mover)["entries"].values()}
+    assert engine.aliases_of(mover.names.warm_alias("orders")) == sorted(
+        mover.names.warm_index("orders", m) for m in months)
+    warm = mover.names.warm_index("order-events", "2025.01")
+    assert len(timeline_ids(engine, warm, order_id(0))) == 3 or len(timeline_ids(engine, warm.replace(
+        "2025.01", "2025.02"), order_id(0))) == 3
+    assert timeline_ids(engine, mover.names.hot.events, order_id(0)) == []
+
+    clock.now = T0 + timedelta(days=300)
+    assert mover.run_pass().moved == {("warm", "cold"): N}
+    _assert_each_order_in_exactly_its_tier(engine, mover, N)
+    assert engine.count(mover.names.warm_alias("orders")) == 0
+
+    clock.now = T0 + timedelta(days=2100)  # past the 2000-day cold retention
+    assert mover.run_pass().moved == {("cold", "deleted"): N}
+    seen = census(engine, mover)
+    assert seen["entries"] == {} and sum(sum(c.values()) for c in seen["copies"].values()) == 0
+    assert mover.tombstones.tombstoned_orders([order_id(n) for n in range(N)]) == {order_id(n) for n in range(N)}
+
+
+async def _reader(settings: Settings, mover: Mover, recorder: ReadRecorder | None = None) -> TierReader:
+    engine = await AsyncSearchEngine.connect(engine_config(settings))
+    return TierReader(engine, mover.names, mover.copies.cold, recorder)
+
+
+async def test_reads_answer_the_same_from_every_tier_and_say_which(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
+) -> None:
+    mover, clock = tiered
+    reader = await _reader(isolated, mover)
+    try:
+        hot = await reader.by_reference("#W7")
+        assert hot is not None and hot.tier is Tier.HOT and hot.order_id == order_id(7)
+        clock.now = T0 + timedelta(days=100)
+        mover.run_pass()
+        warm = await reader.by_reference("1Z00000007")  # tracking number, any case
+        assert warm is not None and warm.tier is Tier.WARM and warm.document == hot.document
+        clock.now = T0 + timedelta(days=300)
+        mover.run_pass()
+        cold = await reader.by_reference(order_id(7))
+        assert cold is not None and cold.tier is Tier.COLD and cold.document == hot.document
+        tier, timeline = await reader.timeline(order_id(7))  # type: ignore[misc]
+        assert tier is Tier.COLD and [e["kind"] for e in timeline] == ["created", "fulfillment", "status_changed"]
+        keys = hot.document["identity_keys"][:1]
+        first = await reader.customer_history(keys, size=2)
+        rest = await reader.customer_history(keys, size=100, after=first.next_after)
+        ids = [o.order_id for o in first.orders + rest.orders]
+        placed = [o.document["placed_at"] for o in first.orders + rest.orders]
+        assert placed == sorted(placed, reverse=True) and len(ids) == len(set(ids)) >= 2
+        assert {o.tier for o in first.orders + rest.orders} == {Tier.COLD}
+    finally:
+        await reader.engine.close()
+
+
+async def test_an_order_read_from_cold_more_than_n_times_is_rehydrated(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
+) -> None:
+    mover, clock = tiered
+    clock.now = T0 + timedelta(days=300)
+    assert mover.run_pass().moved == {("hot", "cold"): N}
+    rehydrated: list[str] = []
+
+    async def rehydrate(ids: list[str]) -> None:
+        rehydrated.extend(mover.rehydrate(ids))
+
+    reader = await _reader(isolated, mover)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, rehydrate_after_cold_reads=2, on_rehydrate=rehydrate)
+    try:
+        for _ in range(2):
+            assert (await reader.by_reference("#W3")).tier is Tier.COLD  # type: ignore[union-attr]
+        assert await reader.recorder.flush() == [] and rehydrated == []
+        assert (await reader.by_reference("#W3")).tier is Tier.COLD  # type: ignore[union-attr]
+        assert await reader.recorder.flush() == [order_id(3)]
+        assert rehydrated == [order_id(3)]
+        again = await reader.by_reference("#W3")
+        assert again is not None and again.tier is Tier.HOT
+    finally:
+        await reader.engine.close()
+    entry = census(engine, mover)["entries"][order_id(3)]
+    assert (entry["read_count"], entry["cold_reads"], entry["tier"]) == (3, 0, "hot")
+    _assert_each_order_in_exactly_its_tier(engine, mover, N)
+    assert len(timeline_ids(engine, mover.names.hot.events, order_id(3))) == 3
+
+
+@pytest.mark.parametrize("days", [100, 300], ids=["warm", "cold"])
+def test_a_late_change_brings_the_order_back_to_hot_with_its_full_history(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings, days: int,
+) -> None:
+    mover, clock = tiered
+    clock.now = T0 + timedelta(days=days)
+    mover.run_pass()
+    late = OrderChange(event_id="late-return", order_id=order_id(5), channel=Channel.STORE, source="pos",
+                       kind=ChangeKind.RETURN, occurred_at=clock.now,
+                       returns=(ReturnLink(return_id="r1", channel=Channel.STORE, status="received"),))
+    admission = WriteGate(mover).admit([late])
+    assert admission.rehydrated == {order_id(5)} and admission.to_write == [late]
+    outcome = OrderStoreWriter(engine, IndexNames(isolated.index_prefix)).write(admission.to_write)
+    assert outcome.orders_written == 1
+    mover.locator.sync_from_hot()
+    engine.refresh(mover.names.hot.orders)
+    stored = engine.get(mover.names.hot.orders, order_id(5))["_source"]  # type: ignore[index]
+    assert stored["status"] == "completed" and stored["returns"][0]["return_id"] == "r1"
+    assert [r["value"] for r in stored["references"]] == ["#W5"]  # the history merged, not a new order
+    assert len(timeline_ids(engine, mover.names.hot.events, order_id(5))) == 4
+    _assert_each_order_in_exactly_its_tier(engine, mover, N)
+    assert census(engine, mover)["entries"][order_id(5)]["tier"] == "hot"
+    assert mover.run_pass().moved == {}  # changed just now: it stays hot

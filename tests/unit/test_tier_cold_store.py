@@ -1,0 +1,69 @@
+"""The cold Parquet store on a local directory: layout, sort order, row groups, rewrites, caches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from adapters.cold_store import ColdRow, ColdStore, month_of_part
+
+
+def _rows(n: int) -> list[ColdRow]:
+    return [ColdRow(order_id=f"o{i:03d}", customer_key=f"customer:c{(i * 7) % 5}", placed_at=f"2025-03-{1 + i % 28:02d}",
+                    document={"order_id": f"o{i:03d}", "lines": [{"sku": f"S{i}"}]},
+                    timeline=[{"entry_id": f"o{i:03d}-e1", "kind": "created"}]) for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ColdStore:
+    return ColdStore(str(tmp_path), row_group_rows=4)
+
+
+def test_a_part_is_sorted_by_customer_and_split_into_small_row_groups(store: ColdStore, tmp_path: Path) -> None:
+    written = store.write_part("2025.03", _rows(10))
+    assert written is not None and written.rows == 10 and written.bytes > 0
+    assert month_of_part(written.path) == "2025.03" and written.path.startswith("orders/2025.03/part-")
+    part = pq.ParquetFile(tmp_path / written.path)
+    assert part.metadata.num_row_groups == 3
+    assert part.metadata.row_group(0).column(0).compression == "ZSTD"
+    keys = part.read(columns=["customer_key", "order_id"]).to_pylist()
+    assert keys == sorted(keys, key=lambda r: (r["customer_key"], r["order_id"]))
+    assert sorted(written.row_groups.values()) == [0] * 4 + [1] * 4 + [2] * 2
+    assert list(tmp_path.rglob("*.tmp")) == []
+
+
+def test_one_order_is_read_from_the_row_group_the_write_reported(store: ColdStore) -> None:
+    written = store.write_part("2025.03", _rows(10))
+    assert written is not None
+    for order_id, group in written.row_groups.items():
+        row = store.read(written.path, group, [order_id])[order_id]
+        assert row.document["order_id"] == order_id and row.timeline[0]["entry_id"] == f"{order_id}-e1"
+    assert store.read(written.path, 0, ["absent"]) == {}
+
+
+def test_rewrite_keeps_only_the_named_orders_in_a_new_part(store: ColdStore) -> None:
+    written = store.write_part("2025.03", _rows(10))
+    assert written is not None
+    kept = store.rewrite_keeping(written.path, {"o001", "o004"})
+    assert kept is not None and kept.path != written.path and set(kept.row_groups) == {"o001", "o004"}
+    assert [r.order_id for r in store.read_all(kept.path)] == sorted(
+        ["o001", "o004"], key=lambda i: (f"customer:c{(int(i[1:]) * 7) % 5}", i))
+    store.delete(written.path)
+    assert store.parts() == [kept.path]
+    assert store.rewrite_keeping(kept.path, set()) is None
+
+
+def test_reads_are_cached_until_forgotten(store: ColdStore) -> None:
+    written = store.write_part("2025.04", _rows(3))
+    assert written is not None
+    store.read(written.path, 0, ["o000"])
+    assert (written.path, 0) in store._groups
+    store.forget_cache()
+    assert not store._groups and not store._parts
+
+
+def test_empty_input_writes_nothing(store: ColdStore) -> None:
+    assert store.write_part("2025.03", []) is None
+    assert store.parts() == []

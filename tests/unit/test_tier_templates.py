@@ -1,0 +1,72 @@
+"""The tiering templates: valid, versioned, strict, and mapping every field tiering writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index_templates import load_template
+from order_domain.tier_policy import Tier
+from retention.locator import new_entry, order_fields, sync_action
+from retention.storage import TierNames
+
+DOCUMENT = {
+    "order_id": "o1", "status": "completed", "placed_at": "2025-03-02T10:00:00+00:00",
+    "updated_at": "2025-03-05T10:00:00+00:00", "indexed_at": "2025-03-05T10:00:01+00:00",
+    "identity_keys": ["customer:c1", "email:a@b.com"],
+    "references": [{"kind": "web_order_number", "value": "#W1"}], "customer": {"email": "a@b.com"},
+}
+
+
+def _properties(name: str) -> dict[str, Any]:
+    mappings = load_template(f"component/{name}@mappings.json", "p")["template"]["mappings"]
+    assert mappings["dynamic"] == "strict"
+    return mappings["properties"]
+
+
+def test_every_template_is_versioned_and_composes_known_components() -> None:
+    expected = {
+        "order-locator": (["p-order-locator-v*"], ["p-tier-catalog@settings", "p-order-locator@mappings"]),
+        "tombstones": (["p-tombstones-v*"], ["p-tier-catalog@settings", "p-tombstones@mappings"]),
+        "orders-warm": (["p-orders-warm-*"], ["p-orders@mappings", "p-tier-warm@settings"]),
+        "order-events-warm": (["p-order-events-warm-*"], ["p-order-events@mappings", "p-tier-warm@settings"]),
+    }
+    for name, (patterns, components) in expected.items():
+        template = load_template(f"{name}.json", "p")
+        assert (template["index_patterns"], template["composed_of"], template["version"]) == (patterns, components, 1)
+    for component in ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings"):
+        assert load_template(f"component/{component}.json", "p")["version"] == 1
+
+
+def test_warm_months_never_match_the_hot_version_pattern_and_join_their_alias() -> None:
+    names = TierNames("p")
+    assert not names.warm_index("orders", "2025.03").startswith("p-orders-v")
+    assert load_template("orders-warm.json", "p")["template"]["aliases"] == {"p-orders-warm": {}}
+    warm = load_template("component/tier-warm@settings.json", "p")["template"]["settings"]
+    assert warm["codec"] == "best_compression"
+
+
+def test_the_locator_mapping_covers_every_entry_field() -> None:
+    mapped = _properties("order-locator")
+    entry = new_entry(DOCUMENT, tier=Tier.HOT, location="p-orders")
+    assert set(entry) <= set(mapped)
+    assert set(mapped["pending"]["properties"]) == {"phase", "from_tier", "from_location", "to_tier", "to_location",
+                                                    "to_row_group", "started_at"}
+
+
+def test_order_fields_come_from_the_document() -> None:
+    fields = order_fields(DOCUMENT)
+    assert fields["created_month"] == "2025.03" and fields["closed"] is True
+    assert fields["last_changed"] == "2025-03-05T10:00:00+00:00"
+    assert fields["customer_keys"] == ["customer:c1", "email:a@b.com"]
+    assert {"#w1", "w1", "o1", "a@b.com"} <= {ref.lower() for ref in fields["refs"]}
+
+
+def test_the_sync_action_creates_a_hot_entry_and_leaves_other_tiers_alone() -> None:
+    action = sync_action(DOCUMENT, TierNames("p"))
+    assert action["_index"] == "p-order-locator" and action["upsert"]["tier"] == "hot"
+    assert "ctx.op = 'none'" in action["script"]["source"]
+    assert "tier" not in action["script"]["params"]["fields"]
+
+
+def test_the_tombstone_mapping_covers_what_tombstones_write() -> None:
+    assert set(_properties("tombstones")) == {"kind", "order_id", "key_hash", "reason", "at", "counts"}
