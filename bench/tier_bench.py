@@ -34,7 +34,7 @@ from ingest.topics import CHANNEL_FORMATS
 from ingest.writer import OrderStoreWriter
 from order_domain.model import OrderChange
 from order_domain.tier_policy import TierThresholds
-from orderrepo.bootstrap import connect_engine, engine_config
+from adapters.engine_settings import connect_engine, engine_config
 from retention.copies import TierCopies
 from retention.mover import Mover
 from retention.report import hot_bytes

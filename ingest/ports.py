@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from adapters.bus_records import ConsumedRecord, OutgoingRecord, Partition
 from adapters.search_engine import BulkItemResult
+from order_domain.model import OrderChange
 
 
 class OrderStore(Protocol):
@@ -70,3 +71,19 @@ class RecordSink(Protocol):
 class DeadLetterSink(RecordSink, Protocol):
     """The dead-letter topic: a `RecordSink` the worker writes dead-letter and ignored
     records to, acknowledged before the offsets of their source records are committed."""
+
+
+class Admission(Protocol):
+    """What tiering answers for a batch: the changes to write, and those a tombstone blocks."""
+
+    to_write: list[OrderChange]
+    blocked: list[OrderChange]
+
+
+class WriteAdmission(Protocol):
+    """Tiering's door on the write path (`retention.write_gate.WriteGate`): before a batch is
+    merged, warm and cold orders it touches are brought back to hot with their history, and
+    changes to erased or expired orders are blocked by their tombstones. Raises when an order
+    could not be brought back yet (a concurrent move): the batch is retried like an outage."""
+
+    def admit(self, changes: Sequence[OrderChange]) -> Admission: ...

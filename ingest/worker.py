@@ -41,7 +41,8 @@ import orjson
 from adapters.bus_records import BusUnavailable, ConsumedRecord, Partition
 from ingest import metrics
 from ingest.decoders import DEFAULT_OPTIONS, DecoderOptions
-from ingest.dead_letter import IGNORED, DeadLetter, LetterBounds, decode_or_letter
+from ingest.admission import TOMBSTONED
+from ingest.dead_letter import DEAD_LETTER, IGNORED, DeadLetter, LetterBounds, decode_or_letter
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
 from ingest.write_guard import ChangeWriter, GuardedWrite
@@ -151,8 +152,10 @@ class IngestWorker:
         self._count_writes(outcome)
         for event_id, reason in outcome.rejected.items():
             record = decoded.origin[event_id]
+            slug = reason.split(":", 1)[0]
+            kind = IGNORED if slug == TOMBSTONED else DEAD_LETTER  # a replay after an erasure is expected
             decoded.letters.setdefault(record.coordinates, DeadLetter.of(
-                record, reason=reason.split(":", 1)[0], detail=reason, channel=self._channel(record)))
+                record, reason=slug, detail=reason, kind=kind, channel=self._channel(record)))
         letters = list(decoded.letters.values())
         self._send_letters(letters)
         self.source.commit({partition: rs[-1].offset + 1 for partition, rs in batch.items() if rs})

@@ -16,13 +16,16 @@ from adapters.kafka_bus import (
 from adapters.engine_settings import connect_async_engine, connect_engine  # re-exported for the entry points
 from adapters.search_engine import SearchEngine
 from index_templates import IndexNames, install
+from ingest.admission import AdmittedWriter
 from ingest.dead_letter import LetterBounds
 from ingest.rebuild import RebuildReport, rebuild
 from ingest.decoders import DecoderOptions
 from ingest.topics import TopicMap
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
+from retention.config import build_mover
 from retention.storage import TierNames, install_tier_storage
+from retention.write_gate import WriteGate
 from settings import Settings
 
 
@@ -78,7 +81,7 @@ def build_worker(
                              heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4)
     return IngestWorker(
         source=KafkaChangeSource(consumer),
-        writer=OrderStoreWriter(engine, index_names(settings)),
+        writer=admitted_writer(settings, engine),
         topics=topics,
         dead_letter_sink=record_sink(settings) if dead_letters else None,
         letter_bounds=letter_bounds(settings),
@@ -86,6 +89,12 @@ def build_worker(
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
         decoder_options=decoder_options(settings),
     )
+
+
+def admitted_writer(settings: Settings, engine: SearchEngine) -> AdmittedWriter:
+    """The order store writer behind tiering's door: late changes bring warm and cold orders back
+    to hot first, tombstones block erased and expired orders (also during a full replay)."""
+    return AdmittedWriter(OrderStoreWriter(engine, index_names(settings)), WriteGate(build_mover(settings, engine)))
 
 
 def decoder_options(settings: Settings) -> DecoderOptions:

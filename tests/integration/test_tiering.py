@@ -12,7 +12,7 @@ from ingest.writer import OrderStoreWriter
 from index_templates import IndexNames
 from order_domain.model import ChangeKind, Channel, OrderChange, ReturnLink
 from order_domain.tier_policy import Tier
-from orderrepo.bootstrap import engine_config
+from adapters.engine_settings import engine_config
 from retention.mover import Mover
 from retention.read_recorder import ReadRecorder
 from retention.storage import unsealed_warm_indices
