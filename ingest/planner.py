@@ -17,8 +17,7 @@ says whether the timeline shows it), and the order document lists those ids
   re-read;
 - otherwise (`history_needed`) the order's listed event documents are read, the
   whole timeline is recomputed from the event set (`order_domain.timeline`),
-  and every entry from the first new event on whose content changed (`digest`)
-  is rewritten — status_before/after and significance follow event time, not
+  and every entry from the first new event on whose content changed is rewritten — status_before/after and significance follow event time, not
   arrival. Entries are never deleted: one that stops mattering is rewritten
   with `significant` False.
 """
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from order_domain.merge import State, document_of, order_of, stamp_of, state_of
 from order_domain.model import Order, OrderChange
 from order_domain.search_projection import order_facts, search_fields
@@ -39,6 +40,7 @@ from order_domain.timeline import event_set, replay
 
 EVENT_LOG = "event_entries"
 PROJECTION_ONLY_FIELDS = ("indexed_at", "search", "facts", EVENT_LOG)
+ENTRY_CONTENT = ("significant", "categories", "changes", "status_before", "status_after", "store_id")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,10 @@ class StoredOrder:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event document read back: the event it keeps and the digest of what its entry said."""
+    """An event document read back: the event it keeps and what its entry said (`ENTRY_CONTENT`)."""
 
     change: OrderChange
-    digest: str
+    content: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def stored_order(hit: Mapping[str, Any]) -> StoredOrder:
 
 def stored_event(hit: Mapping[str, Any]) -> StoredEvent:
     source = hit["_source"]
-    return StoredEvent(OrderChange.model_validate(source["event"]), source.get("digest") or "")
+    return StoredEvent(OrderChange.model_validate(source["event"]), {key: source.get(key) for key in ENTRY_CONTENT})
 
 
 def order_document(state: State, indexed_at: datetime, *, event_entries: Sequence[str] = ()) -> dict[str, Any]:
@@ -103,6 +105,19 @@ def order_document(state: State, indexed_at: datetime, *, event_entries: Sequenc
     document = document_of(state)
     return {**document, "indexed_at": indexed_at.isoformat(), "search": search_fields(document),
             "facts": order_facts(document), EVENT_LOG: list(event_entries)}
+
+
+def event_document(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]:
+    """What is stored for one event: its entry (shown when `significant`) and the event itself."""
+    return {
+        "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
+        "occurred_at": entry.occurred_at.isoformat(), "indexed_at": indexed_at.isoformat(),
+        "source_version": entry.source_version, "channel": entry.channel, "source": entry.source,
+        "kind": entry.kind, "actor": entry.actor, "categories": list(entry.categories),
+        "significant": entry.significant, "status_before": entry.status_before, "status_after": entry.status_after,
+        "store_id": entry.store_id, "changes": entry.changes,
+        "event": entry.event,  # plain values: the engine's serialiser encodes them
+    }
 
 
 def _by_order(changes: Iterable[OrderChange], plan: WritePlan | None = None) -> dict[str, list[OrderChange]]:
@@ -172,8 +187,13 @@ def _plan_one_order(plan: WritePlan, fresh: list[OrderChange], held: StoredOrder
 
 def _recomputed(fresh: list[OrderChange], history: Sequence[StoredEvent]) -> list[TimelineEntry]:
     """The whole timeline again from the event set; the entries from the first new event on that changed."""
-    held = {event.change.event_id: event.digest for event in history}
+    held = {event.change.event_id: event.content for event in history}
     start = stamp_of(fresh[0])
     _, described = replay(None, event_set([*(event.change for event in history), *fresh]))
-    return [entry for entry in described
-            if entry.key >= start and held.get(entry.event_id) != entry.digest]
+    return [entry for entry in described if entry.key >= start and held.get(entry.event_id) != _content(entry)]
+
+
+def _content(entry: TimelineEntry) -> dict[str, Any]:
+    """What the entry says, as the engine gives it back (JSON; decimals as strings, like the engine adapter)."""
+    document = event_document(entry, entry.occurred_at)
+    return orjson.loads(orjson.dumps({key: document[key] for key in ENTRY_CONTENT}, default=str))

@@ -126,8 +126,9 @@ def apply_change(state: State, change: OrderChange) -> State:
     _merge_totals(new, change, writer)
     for collection, id_field in _KEYED_COLLECTIONS.items():
         _merge_collection(new, collection, id_field, getattr(change, collection), writer)
-    if change.status is not None or change.lines:
-        new["status"] = order_status(reported_status(new["status_history"]), (line.get("status") for line in new["lines"]))
+    if change.status is not None or any(line.status is not None for line in change.lines):
+        line_statuses = (line.get("status") for line in new["lines"])
+        new["status"] = order_status(reported_status(new["status_history"]), line_statuses)
     new["references"] = _union(state["references"], [_dump(ref) for ref in change.references], key=_ref_key)
     if change.linked_orders:
         new["linked_orders"] = _union(state["linked_orders"], [_dump(link) for link in change.linked_orders],

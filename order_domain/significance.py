@@ -12,17 +12,15 @@ An event is compared with the order as it stood just before it *in event time*
   the order (kind created, or a placing time) is marked ``order_created``.
 - Heartbeats carry no order data; they are dropped before the merge.
 - Entry ids are derived from (order id, event id), so a replay rewrites the same
-  entry instead of adding one; `digest` fingerprints what the entry says, so a
-  recomputation rewrites only entries whose content changed.
+  entry instead of adding one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from order_domain.merge import State, claims_origin, initial_state
@@ -71,7 +69,6 @@ class TimelineEntry:
     status_before: str | None = None
     significant: bool = True
     source_version: int = 0
-    digest: str = ""
 
     @property
     def key(self) -> tuple[datetime, int, str]:
@@ -83,6 +80,7 @@ def is_noise(change: OrderChange) -> bool:
     return change.kind in NOISE_KINDS
 
 
+@lru_cache(maxsize=65_536)  # asked several times per event on the write path
 def timeline_entry_id(order_id: str, event_id: str) -> str:
     return hashlib.sha256(f"{order_id}\x1f{event_id}".encode()).hexdigest()[:32]
 
@@ -146,28 +144,12 @@ def event_entry(before: State | None, after: State, change: OrderChange) -> Time
         categories.discard("customer_linked")
     if places:
         categories.add("order_created")
-    status_before = None if before is None else str(before["status"])
-    content = {"categories": sorted(categories), "changes": changes, "status_before": status_before,
-               "status_after": str(after["status"]), "store_id": after.get("store_id")}
     return TimelineEntry(
         entry_id=timeline_entry_id(change.order_id, change.event_id),
         order_id=change.order_id, event_id=change.event_id, occurred_at=change.occurred_at,
         channel=change.channel.value, source=change.source, kind=change.kind.value, actor=change.actor,
-        categories=tuple(content["categories"]), changes=changes, status_after=content["status_after"],
-        store_id=content["store_id"], status_before=status_before, significant=bool(categories),
+        categories=tuple(sorted(categories)), changes=changes, status_after=str(after["status"]),
+        store_id=after.get("store_id"), status_before=None if before is None else str(before["status"]),
+        significant=bool(categories), source_version=change.source_version or 0,
         event=change.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
-        source_version=change.source_version or 0, digest=_digest(content),
     )
-
-
-def _digest(content: dict[str, Any]) -> str:
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_plain)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not part of a timeline entry: {type(value).__name__}")

@@ -71,11 +71,11 @@ def reported_status(reported: Iterable[OrderStatus]) -> OrderStatus:
 
 def order_status(reported: OrderStatus, line_statuses: Iterable[LineStatus | None]) -> OrderStatus:
     """The order's status: the reported one, lifted to what its lines imply (module rule)."""
-    lines = [status for status in line_statuses if status is not None]
+    lines = {status for status in line_statuses if status is not None}
     implied = status_from_lines(lines)
     if implied is None:
         return reported
-    if reported is OrderStatus.CANCELLED and WENT_OUT.intersection(lines):
+    if reported is OrderStatus.CANCELLED and not WENT_OUT.isdisjoint(lines):
         return implied
     return max(reported, implied, key=STATUS_RANK.__getitem__)
 

@@ -68,7 +68,9 @@ ORDER_EVENTS = st.lists(changes(), min_size=1, max_size=10).map(unique_event_ids
 
 @settings(max_examples=examples(600))
 @given(events=ORDER_EVENTS, data=st.data())
-def test_generated_events_give_one_timeline_in_any_arrival_order(events: list[OrderChange], data: st.DataObject) -> None:
+def test_generated_events_give_one_timeline_in_any_arrival_order(
+    events: list[OrderChange], data: st.DataObject
+) -> None:
     assert_set_function(events, data.draw(arrivals(events)))
 
 

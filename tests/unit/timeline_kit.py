@@ -17,7 +17,7 @@ from index_templates import IndexNames
 from ingest.decoders import decode
 from ingest.planner import order_document
 from ingest.topics import CHANNEL_FORMATS
-from ingest.writer import _timeline_document
+from ingest.planner import event_document
 from order_domain.merge import merge_all, state_of
 from order_domain.model import Channel, OrderChange
 from order_domain.timeline import entries, with_links
@@ -61,7 +61,7 @@ def expected_documents(events: Iterable[OrderChange]) -> tuple[dict[str, Any], d
     described = entries(events)
     ids = sorted(entry.entry_id for entry in described)
     order = plain(order_document(state_of(merge_all(None, events)), NOW, event_entries=ids))
-    return order, {entry.entry_id: plain(_timeline_document(entry, NOW)) for entry in described}
+    return order, {entry.entry_id: plain(event_document(entry, NOW)) for entry in described}
 
 
 class MemoryStore:
