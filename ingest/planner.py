@@ -137,8 +137,8 @@ def history_needed(changes: Iterable[OrderChange], stored: Mapping[str, StoredOr
     for order_id, batch in _by_order(changes).items():
         held = stored.get(order_id)
         fresh = _fresh(order_id, batch, held) if held is not None else []
-        if held is not None and fresh and _late(fresh, held):
-            needed[order_id] = held.event_entries
+        if held is not None and held.event_entries and fresh and _late(fresh, held):
+            needed[order_id] = held.event_entries  # (a document from before event lists has none to read)
     return needed
 
 

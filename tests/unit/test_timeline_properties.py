@@ -66,7 +66,7 @@ ORDER_EVENTS = st.lists(changes(), min_size=1, max_size=10).map(unique_event_ids
     lambda events: [event for event in events if event.kind is not ChangeKind.HEARTBEAT]).filter(bool)
 
 
-@settings(max_examples=examples(600))
+@settings(max_examples=examples(300))
 @given(events=ORDER_EVENTS, data=st.data())
 def test_generated_events_give_one_timeline_in_any_arrival_order(
     events: list[OrderChange], data: st.DataObject

@@ -52,7 +52,7 @@ def deliveries(draw: st.DrawFn, events: list[OrderChange]) -> list[list[OrderCha
 ORDER_GROUPS = st.lists(st.sampled_from(sorted(journeys())), min_size=1, max_size=4, unique=True)
 
 
-@settings(max_examples=examples(200))
+@settings(max_examples=examples(500))
 @given(order_ids=ORDER_GROUPS, data=st.data())
 def test_any_arrival_order_and_batching_store_the_same_timeline(order_ids: list[str], data: st.DataObject) -> None:
     events = [event for order_id in order_ids for event in journeys()[order_id]
