@@ -17,9 +17,15 @@ says whether the timeline shows it), and the order document lists those ids
   re-read;
 - otherwise (`history_needed`) the order's listed event documents are read, the
   whole timeline is recomputed from the event set (`order_domain.timeline`),
-  and every entry from the first new event on whose content changed is rewritten — status_before/after and significance follow event time, not
-  arrival. Entries are never deleted: one that stops mattering is rewritten
-  with `significant` False.
+  and every entry from the first new event on whose content changed is
+  rewritten — status_before/after and significance follow event time, not
+  arrival. Entries are never deleted (every event keeps one): an entry that
+  stops mattering is rewritten with `significant` False, and the reverse.
+
+Cost: one event document per non-heartbeat event (before, only significant
+changes had one: about 4% more documents on the sample traffic), the event ids
+in the order document (32 bytes each), and for late events one extra real-time
+read of that order's event documents plus a fold of its events.
 """
 
 from __future__ import annotations
