@@ -5,8 +5,13 @@ Guarantees:
   merged from (seq_no/primary_term guard, or `create` for a new order); on a
   conflict the writer re-reads and re-merges just those orders, so a stale writer
   can never overwrite newer state, and concurrent writers converge;
-- a timeline entry is written before the order document it belongs to: a crash in
-  between leaves the order update to be replayed, never an update without its entry;
+- every event document (timeline entry) is written before the order document that
+  lists it: a crash in between leaves the order update to be replayed, never an
+  order that names an event document that does not exist;
+- the events a change implies for other orders (links: `order_domain.timeline.
+  with_links`) are planned with it; a rejection is reported under the source event;
+- an order that received a late event has its event documents re-read (by id, in
+  real time) so the planner can recompute its timeline in event-time order;
 - only failed items are retried (429/5xx, with jittered backoff); items the engine
   rejects for good (4xx) are reported so their events go to the dead-letter topic.
 """
@@ -22,10 +27,23 @@ from typing import Any
 
 from adapters.search_engine import BulkItemResult
 from index_templates import IndexNames
-from ingest.planner import OrderWrite, WritePlan, order_document, plan_writes, stored_order
+from ingest.planner import (
+    OrderWrite,
+    StoredEvent,
+    WritePlan,
+    event_document,
+    history_needed,
+    order_document,
+    plan_writes,
+    stored_event,
+    stored_order,
+)
 from ingest.ports import OrderStore
 from order_domain.model import OrderChange
 from order_domain.significance import TimelineEntry
+from order_domain.timeline import with_links
+
+_timeline_document = event_document  # the name the template tests know it by
 
 
 class TransientWriteFailure(RuntimeError):
@@ -59,14 +77,17 @@ class OrderStoreWriter:
 
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
         outcome = WriteOutcome()
-        pending = list(changes)
+        pending, source_of = with_links(changes)
         for attempt in range(self.max_rounds):
-            plan = plan_writes(pending, self._load({c.order_id for c in pending}))
+            stored = self._load({c.order_id for c in pending})
+            plan = plan_writes(pending, stored, self._history(history_needed(pending, stored)))
             if attempt == 0:
                 outcome.noise, outcome.unchanged = len(plan.noise), len(plan.unchanged)
             retry_orders = self._send(plan, outcome)
             pending = [c for c in pending if c.order_id in retry_orders]
             if not pending:
+                outcome.rejected = {source_of.get(event_id, event_id): reason
+                                    for event_id, reason in outcome.rejected.items()}
                 return outcome
             outcome.conflicts_retried += len(retry_orders)
             self.sleep(min(5.0, 0.05 * 2**attempt) * (0.5 + random.random()))
@@ -75,6 +96,15 @@ class OrderStoreWriter:
     def _load(self, order_ids: set[str]) -> dict[str, Any]:
         found = self.engine.mget(self.names.orders_write, sorted(order_ids))
         return {order_id: stored_order(hit) for order_id, hit in found.items()}
+
+    def _history(self, needed: dict[str, tuple[str, ...]]) -> dict[str, list[StoredEvent]]:
+        """The listed event documents of orders that received a late event (mget: real time, unlike search)."""
+        ids = sorted({entry_id for entry_ids in needed.values() for entry_id in entry_ids})
+        history: dict[str, list[StoredEvent]] = {order_id: [] for order_id in needed}
+        for hit in self.engine.mget(self.names.events_write, ids).values():
+            event = stored_event(hit)
+            history[event.change.order_id].append(event)
+        return history
 
     def _send(self, plan: WritePlan, outcome: WriteOutcome) -> set[str]:
         """Returns the order ids to re-read and re-plan (conflicts and transient failures).
@@ -85,8 +115,8 @@ class OrderStoreWriter:
         now = self.clock()
         retry: set[str] = set()
         refused: dict[str, str] = {}
-        order_of_entry = {entry.entry_id: entry.order_id for entry in plan.timeline}
-        for result in self.engine.bulk(self._timeline_actions(plan.timeline, now)):
+        order_of_entry = {entry.entry_id: entry.order_id for entry in plan.entries}
+        for result in self.engine.bulk(self._timeline_actions(plan.entries, now)):
             # by id, not position: the bulk helper yields items it retried after the others
             self._classify(result, order_of_entry[result.doc_id], retry, refused)
             outcome.timeline_written += result.ok
@@ -113,7 +143,7 @@ class OrderStoreWriter:
         for write in writes:
             action: dict[str, Any] = {
                 "_index": self.names.orders_write, "_id": write.order_id,
-                "_source": order_document(write.state, now),
+                "_source": order_document(write.state, now, event_entries=write.event_entries),
             }
             if write.guard is None:
                 action["_op_type"] = "create"
@@ -123,23 +153,10 @@ class OrderStoreWriter:
         return actions
 
     def _timeline_actions(self, entries: list[TimelineEntry], now: datetime) -> list[dict[str, Any]]:
-        return [
-            {"_op_type": "index", "_index": self.names.events_write, "_id": entry.entry_id,
-             "_source": _timeline_document(entry, now)}
-            for entry in entries
-        ]
+        index = self.names.events_write
+        return [{"_op_type": "index", "_index": index, "_id": entry.entry_id, "_source": event_document(entry, now)}
+                for entry in entries]
 
 
 def _transient(result: BulkItemResult) -> bool:
     return result.status == 429 or result.status >= 500 or result.status == 0
-
-
-def _timeline_document(entry: TimelineEntry, now: datetime) -> dict[str, Any]:
-    return {
-        "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
-        "occurred_at": entry.occurred_at.isoformat(), "indexed_at": now.isoformat(),
-        "channel": entry.channel, "source": entry.source, "kind": entry.kind, "actor": entry.actor,
-        "categories": list(entry.categories), "status_after": entry.status_after, "store_id": entry.store_id,
-        "changes": entry.changes, "event": entry.event,  # plain values: the serialiser encodes them
-    }
-

@@ -8,9 +8,12 @@ Every field is a join-semilattice:
   last writer wins, where "last" is the total order on the stamp
   (occurred_at, source_version, event_id);
 - origin facts (channel, placed_at): first writer wins, same total order;
-- order status and line status: the highest lifecycle rank wins; the time each
-  status was first reported: the earliest wins;
-- references, channels seen and identity keys: set union.
+- line status: the highest lifecycle rank wins; the time each order status was
+  first reported: the earliest wins (``status_history``);
+- order status: a function of the reported statuses (the keys of
+  ``status_history``) and the line statuses, so it never contradicts the lines
+  (`order_domain.status_rules`);
+- references, links to other orders, channels seen and identity keys: set union.
 
 Because max, min and union are commutative, associative and idempotent, so is
 `merge`. The per-field stamps live in the document (`Order.stamps`).
@@ -26,13 +29,13 @@ from typing import Any
 from order_domain.identity import identity_keys
 from order_domain.model import (
     LINE_STATUS_RANK,
-    STATUS_RANK,
     CanonicalModel,
     ChangeKind,
     CustomerIdentity,
     Order,
     OrderChange,
 )
+from order_domain.status_rules import order_status, reported_status
 
 _LAST_WRITER_SCALARS = ("store_id", "currency", "shipping_address", "original_order_id")
 _FIRST_WRITER_SCALARS = ("channel", "placed_at")
@@ -115,7 +118,7 @@ def apply_change(state: State, change: OrderChange) -> State:
     writer = _FieldWriter(new["stamps"], stamp_of(change))
     for field in _LAST_WRITER_SCALARS:
         writer.last(new, field, field, _dump(getattr(change, field)))
-    if _claims_origin(change):
+    if claims_origin(change):
         for field in _FIRST_WRITER_SCALARS:
             writer.first(new, field, field, getattr(change, field))
     _merge_status(new, change)
@@ -123,7 +126,13 @@ def apply_change(state: State, change: OrderChange) -> State:
     _merge_totals(new, change, writer)
     for collection, id_field in _KEYED_COLLECTIONS.items():
         _merge_collection(new, collection, id_field, getattr(change, collection), writer)
+    if change.status is not None or any(line.status is not None for line in change.lines):
+        line_statuses = (line.get("status") for line in new["lines"])
+        new["status"] = order_status(reported_status(new["status_history"]), line_statuses)
     new["references"] = _union(state["references"], [_dump(ref) for ref in change.references], key=_ref_key)
+    if change.linked_orders:
+        new["linked_orders"] = _union(state["linked_orders"], [_dump(link) for link in change.linked_orders],
+                                      key=_link_key)
     new["channels_seen"] = sorted(set(state["channels_seen"]) | {change.channel})
     new["identity_keys"] = sorted(set(state["identity_keys"]) | set(identity_keys(change.customer)))
     if new["updated_at"] is None or change.occurred_at > new["updated_at"]:
@@ -147,7 +156,7 @@ def merge_all(current: Order | None, changes: Iterable[OrderChange]) -> Order | 
     return order_of(state)
 
 
-def _claims_origin(change: OrderChange) -> bool:
+def claims_origin(change: OrderChange) -> bool:
     """Only the placing of an order says where it came from; a return in store does not."""
     return change.kind is ChangeKind.CREATED or change.placed_at is not None
 
@@ -177,10 +186,9 @@ class _FieldWriter:
 
 
 def _merge_status(state: dict[str, Any], change: OrderChange) -> None:
+    """Records when each status was first reported; the status itself follows in `apply_change`."""
     if change.status is None:
         return
-    if STATUS_RANK[change.status] > STATUS_RANK[state["status"]]:
-        state["status"] = change.status
     held = state["status_history"].get(change.status)
     if held is None or change.occurred_at < held:
         state["status_history"][change.status] = change.occurred_at
@@ -244,6 +252,10 @@ def _union(held: list[Any], new: list[Any], *, key: Any) -> list[Any]:
 def _ref_key(reference: Any) -> tuple[str, str]:
     ref = reference if isinstance(reference, dict) else reference.model_dump()
     return (str(ref["kind"]), ref["value"])
+
+
+def _link_key(link: dict[str, Any]) -> tuple[str, str, str]:
+    return (link["order_id"], str(link["relation"]), link.get("return_id") or "")
 
 
 def _dump(value: Any) -> Any:

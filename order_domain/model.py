@@ -106,6 +106,14 @@ class ChangeKind(StrEnum):
     CUSTOMER_LINKED = "customer_linked"
     ADDRESS_CHANGED = "address_changed"
     HEARTBEAT = "heartbeat"
+    LINKED = "linked"
+
+
+class LinkRelation(StrEnum):
+    """How another order relates to this one (see `order_domain.timeline.link_changes`)."""
+
+    REPLACED_BY = "replaced_by"  # the other order names this one as its original (a replacement)
+    EXCHANGE_FOR = "exchange_for"  # this order is the exchange for a return of the other order
 
 
 class CanonicalModel(BaseModel):
@@ -198,6 +206,14 @@ class ReturnLink(CanonicalModel):
     store_id: str | None = None
 
 
+class OrderLink(CanonicalModel):
+    """A link to another order that the *other* order's events made (set semantics)."""
+
+    order_id: NonEmptyStr
+    relation: LinkRelation
+    return_id: str | None = None
+
+
 class Totals(CanonicalModel):
     subtotal: Money | None = None
     tax: Money | None = None
@@ -233,6 +249,9 @@ class OrderChange(CanonicalModel):
     totals: Totals | None = None
     original_order_id: str | None = Field(
         default=None, description="Set on an exchange/replacement order: the order it replaces."
+    )
+    linked_orders: tuple[OrderLink, ...] = Field(
+        default=(), description="Links made by another order's event (derived, never sent by a channel)."
     )
 
 
@@ -273,6 +292,7 @@ class Order(BaseModel):
     returns: list[ReturnLink] = Field(default_factory=list)
     totals: Totals = Field(default_factory=Totals)
     original_order_id: str | None = None
+    linked_orders: list[OrderLink] = Field(default_factory=list)
     stamps: dict[str, Stamp] = Field(
         default_factory=dict, description="Per-field last-writer stamps that make the merge order-free."
     )

@@ -1,14 +1,17 @@
 """Which changes matter: the timeline rules, as data. Pure.
 
-An event is compared with the order as it stood before it (`before` -> `after`):
+An event is compared with the order as it stood just before it *in event time*
+(`before` -> `after`; `order_domain.timeline` decides what "before" is):
 
-- `TIMELINE_RULES` maps a document path to a timeline category; an entry is kept
-  when at least one listed path changed value. Everything else (notes, names,
-  `updated_at`, the merge stamps, field order) is noise for the timeline.
+- `TIMELINE_RULES` maps a document path to a timeline category; an entry is
+  significant when at least one listed path changed value. Everything else
+  (notes, names, `updated_at`, the merge stamps, field order) is noise for the
+  timeline. Every event still gets an entry (`significant` False for noise): a
+  later-arriving earlier event can make it significant, or the reverse.
+- The first event of an order is always significant; the first one that places
+  the order (kind created, or a placing time) is marked ``order_created``.
 - Heartbeats carry no order data; they are dropped before the merge.
-- An event after which the document is byte-for-byte the same (duplicate, replay,
-  or fully superseded by newer data) is dropped entirely: no write at all.
-- Timeline ids are derived from (order id, event id), so a replay rewrites the same
+- Entry ids are derived from (order id, event id), so a replay rewrites the same
   entry instead of adding one.
 """
 
@@ -17,8 +20,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from order_domain.merge import State, claims_origin, initial_state
 from order_domain.model import ChangeKind, OrderChange
 
 TIMELINE_RULES: dict[str, str] = {
@@ -39,6 +44,8 @@ TIMELINE_RULES: dict[str, str] = {
     "shipping_address": "address_change",
     "identity_keys": "customer_linked",
     "original_order_id": "exchange_link",
+    "returns[].exchange_order_id": "exchange_link",
+    "linked_orders": "exchange_link",
 }
 NOISE_KINDS = frozenset({ChangeKind.HEARTBEAT})
 _KEYED = {"lines": "line_id", "shipments": "shipment_id", "payments": "payment_id", "returns": "return_id"}
@@ -59,12 +66,21 @@ class TimelineEntry:
     status_after: str | None = None
     store_id: str | None = None
     event: dict[str, Any] = field(default_factory=dict)
+    status_before: str | None = None
+    significant: bool = True
+    source_version: int = 0
+
+    @property
+    def key(self) -> tuple[datetime, int, str]:
+        """Its place in the timeline: the event-time order (`order_domain.merge.stamp_of`)."""
+        return (self.occurred_at, self.source_version, self.event_id)
 
 
 def is_noise(change: OrderChange) -> bool:
     return change.kind in NOISE_KINDS
 
 
+@lru_cache(maxsize=65_536)  # asked several times per event on the write path
 def timeline_entry_id(order_id: str, event_id: str) -> str:
     return hashlib.sha256(f"{order_id}\x1f{event_id}".encode()).hexdigest()[:32]
 
@@ -107,23 +123,33 @@ def _diff_item_field(old: dict[str, Any], new: dict[str, Any], path: str, item_f
             out.setdefault(path, {})[item_id] = item.get(item_field)
 
 
-def timeline_entry(before: dict[str, Any] | None, after: dict[str, Any], change: OrderChange) -> TimelineEntry | None:
-    """The timeline entry this change makes, or None when nothing that matters changed.
+def timeline_entry(before: State | None, after: State, change: OrderChange) -> TimelineEntry | None:
+    """The significant entry this change makes, or None when nothing that matters changed."""
+    entry = event_entry(before, after, change)
+    return entry if entry.significant else None
 
-    `before` and `after` are merge states (`order_domain.merge.state_of`); None = new order.
+
+def event_entry(before: State | None, after: State, change: OrderChange) -> TimelineEntry:
+    """What `change` did to the order, given the state just before it (None = the order's first event).
+
+    `before` and `after` are merge states (`order_domain.merge.state_of`).
     """
-    changes = changed_paths(before or {}, after)
-    if before is None:
+    base = before if before is not None else initial_state(change.order_id)
+    changes = changed_paths(base, after)
+    places = claims_origin(change) and "channel" not in base["stamps"]  # the first event that places the order
+    if before is None or places:
         changes.setdefault("status", after["status"])
-    categories = tuple(sorted({TIMELINE_RULES[path] for path in changes}))
-    if not categories:
-        return None
-    if before is None:  # the first event *places* the order; its customer is not a later link
-        categories = tuple(sorted({*categories, "order_created"} - {"customer_linked"}))
+    categories = {TIMELINE_RULES[path] for path in changes}
+    if before is None or places:  # an order's own first customer is not a later link
+        categories.discard("customer_linked")
+    if places:
+        categories.add("order_created")
     return TimelineEntry(
         entry_id=timeline_entry_id(change.order_id, change.event_id),
         order_id=change.order_id, event_id=change.event_id, occurred_at=change.occurred_at,
         channel=change.channel.value, source=change.source, kind=change.kind.value, actor=change.actor,
-        categories=categories, changes=changes, status_after=str(after["status"]), store_id=after.get("store_id"),
+        categories=tuple(sorted(categories)), changes=changes, status_after=str(after["status"]),
+        store_id=after.get("store_id"), status_before=None if before is None else str(before["status"]),
+        significant=bool(categories), source_version=change.source_version or 0,
         event=change.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
     )

@@ -13,8 +13,10 @@ from order_domain.model import (
     CustomerIdentity,
     FulfillmentType,
     LineStatus,
+    LinkRelation,
     OrderChange,
     OrderLine,
+    OrderLink,
     OrderReference,
     OrderStatus,
     Payment,
@@ -43,7 +45,10 @@ payments = st.builds(
     last4=optional(st.sampled_from(["4242", "0005"])), captured=optional(money), refunded=optional(money),
 )
 returns = st.builds(ReturnLink, return_id=small_ids, channel=optional(st.sampled_from(Channel)),
-                    status=optional(st.sampled_from(["requested", "received", "refunded"])))
+                    status=optional(st.sampled_from(["requested", "received", "refunded"])),
+                    exchange_order_id=optional(st.sampled_from(["o-8", "o-9"])))
+links = st.builds(OrderLink, order_id=st.sampled_from(["o-8", "o-9"]), relation=st.sampled_from(LinkRelation),
+                  return_id=optional(small_ids))
 customers = st.builds(
     CustomerIdentity, email=optional(st.sampled_from(["a@x.com", "B@X.com"])),
     phone=optional(st.sampled_from(["(555) 010-2030", "+1 555 010 9999"])),
@@ -72,6 +77,8 @@ def changes(draw: st.DrawFn, order_ids: tuple[str, ...] = ("o-1",)) -> OrderChan
         payments=tuple(draw(st.lists(payments, max_size=2))),
         returns=tuple(draw(st.lists(returns, max_size=1))),
         totals=draw(optional(st.builds(Totals, total=optional(money), tax=optional(money)))),
+        original_order_id=draw(optional(st.sampled_from(["o-8", "o-9"]))),
+        linked_orders=tuple(draw(st.lists(links, max_size=1))),
     )
 
 

@@ -15,7 +15,7 @@ from order_domain.model import (
     Shipment,
 )
 from order_domain.significance import TIMELINE_RULES, timeline_entry, timeline_entry_id
-from ingest.planner import StoredOrder, order_document, order_from_document, plan_writes
+from ingest.planner import StoredOrder, history_needed, order_document, order_from_document, plan_writes
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -47,9 +47,29 @@ def test_existing_order_is_written_with_the_seq_no_it_was_merged_from() -> None:
 
 
 def test_a_duplicate_changes_nothing_and_is_not_written() -> None:
-    held = StoredOrder(merge_all(None, [CREATED]), seq_no=1, primary_term=1)
-    plan = plan_writes([CREATED], {"web-1": held})
-    assert plan.orders == [] and plan.timeline == [] and plan.unchanged == [CREATED]
+    held = StoredOrder(merge_all(None, [CREATED]), seq_no=1, primary_term=1,
+                       event_entries=(timeline_entry_id("web-1", "e1"),))
+    plan = plan_writes([CREATED, CREATED], {"web-1": held})
+    assert plan.orders == [] and plan.entries == [] and plan.unchanged == [CREATED, CREATED]
+
+
+def test_an_event_that_changes_nothing_is_still_kept_but_not_shown() -> None:
+    held = StoredOrder(merge_all(None, [CREATED]), seq_no=1, primary_term=1,
+                       event_entries=(timeline_entry_id("web-1", "e1"),))
+    again = change("e2", 5, status=OrderStatus.CONFIRMED)
+    plan = plan_writes([again], {"web-1": held})
+    assert [(e.event_id, e.significant, e.status_before, e.status_after) for e in plan.entries] == [
+        ("e2", False, "confirmed", "confirmed")]
+    assert plan.timeline == [] and plan.orders[0].event_entries == tuple(sorted(
+        {timeline_entry_id("web-1", "e1"), timeline_entry_id("web-1", "e2")}))
+
+
+def test_only_orders_with_a_late_event_need_their_history() -> None:
+    log = (timeline_entry_id("web-1", "e1"),)
+    held = StoredOrder(merge_all(None, [CREATED]), seq_no=1, primary_term=1, event_entries=log)
+    assert history_needed([change("e2", 5)], {"web-1": held}) == {}
+    assert history_needed([change("e0", 0)], {"web-1": held}) == {"web-1": log}  # same instant: order unknown
+    assert history_needed([CREATED], {"web-1": held}) == {}  # a replay needs nothing
 
 
 def test_heartbeats_are_noise() -> None:
