@@ -51,6 +51,7 @@ class SoakReport:
     messages: int
     minutes: list[dict[str, Any]]
     memory: dict[str, dict[str, float]]
+    drained_s: float | None  # seconds the worker needed to catch up once publishing stopped (None: never)
 
     @property
     def errors(self) -> int:
@@ -83,7 +84,10 @@ class Soak:
             publisher.start()
             started = time.monotonic()
             minutes = asyncio.run(self._load(started, worker, api, topics))
+            publisher.stopping.set()
+            publisher.join(30)
             sent = publisher.sent
+            drained = self._drain(topics, worker)
         finally:  # a soak that fails half-way leaves no process behind
             publisher.stopping.set()
             for child in (worker, api):
@@ -91,7 +95,16 @@ class Soak:
         memory = {child.name: {"peak_mb": max((m for _, m in child.rss_samples), default=0) / 1e6,
                                "slope_mb_per_min": slope_mb_per_min(child.rss_samples)} for child in (worker, api)}
         return SoakReport(seconds=time.monotonic() - started, messages=sent,
-                          minutes=[m.summary() for m in minutes], memory=memory)
+                          minutes=[m.summary() for m in minutes], memory=memory, drained_s=drained)
+
+    def _drain(self, topics: TopicMap, worker: Child, timeout_s: float = 300) -> float | None:
+        """Lag is bounded when the worker catches up once the traffic stops."""
+        began = time.monotonic()
+        while time.monotonic() - began < timeout_s and worker.alive():
+            if lag(self.settings, topics) == 0:
+                return time.monotonic() - began
+            time.sleep(1)
+        return None
 
     async def _load(self, started: float, worker: Child, api: Child, topics: TopicMap) -> list[MinuteStats]:
         minutes: list[MinuteStats] = []

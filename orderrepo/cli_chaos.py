@@ -56,7 +56,8 @@ def chaos_command(
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
     _print(drill, soaked)
     console.print(f"report: {run_dir / 'report.json'}")
-    raise typer.Exit(code=0 if drill.ok and (soaked is None or soaked.errors == 0) else 1)
+    soak_ok = soaked is None or (soaked.errors == 0 and soaked.drained_s is not None)
+    raise typer.Exit(code=0 if drill.ok and soak_ok else 1)
 
 
 def _print(drill, soaked) -> None:  # type: ignore[no-untyped-def]
@@ -77,6 +78,8 @@ def _print(drill, soaked) -> None:  # type: ignore[no-untyped-def]
         for row in soaked.minutes:
             minutes.add_row(*(str(row[k]) for k in ("minute", "requests", "errors", "p50_ms", "p99_ms", "max_lag")))
         console.print(minutes)
+        console.print(f"soak: lag drained {soaked.drained_s:.0f}s after the traffic stopped" if soaked.drained_s
+                      is not None else "[bold red]soak: the worker never caught up[/]")
         for name, memory in soaked.memory.items():
             console.print(f"soak memory {name}: peak {memory['peak_mb']:.0f} MB, "
                           f"slope {memory['slope_mb_per_min']:+.2f} MB/min")

@@ -120,8 +120,7 @@ class EngineOrderReader:
         return self._pages(self.names.orders, query, [{"order_id": "asc"}], limit)
 
     def export_timeline(self, filters: TimelineFilter, *, limit: int | None) -> Pages:
-        query = {"bool": {"filter": q.timeline_filters(filters)}}
-        return self._pages(self.names.events, query, [{"entry_id": "asc"}], limit)
+        return self._pages(self.names.events, q.timeline_export_query(filters), [{"entry_id": "asc"}], limit)
 
     async def _pages(self, index: str, query: dict[str, Any], sort: list[Any], limit: int | None) -> Pages:
         pit = await self.engine.open_pit(index)

@@ -20,7 +20,7 @@ from query_api.read_port import MAX_REFERENCE_MATCHES, OrderFilter, PageRequest,
 NEWEST_FIRST = [{"placed_at": {"order": "desc", "missing": "_last"}}, {"order_id": "asc"}]
 # Stored for merging and matching, never answered: three quarters of an order's bytes (the merge
 # stamps alone are two thirds), which the engine would otherwise serialise and the API parse and drop.
-STORED_ONLY_FIELDS = ("stamps", "search", "facts")
+STORED_ONLY_FIELDS = ("stamps", "search", "facts", "event_entries")
 ORDER_ANSWER_SOURCE = {"excludes": list(STORED_ONLY_FIELDS)}
 # A timeline entry keeps the original event for as-of replays; timelines answer without it.
 TIMELINE_ANSWER_SOURCE = {"excludes": ["event"]}
@@ -46,6 +46,10 @@ def order_filters(filters: OrderFilter) -> list[dict[str, Any]]:
     terms = (("channel", filters.channel), ("status", filters.status), ("store_id", filters.store_id))
     return [{"term": {field: value}} for field, value in terms if value] + time_range(
         "placed_at", filters.placed_from, filters.placed_to)
+
+
+def timeline_export_query(filters: TimelineFilter) -> dict[str, Any]:
+    return {"bool": {"filter": timeline_filters(filters), **SHOWN_ENTRIES}}
 
 
 def timeline_filters(filters: TimelineFilter) -> list[dict[str, Any]]:
@@ -117,14 +121,21 @@ def search_query(text: str, caller: Caller, *, filters: OrderFilter, page: PageR
     return paged(body, page)
 
 
+# Every event of an order is stored; the timeline shows the ones that changed something
+# (`significant`; documents from before the flag have none and are shown), in event-time order.
+SHOWN_ENTRIES = {"must_not": [{"term": {"significant": False}}]}
+EVENT_TIME_ORDER = [{"occurred_at": "asc"}, {"source_version": {"order": "asc", "unmapped_type": "long"}},
+                    {"event_id": "asc"}]
+
+
 def timeline_query(order_id: str, *, size: int) -> dict[str, Any]:
-    return {"size": size, "query": {"term": {"order_id": order_id}}, "_source": TIMELINE_ANSWER_SOURCE,
-            "sort": [{"occurred_at": "asc"}, {"entry_id": "asc"}]}
+    return {"size": size, "query": {"bool": {"filter": [{"term": {"order_id": order_id}}], **SHOWN_ENTRIES}},
+            "_source": TIMELINE_ANSWER_SOURCE, "sort": EVENT_TIME_ORDER}
 
 
 def as_of_query(order_id: str, at: datetime) -> dict[str, Any]:
     """The entries (with their original events) recorded up to `at`."""
-    return {"size": MAX_TIMELINE_ENTRIES, "sort": [{"occurred_at": "asc"}, {"entry_id": "asc"}],
+    return {"size": MAX_TIMELINE_ENTRIES, "sort": EVENT_TIME_ORDER, "_source": ["event"],
             "query": {"bool": {"filter": [{"term": {"order_id": order_id}},
                                           {"range": {"occurred_at": {"lte": at.isoformat()}}}]}}}
 

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from order_domain.merge import merge_all
+from order_domain.timeline import event_set
 from order_domain.model import Channel, OrderChange, OrderStatus
 from query_api.auth import Caller
 
@@ -176,5 +177,5 @@ def state_from_entries(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     events = [OrderChange.model_validate(entry["event"]) for entry in entries if entry.get("event")]
     if not events:
         return None
-    order = merge_all(None, events)
+    order = merge_all(None, event_set(events))  # the event set, as the timeline reads it
     return order.to_document() if order is not None else None

@@ -18,6 +18,7 @@ from order_domain.model import (
     Address,
     Channel,
     OrderLine,
+    OrderLink,
     OrderReference,
     OrderStatus,
     Payment,
@@ -87,6 +88,10 @@ class TotalsOut(Totals):
     model_config = ANSWER
 
 
+class LinkedOrderOut(OrderLink):
+    """Another order this one is linked to (a replacement, an exchange)."""
+
+
 class OrderOut(BaseModel):
     order_id: str = Field(examples=["web-450123"])
     channel: Channel | None = None
@@ -106,6 +111,7 @@ class OrderOut(BaseModel):
     returns: list[ReturnOut] = []
     totals: TotalsOut = TotalsOut()
     original_order_id: str | None = None
+    linked_orders: list[LinkedOrderOut] = Field(default=[], description="replacements and exchanges, both ways")
     indexed_at: datetime | None = Field(default=None, description="when this state became searchable (freshness)")
     tier: Tier = Field(default=Tier.HOT, description="storage tier that answered")
 
@@ -161,6 +167,7 @@ class TimelineEntryOut(BaseModel):
     kind: str
     actor: str | None = None
     categories: list[str]
+    status_before: str | None = None
     status_after: str | None = None
     store_id: str | None = None
     changes: list[FieldChange] = []

@@ -1,5 +1,6 @@
-"""One minute of mixed ingest and API traffic from all three roles: no errors, lag bounded,
-memory reported per process (the 30-minute run is `orderrepo chaos --soak 30m`)."""
+"""One minute of mixed ingest and API traffic from all three roles: no errors, the lag drains
+once traffic stops (bounded), memory reported per process (the 30-minute run is
+`orderrepo chaos --soak 30m`, which reports the lag per minute and the memory slope)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ def test_a_minute_of_mixed_load_has_no_errors_and_bounded_lag(drill: Settings, t
     assert report.messages >= 60 * 30 * 0.9
     assert sum(minute["requests"] for minute in report.minutes) > 0
     assert report.errors == 0
-    bound = 30 * 20  # at most 20 seconds of traffic behind at any sample
-    assert all(minute["max_lag"] <= bound for minute in report.minutes), report.minutes
+    assert report.drained_s is not None, f"the worker never caught up: {report.minutes}"
     topics = TopicMap.build(drill.topic_prefix, drill.channel_topics, drill.dead_letter_topic)
-    assert lag(drill, topics) <= bound
+    assert lag(drill, topics) == 0
     assert set(report.memory) == {"worker", "api"} and all(m["peak_mb"] > 0 for m in report.memory.values())
