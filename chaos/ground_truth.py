@@ -7,7 +7,9 @@ polars, from scratch:
 - the orders that exist are the order ids of every decoded change (heartbeats too
   carry an id, but create nothing);
 - an order's status is the highest-ranked status any of its events reported, in the
-  documented lifecycle order below (cancelled outranks everything);
+  documented lifecycle order below (cancelled outranks everything), lifted to what its
+  lines imply (README "Order status never contradicts its lines"): a line's status is the
+  highest-ranked one reported for it;
 - a line's quantity is the last writer's, "last" by (occurred_at, source_version,
   event_id).
 """
@@ -29,6 +31,35 @@ DOCUMENTED_STATUS_ORDER = (
     "completed", "partially_returned", "returned", "cancelled",
 )
 _RANK = {status: rank for rank, status in enumerate(DOCUMENTED_STATUS_ORDER)}
+DOCUMENTED_LINE_ORDER = ("open", "allocated", "picked", "shipped", "delivered", "picked_up", "returned", "cancelled")
+_LINE_RANK = {status: rank for rank, status in enumerate(DOCUMENTED_LINE_ORDER)}
+
+
+def implied_by_lines(lines: set[str]) -> str | None:
+    """The README's table, row by row: what a set of line statuses says about the order."""
+    live = lines - {"cancelled"}
+    if lines and not live:
+        return "cancelled"
+    if live and live == {"returned"}:
+        return "returned"
+    if "returned" in live:
+        return "partially_returned"
+    if live and live <= {"delivered", "picked_up"}:
+        return "delivered" if "delivered" in live else "completed"
+    if live and live <= {"shipped", "delivered", "picked_up"}:
+        return "shipped"
+    if live & {"shipped", "delivered", "picked_up"}:
+        return "partially_shipped"
+    return "in_progress" if live & {"allocated", "picked"} else None
+
+
+def order_status(reported: str, lines: set[str]) -> str:
+    implied = implied_by_lines(lines)
+    if implied is None:
+        return reported
+    if reported == "cancelled" and lines & {"shipped", "delivered", "picked_up", "returned"}:
+        return implied  # nothing is cancelled once it went out: the lines answer
+    return max(reported, implied, key=_RANK.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -56,8 +87,9 @@ def change_rows(messages: Iterable[TrafficMessage]) -> tuple[list[dict[str, Any]
             stamp = (change.occurred_at.isoformat(), change.source_version or 0, change.event_id)
             events.append({"order_id": change.order_id, "status": change.status.value if change.status else None})
             lines.extend({"order_id": change.order_id, "line_id": line.line_id, "quantity": line.quantity,
+                          "status": line.status.value if line.status else None,
                           "at": stamp[0], "version": stamp[1], "event_id": stamp[2]}
-                         for line in change.lines if line.quantity is not None)
+                         for line in change.lines)
     return events, lines, count, refused
 
 
@@ -73,10 +105,18 @@ def ground_truth(messages: Iterable[TrafficMessage]) -> GroundTruth:
         .select("order_id", "status").sort("order_id")
     )
     line_frame = pl.DataFrame(lines, schema={"order_id": pl.Utf8, "line_id": pl.Utf8, "quantity": pl.Int64,
-                                             "at": pl.Utf8, "version": pl.Int64, "event_id": pl.Utf8})
-    last_lines = (line_frame.sort("at", "version", "event_id").group_by("order_id", "line_id")
-                  .agg(pl.col("quantity").last()).sort("order_id", "line_id"))
-    return GroundTruth(orders=orders, lines=last_lines, messages=count, refused=refused)
+                                             "status": pl.Utf8, "at": pl.Utf8, "version": pl.Int64,
+                                             "event_id": pl.Utf8})
+    last_lines = (line_frame.filter(pl.col("quantity").is_not_null()).sort("at", "version", "event_id")
+                  .group_by("order_id", "line_id").agg(pl.col("quantity").last()).sort("order_id", "line_id"))
+    line_status = (line_frame.filter(pl.col("status").is_not_null())
+                   .with_columns(pl.col("status").replace_strict(_LINE_RANK, return_dtype=pl.Int32).alias("rank"))
+                   .group_by("order_id", "line_id").agg(pl.col("status").sort_by("rank").last())
+                   .group_by("order_id").agg(pl.col("status").alias("line_statuses")))
+    lifted = orders.join(line_status, on="order_id", how="left").map_rows(
+        lambda row: (row[0], order_status(row[1], set(row[2] or []))), return_dtype=None)
+    lifted.columns = ["order_id", "status"]
+    return GroundTruth(orders=lifted.sort("order_id"), lines=last_lines, messages=count, refused=refused)
 
 
 @dataclass(frozen=True)
