@@ -16,6 +16,12 @@ class BusUnavailable(RuntimeError):
     """The broker could not be reached, or did not acknowledge a write in time (retry later)."""
 
 
+class OffsetsNotCommitted(RuntimeError):
+    """The group moved on (a rebalance while the batch was being written, the broker away):
+    these offsets were not committed, so whoever owns the partitions now replays the batch,
+    which is harmless (writes are idempotent). Never a reason to stop a worker."""
+
+
 @dataclass(frozen=True, order=True)
 class Partition:
     """One partition of one topic."""

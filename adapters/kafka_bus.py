@@ -22,7 +22,7 @@ from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from adapters.bus_records import BusUnavailable, ConsumedRecord, OutgoingRecord, Partition
+from adapters.bus_records import BusUnavailable, ConsumedRecord, OffsetsNotCommitted, OutgoingRecord, Partition
 
 DEFAULT_MAX_REQUEST_BYTES = 1_048_576  # kafka-python's default; the broker's message.max.bytes is ~1 MiB
 
@@ -188,7 +188,10 @@ class KafkaChangeSource:
         return {_neutral(tp): [_record(record) for record in records] for tp, records in batch.items()}
 
     def commit(self, offsets: Mapping[Partition, int]) -> None:
-        self._consumer.commit({_native(p): OffsetAndMetadata(offset, "", -1) for p, offset in offsets.items()})
+        try:
+            self._consumer.commit({_native(p): OffsetAndMetadata(offset, "", -1) for p, offset in offsets.items()})
+        except KafkaError as error:  # CommitFailedError after a rebalance, or the coordinator away
+            raise OffsetsNotCommitted(f"{type(error).__name__}: {error}") from error
 
     def pause(self, partitions: Collection[Partition]) -> None:
         self._consumer.pause(*(_native(p) for p in partitions))

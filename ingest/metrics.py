@@ -21,3 +21,5 @@ VISIBLE_LAG = Histogram("orderrepo_ingest_produce_to_visible_seconds",
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 CONSUMER_LAG = Gauge("orderrepo_ingest_consumer_lag", "Records behind the end of the assigned partitions")
 ENGINE_BACKOFFS = Counter("orderrepo_ingest_engine_backoffs_total", "Batches paused because the engine refused")
+COMMITS_LOST = Counter("orderrepo_ingest_commits_lost_total",
+                       "Batches whose offsets could not be committed (rebalance); their owner replays them")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from adapters.bus_records import ConsumedRecord, Partition
+from adapters.bus_records import ConsumedRecord, OffsetsNotCommitted, Partition
 
 
 class FakeClock:
@@ -32,6 +32,7 @@ class FakeChangeSource:
         self.committed: dict[Partition, int] = {}
         self.commits: list[dict[Partition, int]] = []
         self.paused: set[Partition] = set()
+        self.refuse_commits = 0  # the next N commits fail as after a rebalance
         self.pause_calls = 0
         self.polls = 0
         self.closed = False
@@ -68,6 +69,9 @@ class FakeChangeSource:
         return batch
 
     def commit(self, offsets: Mapping[Partition, int]) -> None:
+        if self.refuse_commits:
+            self.refuse_commits -= 1
+            raise OffsetsNotCommitted("CommitFailedError: the group rebalanced")
         self.commits.append(dict(offsets))
         self.committed.update(offsets)
 

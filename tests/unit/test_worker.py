@@ -263,3 +263,16 @@ def test_run_stops_when_idle_and_closes_the_source_and_the_sink() -> None:
     assert worker.stats.records == sum(len(log) for log in source.logs.values())
     assert source.closed and sink.closed
     assert source.clock.now >= 1000.0 + 3.0
+
+
+def test_a_commit_refused_after_a_rebalance_is_not_fatal_and_the_next_batch_commits() -> None:
+    """Found by the fault drill: during a long engine outage the group rebalanced, the commit
+    failed, and the worker exited; now the batch is left to the partitions' owner to replay."""
+    source, writer = FakeChangeSource(), InMemoryWriter()
+    _publish_sample(source, orders=3, seed=5)
+    source.refuse_commits = 1
+    worker = _worker(source, writer)
+    worker.process(source.poll(timeout_ms=0))
+    assert source.committed == {} and writer.documents()  # written, offsets left for a replay
+    worker.process(source.poll(timeout_ms=0) or {p: log for p, log in source.logs.items()})
+    assert source.committed == {p: len(log) for p, log in source.logs.items()}
