@@ -22,9 +22,12 @@ from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from settings.log_setup import get_logger
 from adapters.bus_records import BusUnavailable, ConsumedRecord, OffsetsNotCommitted, OutgoingRecord, Partition
 
 DEFAULT_MAX_REQUEST_BYTES = 1_048_576  # kafka-python's default; the broker's message.max.bytes is ~1 MiB
+
+log = get_logger(__name__)
 
 
 class KafkaUnavailable(BusUnavailable):
@@ -184,7 +187,11 @@ class KafkaChangeSource:
         self._consumer = consumer
 
     def poll(self, *, timeout_ms: int) -> dict[Partition, list[ConsumedRecord]]:
-        batch = self._consumer.poll(timeout_ms=timeout_ms)
+        try:
+            batch = self._consumer.poll(timeout_ms=timeout_ms)
+        except KafkaError as error:  # the broker away: nothing to process now, the worker polls again
+            log.warning("poll failed; polling again", error=f"{type(error).__name__}: {error}"[:300])
+            return {}
         return {_neutral(tp): [_record(record) for record in records] for tp, records in batch.items()}
 
     def commit(self, offsets: Mapping[Partition, int]) -> None:
@@ -203,11 +210,17 @@ class KafkaChangeSource:
         return {_neutral(tp) for tp in self._consumer.assignment()}
 
     def end_offsets(self, partitions: Collection[Partition]) -> dict[Partition, int]:
-        answer = self._consumer.end_offsets([_native(p) for p in partitions])
+        try:
+            answer = self._consumer.end_offsets([_native(p) for p in partitions])
+        except KafkaError as error:  # the broker away (KafkaTimeoutError): the caller tries again later
+            raise BusUnavailable(f"end offsets unknown: {type(error).__name__}: {error}") from error
         return {_neutral(tp): end for tp, end in answer.items()}
 
     def position(self, partition: Partition) -> int:
-        return int(self._consumer.position(_native(partition)))
+        try:
+            return int(self._consumer.position(_native(partition)))
+        except KafkaError as error:
+            raise BusUnavailable(f"position unknown: {type(error).__name__}: {error}") from error
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -276,3 +276,21 @@ def test_a_commit_refused_after_a_rebalance_is_not_fatal_and_the_next_batch_comm
     assert source.committed == {} and writer.documents()  # written, offsets left for a replay
     worker.process(source.poll(timeout_ms=0) or {p: log for p, log in source.logs.items()})
     assert source.committed == {p: len(log) for p, log in source.logs.items()}
+
+
+def test_the_broker_away_while_the_lag_is_measured_is_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fault drill: end offsets timed out during a broker restart and the worker exited."""
+    from adapters.bus_records import BusUnavailable
+
+    source = FakeChangeSource()
+    _publish_sample(source, orders=2, seed=9)
+
+    def away(partitions: object) -> dict[Partition, int]:
+        raise BusUnavailable("end offsets unknown: KafkaTimeoutError")
+
+    monkeypatch.setattr(source, "end_offsets", away)
+    worker = _worker(source)
+    worker.process(source.poll(timeout_ms=0))
+    source.clock.advance(10)
+    worker._refresh_lag_and_health()
+    assert worker.stats.lag == 0 and source.committed == {p: len(log) for p, log in source.logs.items()}
