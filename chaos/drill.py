@@ -84,6 +84,8 @@ class Drill:
             publisher.start()
             self._inject_faults(publisher, workers, api, duration=len(messages) / self.rate)
             publisher.join()
+            if publisher.error:
+                raise RuntimeError(f"the drill's own publisher failed, nothing judged: {publisher.error}")
             self.report.resent = publisher.resent
             self._catch_up(workers)
             self._finish(truth, workers, api)

@@ -1,16 +1,19 @@
 """A steady producer that outlives a broker restart: what it was given is delivered, eventually.
 
-The ground truth is computed from every message handed to it, so the publisher must
-not lose one while Kafka is away: a send that fails is queued and sent again once
-the broker answers (a duplicate is harmless: ingest is idempotent).
+The ground truth is computed from every message handed to it, so the publisher must not
+lose one while Kafka is away: each send's acknowledgement is awaited at the end, and every
+message whose send failed or was never acknowledged is sent again until the broker
+acknowledges it (a duplicate is harmless: ingest is idempotent). A publisher that cannot
+deliver within its deadline says so (`error`), and the drill fails instead of judging a
+stream that was never fully produced.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -20,61 +23,74 @@ from sample_traffic import TrafficMessage
 
 
 class SteadyPublisher(threading.Thread):
-    def __init__(self, *, servers: str, topics: TopicMap, messages: Iterable[TrafficMessage], rate: float) -> None:
+    def __init__(self, *, servers: str, topics: TopicMap, messages: Iterable[TrafficMessage], rate: float,
+                 deliver_within_s: float = 300.0) -> None:
         super().__init__(name="steady-publisher", daemon=True)
         self.servers = servers
         self.topics = topics
         self.messages = iter(messages)
         self.interval = 1.0 / rate
+        self.deliver_within_s = deliver_within_s
         self.sent = 0
         self.resent = 0
-        self._retry: deque[TrafficMessage] = deque()
-        self._lock = threading.Lock()
-        self.finished = threading.Event()
+        self.error: str | None = None
         self.stopping = threading.Event()
+        self._in_flight: list[tuple[TrafficMessage, Any]] = []
 
     def run(self) -> None:
-        producer = self._producer()
-        next_at = time.monotonic()
-        for message in self.messages:
-            if self.stopping.is_set():
-                break
-            next_at += self.interval
-            self._send(producer, message)
-            time.sleep(max(0.0, next_at - time.monotonic()))
-        self._drain_retries(producer)
-        producer.close()
-        self.finished.set()
+        try:
+            producer = self._producer()
+            next_at = time.monotonic()
+            for message in self.messages:
+                if self.stopping.is_set():
+                    break
+                next_at += self.interval
+                self._send(producer, message)
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            self._deliver_all(producer)
+            producer.close(timeout=10)
+        except Exception as error:  # noqa: BLE001 - reported to the drill, which then fails loudly
+            self.error = f"{type(error).__name__}: {error}"
 
     def _producer(self) -> KafkaProducer:
+        deadline = time.monotonic() + self.deliver_within_s
         while True:
             try:
                 return KafkaProducer(bootstrap_servers=self.servers, acks="all", retries=5, linger_ms=5,
                                      max_block_ms=5_000, request_timeout_ms=5_000, delivery_timeout_ms=20_000)
             except KafkaError:
+                if time.monotonic() > deadline:
+                    raise
                 time.sleep(1)
 
     def _send(self, producer: KafkaProducer, message: TrafficMessage) -> None:
         try:
             future = producer.send(self.topics.by_channel[message.channel], key=message.key, value=message.value)
         except KafkaError:
-            self._queue_again(message)
-            return
-        future.add_errback(lambda _error, m=message: self._queue_again(m))
+            future = None  # not even queued (metadata unavailable): sent again below
+        self._in_flight.append((message, future))
         self.sent += 1
 
-    def _queue_again(self, message: TrafficMessage) -> None:
-        with self._lock:
-            self._retry.append(message)
+    def _deliver_all(self, producer: KafkaProducer) -> None:
+        deadline = time.monotonic() + self.deliver_within_s
+        while self._in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self._in_flight)} messages still unacknowledged")
+            failed = [message for message, future in self._in_flight if not _acknowledged(future)]
+            self._in_flight = []
+            if failed:
+                self.resent += len(failed)
+                time.sleep(1)
+                for message in failed:
+                    self._send(producer, message)
+                self.sent -= len(failed)  # counted once, however often it was sent
 
-    def _drain_retries(self, producer: KafkaProducer) -> None:
-        while True:
-            producer.flush(timeout=30)
-            with self._lock:
-                pending, self._retry = list(self._retry), deque()
-            if not pending:
-                return
-            self.resent += len(pending)
-            for message in pending:
-                self._send(producer, message)
-            time.sleep(1)
+
+def _acknowledged(future: Any) -> bool:
+    if future is None:
+        return False
+    try:
+        future.get(timeout=30)
+    except KafkaError:
+        return False
+    return True
