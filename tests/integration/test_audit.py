@@ -20,7 +20,7 @@ from orderrepo.bootstrap import connect_async_engine
 from orderrepo.cli import app as cli
 from query_api.audit import AuditEntry, AuditRecorder, audit_index, list_audit, purge_audit, record_csr_read
 from query_api.auth import Role, issue_token
-from query_api.deps import CallerDep
+from query_api.deps import AnyCaller
 from query_api.pseudonyms import key_from_settings
 from query_api.security import install_security
 from settings import Settings, StackSettings
@@ -51,12 +51,12 @@ def audited_app(settings: Settings) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/customers/{customer_key}/orders")
-    async def history(customer_key: str, request: Request, caller: CallerDep) -> dict:
+    async def history(customer_key: str, request: Request, caller: AnyCaller) -> dict:
         await record_csr_read(request, caller, customer_key=customer_key)
         return {"items": []}
 
     @app.get("/orders/{reference}")
-    async def order(reference: str, request: Request, caller: CallerDep) -> dict:
+    async def order(reference: str, request: Request, caller: AnyCaller) -> dict:
         await record_csr_read(request, caller, customer_key=ANA, order_id=f"web-{reference}")
         return {"order_id": f"web-{reference}"}
 
