@@ -73,7 +73,7 @@ def carries_reference(document: dict[str, Any], reference: str) -> bool:
                    for s in document.get("shipments") or []))
 
 
-def _admitted(document: dict[str, Any], caller: Caller, filters: OrderFilter) -> bool:
+def admitted(document: dict[str, Any], caller: Caller, filters: OrderFilter) -> bool:
     if caller.role is Role.STOREFRONT and not set(document.get("identity_keys") or []) & set(caller.customer_keys):
         return False
     return all(document.get(field) == value for field, value in
@@ -113,7 +113,7 @@ class ColdTier:
             return {}
         read = await self.tiers.fetch(entries)
         return {order.order_id: StoredOrder(order.document, Tier(str(order.tier)))
-                for order in read if _admitted(order.document, caller, filters)}
+                for order in read if admitted(order.document, caller, filters)}
 
     async def by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
         hits, _ = await self._entries(reference_query(reference, caller))
