@@ -3,9 +3,10 @@
 The API's reader is built exactly as the API builds it (`query_api.tier_wiring`), with the
 `ReadRecorder`'s flush loop running (every `--flush-s` seconds: one bulk of locator updates,
 so the flushes compete with the reads as they do in production). The same reads — lookups by
-reference and customer histories, through the tier-merging reader, in process — are timed
-with and without the recorder, interleaved request by request (the order alternates) so
-both variants see the same engine state. Also measured: `record()` alone (it only adds to
+reference and customer histories, in process — are timed through the tier-merging reader
+with and without the recorder, and through the hot-only engine reader (what reading every
+tier costs a hot order), interleaved request by request (the first reader rotates) so all
+variants see the same engine state. Also measured: `record()` alone (it only adds to
 an in-memory counter) and one flush of the reads gathered. Results printed and saved as
 JSON under bench/results/ (git-ignored); the scratch prefix is removed afterwards.
 """
@@ -14,22 +15,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from adapters.search_engine import AsyncSearchEngine
-from bench.measure import machine, percentiles
-from bench.tier_bench import RESULTS, load
+from bench.measure import machine, percentiles, save_result
+from bench.tier_bench import load
 from order_domain.tier_policy import Tier
 from orderrepo.bootstrap import connect_engine, engine_config, prepare_storage
 from query_api.auth import Caller, Role
-from query_api.read_port import OrderFilter, PageRequest
+from query_api.engine_reader import EngineOrderReader
+from query_api.read_port import OrderFilter, OrderReader, PageRequest
 from query_api.tier_wiring import open_tier_services
 from query_api.tiered_reader import TieredOrderReader
 from retention.locator import Locator
@@ -37,22 +37,23 @@ from retention.storage import TierNames
 from settings import Settings
 
 CSR = Caller(subject="bench", role=Role.CSR)
-Read = Callable[[TieredOrderReader, str], Awaitable[Any]]
+Read = Callable[[OrderReader, str], Awaitable[Any]]
 
 
-async def by_reference(reader: TieredOrderReader, order_id: str) -> Any:
+async def by_reference(reader: OrderReader, order_id: str) -> Any:
     return await reader.find_by_reference(order_id, CSR)
 
 
-async def history(reader: TieredOrderReader, key: str) -> Any:
+async def history(reader: OrderReader, key: str) -> Any:
     return await reader.customer_history(key, CSR, filters=OrderFilter(), page=PageRequest(size=20))
 
 
-async def interleaved(read: Read, readers: dict[str, TieredOrderReader], inputs: list[str]) -> dict[str, Any]:
+async def interleaved(read: Read, readers: dict[str, OrderReader], inputs: list[str]) -> dict[str, Any]:
+    """Each input read by every reader in turn, the first reader rotating, so none is favoured."""
     samples: dict[str, list[float]] = {name: [] for name in readers}
     names = list(readers)
     for i, value in enumerate(inputs):
-        for name in names if i % 2 == 0 else reversed(names):
+        for name in names[i % len(names):] + names[:i % len(names)]:
             started = time.perf_counter()
             await read(readers[name], value)
             samples[name].append((time.perf_counter() - started) * 1000)
@@ -73,7 +74,9 @@ async def measure(settings: Settings, *, reads: int, seed: int) -> dict[str, Any
     services = await open_tier_services(settings, engine)
     try:
         recorded = services.reader
-        readers = {"recorded": recorded, "not_recorded": TieredOrderReader(recorded.engine_tiers, recorded.cold)}
+        readers: dict[str, OrderReader] = {
+            "tiers_recorded": recorded, "tiers_not_recorded": TieredOrderReader(recorded.engine_tiers, recorded.cold),
+            "hot_only_not_recorded": EngineOrderReader(engine, services.names.hot)}
         names = services.names.hot
         hits = (await engine.search(names.orders, {"size": 10_000, "_source": ["order_id", "identity_keys"],
                                                    "query": {"match_all": {}}}))["hits"]["hits"]
@@ -119,11 +122,7 @@ def main() -> None:
             for row in engine.request("GET", f"/_cat/indices/{settings.index_prefix}-*", params={"format": "json"}):
                 engine.delete_index(row["index"])
             engine.close()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"read-record-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps(result, indent=2, default=str))
-    print(f"saved {out}")
+    save_result("read-record", result)
 
 
 if __name__ == "__main__":

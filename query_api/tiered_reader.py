@@ -29,23 +29,8 @@ from order_domain.tier_policy import Tier as StoredTier
 from query_api.auth import Caller, Role
 from query_api.cold_tier import ColdTier, facet_counts
 from query_api.engine_reader import EngineOrderReader
-from query_api.read_port import (
-    MAX_REFERENCE_MATCHES,
-    ChannelRates,
-    FulfillmentTimes,
-    Interval,
-    Journey,
-    OrderFilter,
-    OrderHits,
-    PageRequest,
-    Pages,
-    SalesRow,
-    StoredOrder,
-    Tier,
-    TimelineFilter,
-    TimelineHits,
-    state_from_entries,
-)
+from query_api import read_port as port
+from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
 from query_api.tier_merge import TierPage, merge_pages, newest_first_key, rank
 from retention.read_recorder import ReadRecorder
 
@@ -74,7 +59,7 @@ class TieredOrderReader:
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
         engine, cold = await asyncio.gather(self.engine_tiers.find_by_reference(reference, caller),
                                             self.cold.by_reference(reference, caller))
-        found = _newest_first(engine + cold)[:MAX_REFERENCE_MATCHES]
+        found = _newest_first(engine + cold)[:port.MAX_REFERENCE_MATCHES]
         self._record(found)
         return found
 
@@ -110,19 +95,19 @@ class TieredOrderReader:
                   for name, counts in facet_counts(cold).items()}
         return OrderHits(cold + engine.items, engine.total + cold_total, engine.next_after, facets)
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int) -> port.TimelineHits:
         found = await self.cold.tiers.timeline(order_id)
         if found is None:
-            return TimelineHits(order_id, [], Tier.HOT)
+            return port.TimelineHits(order_id, [], Tier.HOT)
         tier, entries = found
-        return TimelineHits(order_id, entries[:limit], Tier(str(tier)))
+        return port.TimelineHits(order_id, entries[:limit], Tier(str(tier)))
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
         found = await self.cold.tiers.timeline(order_id, with_events=True)
         if found is None:
             return None
         tier, entries = found
-        document = state_from_entries([e for e in entries if datetime.fromisoformat(e["occurred_at"]) <= at])
+        document = port.state_from_entries([e for e in entries if datetime.fromisoformat(e["occurred_at"]) <= at])
         return StoredOrder(document, Tier(str(tier))) if document is not None else None
 
     async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
@@ -132,20 +117,20 @@ class TieredOrderReader:
                               page: PageRequest) -> OrderHits:
         return await self.engine_tiers.orders_in_state(status, at, filters=filters, page=page)
 
-    async def sales(self, interval: Interval, filters: OrderFilter) -> list[SalesRow]:
+    async def sales(self, interval: port.Interval, filters: OrderFilter) -> list[port.SalesRow]:
         return await self.engine_tiers.sales(interval, filters)
 
-    async def fulfillment_times(self, filters: OrderFilter) -> dict[str, FulfillmentTimes]:
+    async def fulfillment_times(self, filters: OrderFilter) -> dict[str, port.FulfillmentTimes]:
         return await self.engine_tiers.fulfillment_times(filters)
 
-    async def rates(self, filters: OrderFilter) -> dict[str, ChannelRates]:
+    async def rates(self, filters: OrderFilter) -> dict[str, port.ChannelRates]:
         return await self.engine_tiers.rates(filters)
 
-    async def journeys(self, filters: OrderFilter) -> list[Journey]:
+    async def journeys(self, filters: OrderFilter) -> list[port.Journey]:
         return await self.engine_tiers.journeys(filters)
 
-    def export_orders(self, filters: OrderFilter, *, limit: int | None) -> Pages:
+    def export_orders(self, filters: OrderFilter, *, limit: int | None) -> port.Pages:
         return self.engine_tiers.export_orders(filters, limit=limit)
 
-    def export_timeline(self, filters: TimelineFilter, *, limit: int | None) -> Pages:
+    def export_timeline(self, filters: port.TimelineFilter, *, limit: int | None) -> port.Pages:
         return self.engine_tiers.export_timeline(filters, limit=limit)
