@@ -102,6 +102,8 @@ def ops_router(settings: Settings) -> APIRouter:
 
 
 async def _tiers(engine: AsyncSearchEngine, names: IndexNames, tiers: TierServices) -> list[dict[str, Any]]:
+    """Hot from its indices (exact, and current before the locator learns of new orders); warm and
+    cold from the retention report, in a worker thread (it uses the synchronous client)."""
     orders, events = await _volume(engine, names.orders), await _volume(engine, names.events)
     rows: list[dict[str, Any]] = [{"tier": "hot", "orders": orders["documents"], "order_bytes": orders["bytes"],
                                    "timeline_entries": events["documents"], "timeline_bytes": events["bytes"]}]

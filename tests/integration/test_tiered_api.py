@@ -151,6 +151,17 @@ def test_search_covers_hot_and_warm_and_cold_only_when_asked(tiered: tuple[Setti
     assert [i["order_id"] for i in found["items"]].count(order_id(3)) == 1
 
 
+def test_the_operator_view_counts_orders_and_bytes_per_tier(tiered: tuple[Settings, Mover], api: str) -> None:
+    _, mover = tiered
+    place(mover, {order_id(3): Tier.COLD, order_id(4): Tier.WARM, order_id(5): Tier.COLD})
+    rows = {row["tier"]: row for row in get(api, "/console/api/ops", bearer(Role.ADMIN))["tiers"]}
+    assert {tier: row["orders"] for tier, row in rows.items()} == {"hot": N - 3, "warm": 1, "cold": 2}
+    assert rows["hot"]["timeline_entries"] == 3 * (N - 3)
+    assert all(row["order_bytes"] > 0 for row in rows.values())
+    cold_parts = mover.copies.cold.parts()
+    assert rows["cold"]["order_bytes"] == sum(mover.copies.cold.size_of(part) for part in cold_parts)
+
+
 def test_an_order_read_from_cold_more_than_n_times_through_the_api_comes_back_to_hot(
     tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -101,6 +101,7 @@ def place(mover: Mover, targets: dict[str, Tier]) -> None:
     for (target, _), decisions in sorted(batches.items(), key=lambda item: (item[0][0].rank, item[0][1])):
         assert mover.move(decisions, target) == {d.entry["order_id"] for d in decisions}
     mover.finish()
+    mover.engine.refresh(f"{mover.names.hot.orders},{mover.names.hot.events}")
 
 
 def census(engine: SearchEngine, mover: Mover) -> dict[str, Any]:
