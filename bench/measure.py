@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -15,6 +16,17 @@ def percentiles(samples: list[float], points: tuple[int, ...] = (50, 95, 99)) ->
         return {f"p{p}": float("nan") for p in points}
     ordered = sorted(samples)
     return {f"p{p}": ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] for p in points}
+
+
+def save_result(name: str, result: dict[str, object]) -> Path:
+    """Prints `result` and saves it as bench/results/<name>-<UTC stamp>.json (git-ignored)."""
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result, indent=2, default=str))
+    print(f"saved {out}")
+    return out
 
 
 def machine() -> dict[str, object]:

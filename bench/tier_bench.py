@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import resource
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 
 from adapters.cold_store import ColdStore
 from adapters.search_engine import AsyncSearchEngine, SearchEngine
-from bench.measure import machine, percentiles
+from bench.measure import machine, percentiles, save_result
 from index_templates import IndexNames, install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
 from ingest.topics import CHANNEL_FORMATS
@@ -43,7 +42,6 @@ from retention.tier_reader import TierReader
 from sample_traffic.stream import generate
 from settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ALL_WARM = TierThresholds(hot_window_days=0, warm_after_idle_days=0, cold_after_idle_days=100_000)
 ALL_COLD = TierThresholds(hot_window_days=0, warm_after_idle_days=0, cold_after_idle_days=0)
 
@@ -165,11 +163,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tier-bench-") as scratch:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
                   **run(settings, orders=args.orders, seed=args.seed, cold_root=Path(scratch))}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"tier-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps(result, indent=2, default=str))
-    print(f"saved {out}")
+    save_result("tier", result)
 
 
 if __name__ == "__main__":

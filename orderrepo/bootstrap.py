@@ -13,7 +13,7 @@ from adapters.kafka_bus import (
     make_consumer,
     make_producer,
 )
-from adapters.engine_settings import connect_async_engine, connect_engine  # re-exported for the entry points
+from adapters.engine_settings import connect_async_engine, connect_engine, engine_config  # re-exported for the entry points
 from adapters.search_engine import SearchEngine
 from index_templates import IndexNames, install
 from ingest.admission import AdmittedWriter

@@ -1,6 +1,8 @@
 """FastAPI application factory: one engine client and one order reader per process.
 
-The process imports the engine adapter, never Kafka or the ingest worker. The token
+The reader answers from every tier (`query_api.tier_wiring`); the lifespan starts the read
+recorder and, on shutdown, flushes it. The process imports the engine adapter and
+`retention`, never Kafka or the ingest worker. The token
 secret is checked when the app is created, so an unsafe production start fails at once.
 """
 
@@ -13,10 +15,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from adapters.engine_settings import connect_async_engine
-from index_templates import IndexNames
 from settings import Settings, get_settings
 from settings.log_setup import configure_logging
-from query_api.engine_reader import EngineOrderReader
 from query_api.console import install_console
 from query_api.errors import install_error_handlers
 from query_api.metrics import observe_engine, observe_request
@@ -24,6 +24,7 @@ from query_api.schemas import ErrorBody
 from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import token_secret
 from query_api.security import install_security, limit_responses
+from query_api.tier_wiring import open_tier_services
 
 
 @asynccontextmanager
@@ -32,10 +33,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings.log_level, settings.log_format)
     app.state.engine = await connect_async_engine(settings)
     app.state.engine.observer = observe_engine
-    app.state.reader = EngineOrderReader(app.state.engine, IndexNames(settings.index_prefix))
+    app.state.tiers = await open_tier_services(settings, app.state.engine)
+    app.state.reader = app.state.tiers.reader
     gc.freeze()  # start-up objects (routes, models, schemas) leave the collector's full passes: shorter pauses
     yield
-    await app.state.engine.close()
+    try:
+        await app.state.tiers.close()  # flushes the reads counted since the last flush
+    finally:
+        await app.state.engine.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,13 +1,15 @@
 """`OrderReader` over one search engine index family (adapter side of the read port).
 
 It sends the bodies of `query_api.queries` and turns engine answers into port answers.
-One instance serves one tier (hot today; a warm index family is the same class with other
-index names), so a tier-merging reader can hold one per engine tier.
+One instance serves one index family, or several read as one (`query_api.tiered_reader` reads
+hot and warm together: `tier_of` tags each hit with the tier of the index it came from, and
+`screen` drops the stale copies a move leaves behind for a moment).
 Exports read from a point in time with `search_after`: consistent, with no 10,000-hit window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,20 +36,26 @@ from query_api.read_port import (
 )
 
 EXPORT_PAGE = 2000
+Hits = list[dict[str, Any]]
+Screen = Callable[[Hits], Awaitable[Hits]]
 
 
 class EngineOrderReader:
-    def __init__(self, engine: AsyncSearchEngine, names: IndexNames, *, tier: Tier = Tier.HOT) -> None:
+    def __init__(self, engine: AsyncSearchEngine, names: IndexNames, *, tier: Tier = Tier.HOT,
+                 tier_of: Callable[[str], Tier] | None = None, screen: Screen | None = None) -> None:
         self.engine = engine
         self.names = names
         self.tier = tier
+        self.tier_of = tier_of or (lambda _index: tier)
+        self.screen = screen
 
     async def _orders(self, body: dict[str, Any], page: PageRequest | None = None) -> OrderHits:
         answer = await self.engine.search(self.names.orders, body)
         hits = answer["hits"]["hits"]
         full = page is not None and len(hits) == page.size
+        kept = await self.screen(hits) if self.screen is not None else hits
         return OrderHits(
-            items=[StoredOrder(hit["_source"], self.tier) for hit in hits],
+            items=[StoredOrder(hit["_source"], self.tier_of(hit["_index"])) for hit in kept],
             total=answer["hits"]["total"]["value"] if "total" in answer["hits"] else len(hits),
             next_after=hits[-1]["sort"] if full else None,
             facets={name: {b["key"]: b["doc_count"] for b in agg["buckets"]}
@@ -57,18 +65,25 @@ class EngineOrderReader:
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
         return (await self._orders(q.reference_query(reference, caller))).items
 
-    async def _linked_keys(self, key: str, caller: Caller) -> list[str]:
+    async def linked_keys(self, key: str, caller: Caller) -> list[str]:
+        """The keys a history covers: a storefront's own keys; for staff, `key` and one hop of links."""
         if caller.role is Role.STOREFRONT:
             return list(caller.customer_keys)
         buckets = (await self.engine.search(self.names.orders, q.linked_keys_query(key)))["aggregations"]
         return sorted({key, *(bucket["key"] for bucket in buckets["keys"]["buckets"])})
 
-    async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
-                               page: PageRequest) -> OrderHits:
-        keys = await self._linked_keys(customer_key, caller)
+    async def history_of_keys(self, keys: list[str], caller: Caller, *, filters: OrderFilter,
+                              page: PageRequest) -> OrderHits:
         return await self._orders(q.history_query(keys, caller, filters=filters, page=page), page)
 
-    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+    async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
+                               page: PageRequest) -> OrderHits:
+        keys = await self.linked_keys(customer_key, caller)
+        return await self.history_of_keys(keys, caller, filters=filters, page=page)
+
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
+                     include_cold: bool = False) -> OrderHits:
+        """One engine tier has no cold part: `include_cold` only matters to the tier-merging reader."""
         return await self._orders(q.search_query(text, caller, filters=filters, page=page), page)
 
     async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:

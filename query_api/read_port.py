@@ -6,8 +6,9 @@ this port. Implementations:
 - `query_api.engine_reader.EngineOrderReader`: one search engine index family (the hot
   tier today; the same class serves a warm index family);
 - `tests.fakes.order_reader.FakeOrderReader`: the same answers over a list of order dicts;
-- later a tier-merging reader (order locator -> hot/warm engine or cold Parquet) and a
-  PostgreSQL reader for the benchmark implement the same protocol.
+- `query_api.tiered_reader.TieredOrderReader`: every tier (hot and warm indices, cold
+  Parquet through the order locator) answering as one; the API's reader;
+- a PostgreSQL reader for the benchmark implements the same protocol.
 
 Guarantees every implementation keeps:
 - storefront callers only ever get orders carrying one of their customer keys (the
@@ -133,8 +134,10 @@ class OrderReader(Protocol):
         """Orders of the customer and every key linked to it, newest first."""
         ...
 
-    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
-        """Free-text CSR search: exact references first, with channel/status/store facets."""
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
+                     include_cold: bool = False) -> OrderHits:
+        """Free-text CSR search: exact references first, with channel/status/store facets.
+        `include_cold` adds cold orders an exact reference names (costlier: see the tiered reader)."""
         ...
 
     async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:

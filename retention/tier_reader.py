@@ -60,7 +60,7 @@ class TierReader:
         hits = (await self.engine.search(self.names.locator, reference_query(reference)))["hits"]["hits"]
         if not hits:
             return await self._hot_fallback(reference)
-        found = await self._fetch([hits[0]["_source"]])
+        found = await self.fetch([hits[0]["_source"]])
         return found[0] if found else None
 
     async def _hot_fallback(self, reference: str) -> TieredOrder | None:
@@ -75,10 +75,13 @@ class TierReader:
                                after: list[Any] | None = None) -> HistoryPage:
         body = customer_query(keys, size=size, after=after)
         hits = (await self.engine.search(self.names.locator, body))["hits"]["hits"]
-        orders = await self._fetch([hit["_source"] for hit in hits])
+        orders = await self.fetch([hit["_source"] for hit in hits])
         return HistoryPage(orders, hits[-1]["sort"] if len(hits) == size else None)
 
-    async def timeline(self, order_id: str) -> tuple[Tier, list[dict[str, Any]]] | None:
+    async def timeline(self, order_id: str, *, with_events: bool = False,
+                       ) -> tuple[Tier, list[dict[str, Any]]] | None:
+        """The order's timeline entries, oldest first, from the tier that answers for it;
+        `with_events` keeps each entry's original event (as-of replays need it)."""
         hits = (await self.engine.search(self.names.locator, reference_query(order_id)))["hits"]["hits"]
         entry = hits[0]["_source"] if hits else {"tier": Tier.HOT, "location": self.names.hot.orders}
         tier = Tier(entry["tier"])
@@ -86,10 +89,13 @@ class TierReader:
             rows = await asyncio.to_thread(self.cold.read, entry["location"], int(entry["row_group"] or 0),
                                            [entry["order_id"]])
             timeline = rows[entry["order_id"]].timeline if rows else []
+            if not with_events:
+                timeline = [{k: v for k, v in e.items() if k != "event"} for e in timeline]
         else:
             index = self.names.hot.events if tier is Tier.HOT else entry["location"].replace(
                 "-orders-warm-", "-order-events-warm-", 1)
-            body = {"size": 1000, "query": {"term": {"order_id": order_id}}, "_source": {"excludes": ["event"]}}
+            body = {"size": 1000, "query": {"term": {"order_id": order_id}},
+                    "_source": {"excludes": [] if with_events else ["event"]}}
             timeline = [hit["_source"] for hit in (await self.engine.search(index, body))["hits"]["hits"]]
         if not timeline and not hits:
             return None
@@ -109,8 +115,9 @@ class TierReader:
             return index == entry["location"]
         return entry["tier"] == Tier.HOT and "-warm-" not in index
 
-    async def _fetch(self, entries: list[dict[str, Any]]) -> list[TieredOrder]:
-        """Documents for locator entries, in the entries' order, each from its own tier."""
+    async def fetch(self, entries: list[dict[str, Any]]) -> list[TieredOrder]:
+        """Documents for locator entries, in the entries' order, each from its own tier (an
+        order whose copy is gone meanwhile, moved or erased, is left out)."""
         by_index: dict[str, list[str]] = defaultdict(list)
         by_group: dict[tuple[str, int], list[str]] = defaultdict(list)
         for entry in entries:

@@ -5,23 +5,28 @@ Read from what the API process can reach without Kafka (the API never loads a Ka
 - the ingest workers' health files (JSON the worker rewrites every few seconds in the stack
   home), which carry lag, throughput and dead-letter counts. Broker health itself is not
   visible from here and is reported as unknown, saying why.
-Tiers: only the hot tier exists until tiering lands; `tiers` is the one place to extend.
+Tiers: hot is counted on its indices (documents and bytes of orders and timelines: the
+locator only learns of new hot orders at the next retention pass); warm and cold come from
+`retention.report` (the locator's counts; bytes of the warm month indices and of the cold
+Parquet parts, timelines included, so their timeline columns are empty).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from adapters.search_engine import AsyncSearchEngine, EngineError
 from index_templates import IndexNames
 from query_api.auth import Role
 from query_api.deps import EngineDep, require
+from query_api.tier_wiring import TierServices
 from settings import Settings
 
 STALE_AFTER_S = 60.0
@@ -80,7 +85,7 @@ def ops_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/console/api", tags=["console"])
 
     @router.get("/ops", dependencies=[ADMIN_ONLY])
-    async def ops_status(engine: EngineDep) -> dict[str, Any]:
+    async def ops_status(engine: EngineDep, request: Request) -> dict[str, Any]:
         """Engine and ingest health, dead letters and stored volume per tier (admin)."""
         now = time.time()
         workers = [read_worker(path, now=now) for path in worker_health_files(settings)]
@@ -90,15 +95,21 @@ def ops_router(settings: Settings) -> APIRouter:
             "broker": {"status": "unknown",
                        "detail": "the API does not connect to Kafka; ingest health below is the workers' view"},
             "workers": workers,
-            "tiers": await _tiers(engine, IndexNames(settings.index_prefix)),
+            "tiers": await _tiers(engine, IndexNames(settings.index_prefix), request.app.state.tiers),
         }
 
     return router
 
 
-async def _tiers(engine: AsyncSearchEngine, names: IndexNames) -> list[dict[str, Any]]:
-    # TIERING: warm and cold rows belong here once the tier mover lands; until then every order is hot.
+async def _tiers(engine: AsyncSearchEngine, names: IndexNames, tiers: TierServices) -> list[dict[str, Any]]:
+    """Hot from its indices (exact, and current before the locator learns of new orders); warm and
+    cold from the retention report, in a worker thread (it uses the synchronous client)."""
     orders, events = await _volume(engine, names.orders), await _volume(engine, names.events)
-    return [{"tier": "hot", "orders": orders["documents"], "order_bytes": orders["bytes"],
-             "timeline_entries": events["documents"], "timeline_bytes": events["bytes"]}]
-
+    rows: list[dict[str, Any]] = [{"tier": "hot", "orders": orders["documents"], "order_bytes": orders["bytes"],
+                                   "timeline_entries": events["documents"], "timeline_bytes": events["bytes"]}]
+    try:
+        archived = await asyncio.to_thread(tiers.report)
+    except EngineError:
+        archived = [{"tier": tier, "orders": None, "bytes": None} for tier in ("warm", "cold")]
+    return rows + [{"tier": row["tier"], "orders": row["orders"], "order_bytes": row["bytes"],
+                    "timeline_entries": None, "timeline_bytes": None} for row in archived if row["tier"] != "hot"]

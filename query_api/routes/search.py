@@ -21,10 +21,15 @@ async def search_orders(
     reader: ReaderDep, caller: StaffCaller, page: Paging,
     q: Annotated[str, Query(min_length=1, max_length=200, examples=["ana smith", "555-0102", "#1042"])],
     channel: Channel | None = None, status: OrderStatus | None = None,
+    include_cold: Annotated[bool, Query(description="also cold (archived) orders an exact reference, tracking "
+                                        "number, SKU, email or loyalty id names: a locator lookup plus one "
+                                        "Parquet read per match, first page only")] = False,
 ) -> SearchPage:
-    """Exact reference matches rank first; typos and partial phones are tolerated."""
+    """Exact reference matches rank first; typos and partial phones are tolerated. Hot and warm
+    orders are searched; cold ones only with `include_cold=true`."""
     text = q.strip()
     if not text:
         raise HTTPException(400, "q must contain something other than spaces")
-    hits = await reader.search(text, caller, filters=OrderFilter(channel=channel, status=status), page=page)
+    hits = await reader.search(text, caller, filters=OrderFilter(channel=channel, status=status), page=page,
+                               include_cold=include_cold)
     return search_page(hits, caller, encode_cursor(hits.next_after))

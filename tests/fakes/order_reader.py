@@ -117,7 +117,8 @@ class FakeOrderReader:
         mine = [o for o in self._visible(caller) if keys & set(o.get("identity_keys") or []) and _matches(o, filters)]
         return self._page(mine, page)
 
-    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
+                     include_cold: bool = False) -> OrderHits:
         needle = text.lower()
 
         def found(order: dict[str, Any]) -> bool:

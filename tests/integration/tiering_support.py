@@ -22,7 +22,7 @@ from order_domain.model import (
 from order_domain.tier_policy import Tier, TierThresholds
 from retention.copies import TierCopies
 from retention.locator import Locator
-from retention.mover import Mover
+from retention.mover import Decision, Mover
 from retention.storage import TierNames, install_tier_storage
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
@@ -86,6 +86,22 @@ def make_mover(engine: SearchEngine, prefix: str, cold_root: str, *, clock: Cloc
     install_tier_storage(engine, names)
     copies = TierCopies(engine, names, ColdStore(cold_root, row_group_rows=16), on_warm_nodes=False)
     return Mover(copies, thresholds, batch=batch, clock=clock)
+
+
+def place(mover: Mover, targets: dict[str, Tier]) -> None:
+    """Move chosen orders to chosen tiers now (whatever the policy would say), as the mover moves:
+    journaled batches of one target tier and one creation month, then seal and sweep."""
+    mover.locator.sync_from_hot()
+    entries = {i: hit["_source"] for i, hit in mover.locator.get(targets).items()}
+    batches: dict[tuple[Tier, str], list[Decision]] = {}
+    for order, target in targets.items():
+        entry = entries[order]
+        if entry["tier"] != target:
+            batches.setdefault((target, entry["created_month"]), []).append(Decision(entry, target))
+    for (target, _), decisions in sorted(batches.items(), key=lambda item: (item[0][0].rank, item[0][1])):
+        assert mover.move(decisions, target) == {d.entry["order_id"] for d in decisions}
+    mover.finish()
+    mover.engine.refresh(f"{mover.names.hot.orders},{mover.names.hot.events}")
 
 
 def census(engine: SearchEngine, mover: Mover) -> dict[str, Any]:

@@ -32,8 +32,7 @@ function tiersView(tiers) {
     tiers.map((t) => h("tr", {}, h("td", {}, t.tier), h("td", { class: "num" }, t.orders?.toLocaleString() ?? "—"),
       h("td", { class: "num" }, fmtBytes(t.orderBytes)), h("td", { class: "num" }, t.entries?.toLocaleString() ?? "—"),
       h("td", { class: "num" }, fmtBytes(t.entryBytes))))),
-  // TIERING: warm and cold rows arrive from the API once tiering lands; nothing to change here.
-  tiers.length === 1 ? h("p", { class: "muted" }, "Hot only: warm and cold tiers appear here once tiering is enabled.") : null];
+  h("p", { class: "muted" }, "Warm and cold order bytes include their timelines (one copy per order).")];
 }
 
 async function refresh() {

@@ -1,0 +1,82 @@
+"""The API's tiering objects, built once per process in the app's lifespan.
+
+- the reader: `TieredOrderReader` over hot + warm (one engine query over both index
+  families) and cold (locator + Parquet);
+- the `ReadRecorder`: counts reads in memory and flushes them every
+  `ORDERREPO_TIER_READ_FLUSH_S` seconds as one bulk of locator updates, off the request
+  path; after a flush, orders read from cold more than `ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS`
+  times are rehydrated to hot by the mover, in a worker thread (the mover is synchronous);
+- a synchronous engine client for the mover and for the per-tier report of the console.
+Everything here comes from `retention` and the engine adapter: the API still never loads
+Kafka or the ingest worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.cold_store import ColdStore
+from adapters.engine_settings import connect_engine
+from adapters.search_engine import AsyncSearchEngine, SearchEngine
+from index_templates import IndexNames
+from query_api.cold_tier import ColdTier
+from query_api.engine_reader import EngineOrderReader
+from query_api.tiered_reader import TieredOrderReader, tier_of_index
+from retention.config import build_mover, cold_store_from, tier_names
+from retention.read_recorder import ReadRecorder
+from retention.report import tier_report
+from retention.storage import TierNames
+from retention.tier_reader import TierReader
+from settings import Settings
+
+
+class HotAndWarmNames(IndexNames):
+    """Each order index family read as hot plus every warm month index (a wildcard, so a
+    deployment without warm indices yet reads hot alone instead of failing)."""
+
+    def read_alias(self, family: str) -> str:
+        return f"{self.prefix}-{family},{self.prefix}-{family}-warm-*"
+
+
+@dataclass
+class TierServices:
+    reader: TieredOrderReader
+    recorder: ReadRecorder
+    sync_engine: SearchEngine
+    names: TierNames
+    cold: ColdStore
+
+    def report(self) -> list[dict[str, Any]]:
+        """Orders and bytes per tier (summed over months), hot, warm, cold (blocking: run in a thread)."""
+        totals: dict[str, dict[str, Any]] = {t: {"tier": t, "orders": 0, "bytes": 0} for t in ("hot", "warm", "cold")}
+        for row in tier_report(self.sync_engine, self.names, self.cold):
+            if row.tier in totals:
+                totals[row.tier]["orders"] += row.orders
+                totals[row.tier]["bytes"] += row.bytes
+        return list(totals.values())
+
+    async def close(self) -> None:
+        """Flush the reads counted so far, then release the synchronous client."""
+        try:
+            await self.recorder.stop()
+        finally:
+            self.sync_engine.close()
+
+
+async def open_tier_services(settings: Settings, engine: AsyncSearchEngine) -> TierServices:
+    """Build and start (the recorder's flush loop) the tiering objects of one API process."""
+    names, cold = tier_names(settings), cold_store_from(settings)
+    sync_engine = await asyncio.to_thread(connect_engine, settings)
+    mover = await asyncio.to_thread(build_mover, settings, sync_engine, cold=cold)
+    tier = settings.tier
+    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, read_window_days=tier.read_window_days,
+                            rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
+                            on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
+    tiers = TierReader(engine, names, cold)  # reads are recorded by the tiered reader, once
+    engine_tiers = EngineOrderReader(engine, HotAndWarmNames(settings.index_prefix), tier_of=tier_of_index,
+                                     screen=tiers.authoritative)
+    recorder.start()
+    return TierServices(TieredOrderReader(engine_tiers, ColdTier(tiers), recorder=recorder),
+                        recorder, sync_engine, names, cold)

@@ -1,0 +1,136 @@
+"""`OrderReader` over every tier: the API answers an order the same way wherever it rests.
+
+- Hot and warm are read by ONE engine query over both index families (`P-orders` and the
+  warm month indices `P-orders-warm-*`): each hit says its tier by the index it came from,
+  and hits pass through `TierReader.authoritative`, so a stale copy a move leaves behind for
+  a moment is never shown beside the copy the locator names.
+- Cold (Parquet) is found through the order locator (`query_api.cold_tier`).
+- Reference lookups ask both at once; customer histories merge both sorted pages into one
+  newest-first sequence whose cursor stays the API's (`query_api.tier_merge`); timelines and
+  as-of replays read the tier the locator names (hot when it has no entry yet).
+- Free-text search covers hot + warm; `include_cold` adds cold orders an exact reference
+  names (a locator term lookup + one Parquet row group per match), on the first page only.
+- Analytics and exports read hot + warm (cold is the archive: `orderrepo retention report`
+  and the Parquet parts themselves serve bulk questions about it).
+- Every order answered by reference and every history item is counted by the
+  `ReadRecorder` (in memory; flushed off the request path), with the tier that served it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from order_domain.model import OrderStatus
+from order_domain.tier_policy import Tier as StoredTier
+from query_api.auth import Caller, Role
+from query_api.cold_tier import ColdTier, facet_counts
+from query_api.engine_reader import EngineOrderReader
+from query_api import read_port as port
+from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
+from query_api.tier_merge import TierPage, merge_pages, newest_first_key, rank
+from retention.read_recorder import ReadRecorder
+
+
+def tier_of_index(index: str) -> Tier:
+    """Warm month indices carry `-warm-` in their names; every other order index is hot."""
+    return Tier.WARM if "-warm-" in index else Tier.HOT
+
+
+def _newest_first(items: Iterable[StoredOrder]) -> list[StoredOrder]:
+    return sorted(items, key=lambda item: rank(newest_first_key(item.document)))
+
+
+class TieredOrderReader:
+    def __init__(self, engine_tiers: EngineOrderReader, cold: ColdTier, *,
+                 recorder: ReadRecorder | None = None) -> None:
+        self.engine_tiers = engine_tiers  # hot + warm, screened by the locator
+        self.cold = cold
+        self.recorder = recorder
+
+    def _record(self, items: Iterable[StoredOrder]) -> None:
+        if self.recorder is not None:
+            for item in items:
+                self.recorder.record(item.document["order_id"], StoredTier(str(item.tier)))
+
+    async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
+        engine, cold = await asyncio.gather(self.engine_tiers.find_by_reference(reference, caller),
+                                            self.cold.by_reference(reference, caller))
+        found = _newest_first(engine + cold)[:port.MAX_REFERENCE_MATCHES]
+        self._record(found)
+        return found
+
+    async def _keys(self, key: str, caller: Caller) -> list[str]:
+        if caller.role is Role.STOREFRONT:
+            return list(caller.customer_keys)
+        engine, cold = await asyncio.gather(self.engine_tiers.linked_keys(key, caller), self.cold.linked_keys(key))
+        return sorted({*engine, *cold})
+
+    async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
+                               page: PageRequest) -> OrderHits:
+        keys = await self._keys(customer_key, caller)
+        engine, (cold, cold_total) = await asyncio.gather(
+            self.engine_tiers.history_of_keys(keys, caller, filters=filters, page=page),
+            self.cold.history(keys, caller, filters=filters, page=page))
+        engine_page: TierPage[Any] = TierPage([(newest_first_key(i.document), i) for i in engine.items],
+                                              engine.next_after)
+        taken, next_after = merge_pages([engine_page, cold], page.size)
+        read = await self.cold.documents([e for e in taken if isinstance(e, dict)], caller, filters)
+        items = [e if isinstance(e, StoredOrder) else read[e["order_id"]] for e in taken
+                 if isinstance(e, StoredOrder) or e["order_id"] in read]
+        self._record(items)
+        return OrderHits(items, engine.total + cold_total, next_after)
+
+    async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
+                     include_cold: bool = False) -> OrderHits:
+        if not include_cold or page.after is not None:
+            return await self.engine_tiers.search(text, caller, filters=filters, page=page)
+        engine, (cold, cold_total) = await asyncio.gather(
+            self.engine_tiers.search(text, caller, filters=filters, page=page),
+            self.cold.search(text, caller, filters=filters, size=page.size))
+        facets = {name: dict(Counter(engine.facets.get(name, {})) + counts)
+                  for name, counts in facet_counts(cold).items()}
+        return OrderHits(cold + engine.items, engine.total + cold_total, engine.next_after, facets)
+
+    async def timeline(self, order_id: str, *, limit: int) -> port.TimelineHits:
+        found = await self.cold.tiers.timeline(order_id)
+        if found is None:
+            return port.TimelineHits(order_id, [], Tier.HOT)
+        tier, entries = found
+        return port.TimelineHits(order_id, entries[:limit], Tier(str(tier)))
+
+    async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
+        found = await self.cold.tiers.timeline(order_id, with_events=True)
+        if found is None:
+            return None
+        tier, entries = found
+        document = port.state_from_entries([e for e in entries if datetime.fromisoformat(e["occurred_at"]) <= at])
+        return StoredOrder(document, Tier(str(tier))) if document is not None else None
+
+    async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
+        return await self.engine_tiers.list_orders(filters=filters, page=page)
+
+    async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
+                              page: PageRequest) -> OrderHits:
+        return await self.engine_tiers.orders_in_state(status, at, filters=filters, page=page)
+
+    async def sales(self, interval: port.Interval, filters: OrderFilter) -> list[port.SalesRow]:
+        return await self.engine_tiers.sales(interval, filters)
+
+    async def fulfillment_times(self, filters: OrderFilter) -> dict[str, port.FulfillmentTimes]:
+        return await self.engine_tiers.fulfillment_times(filters)
+
+    async def rates(self, filters: OrderFilter) -> dict[str, port.ChannelRates]:
+        return await self.engine_tiers.rates(filters)
+
+    async def journeys(self, filters: OrderFilter) -> list[port.Journey]:
+        return await self.engine_tiers.journeys(filters)
+
+    def export_orders(self, filters: OrderFilter, *, limit: int | None) -> port.Pages:
+        return self.engine_tiers.export_orders(filters, limit=limit)
+
+    def export_timeline(self, filters: port.TimelineFilter, *, limit: int | None) -> port.Pages:
+        return self.engine_tiers.export_timeline(filters, limit=limit)

@@ -1,0 +1,192 @@
+"""The running API over orders in hot, warm and cold (real OpenSearch, real Parquet, real mover):
+every read answers the same whatever the tier, says which tier served it, pages one sequence
+across tiers, and an order read from cold often enough comes back to hot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from adapters.search_engine import SearchEngine
+from order_domain.identity import identity_keys
+from order_domain.tier_policy import Tier
+from query_api.auth import Role, issue_token
+from retention.mover import Mover
+from settings import Settings
+from tests.integration.api_server import running_api
+from tests.integration.tiering_support import Clock, T0, census, ingest, make_mover, order_changes, order_id, place
+
+SECRET = "tiered-api-secret-tiered-api-secret-0123"
+N, CUSTOMERS = 60, 5
+SHAPE = {"customers": CUSTOMERS, "months": 2}
+
+
+def bearer(role: Role, keys: tuple[str, ...] = ()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(SECRET, subject='t', role=role, customer_keys=keys)}"}
+
+
+def truth() -> dict[str, dict[str, Any]]:
+    """Each order's customer keys and placed date, from the generated events (not from the store)."""
+    first = {n: next(order_changes(n, **SHAPE)) for n in range(N)}  # type: ignore[arg-type]
+    return {order_id(n): {"keys": identity_keys(c.customer), "placed": c.placed_at} for n, c in first.items()}
+
+
+def history_of(key: str) -> list[str]:
+    orders = [(o["placed"], i) for i, o in truth().items() if key in o["keys"]]
+    return [i for _, i in sorted(orders, key=lambda item: (-item[0].timestamp(), item[1]))]
+
+
+@pytest.fixture
+def tiered(isolated: Settings, engine: SearchEngine, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, Mover]:
+    """Orders ingested to hot; the API started from this test will read cold parts where the mover writes them."""
+    ingest(engine, isolated.index_prefix, range(N), **SHAPE)  # type: ignore[arg-type]
+    monkeypatch.setenv("ORDERREPO_TIER_COLD_PATH", str(tmp_path / "cold"))
+    monkeypatch.setenv("ORDERREPO_TIER_READ_FLUSH_S", "0.2")
+    monkeypatch.setenv("ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS", "1000")
+    mover = make_mover(engine, isolated.index_prefix, str(tmp_path / "cold" / isolated.index_prefix),
+                       clock=Clock(T0))
+    return isolated, mover
+
+
+@pytest.fixture
+def api(tiered: tuple[Settings, Mover]) -> Iterator[str]:
+    with running_api(tiered[0], SECRET) as base:
+        yield base
+
+
+def get(base: str, path: str, token: dict[str, str], **params: object) -> dict[str, Any]:
+    answer = httpx.get(f"{base}{path}", headers=token, params=params, timeout=30)
+    assert answer.status_code == 200, (path, answer.status_code, answer.text)
+    return answer.json()
+
+
+def without_tier(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "tier"}
+
+
+def every_page(base: str, path: str, token: dict[str, str], size: int) -> list[dict[str, Any]]:
+    items, cursor = [], None
+    for _ in range(200):
+        page = get(base, path, token, size=size, **({"cursor": cursor} if cursor else {}))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("paging did not end")
+
+
+def answers(base: str, order: str, key: str) -> dict[str, dict[str, Any]]:
+    """Everything the API says about `order`, by role and endpoint."""
+    roles = {"storefront": bearer(Role.STOREFRONT, (key,)), "csr": bearer(Role.CSR), "analyst": bearer(Role.ANALYST)}
+    seen: dict[str, dict[str, Any]] = {}
+    for role, token in roles.items():
+        seen[f"{role} by reference"] = get(base, f"/orders/{quote('#W7')}", token)
+        history = every_page(base, f"/customers/{quote(key, safe='')}/orders", token, 100)
+        seen[f"{role} history"] = next(item for item in history if item["order_id"] == order)
+    seen["timeline"] = get(base, f"/orders/{order}/timeline", roles["csr"])
+    placed = truth()[order]["placed"]
+    seen["as-of"] = get(base, f"/orders/{order}/as-of", roles["csr"], at=(placed.replace(microsecond=0)).isoformat()
+                        .replace("+00:00", "Z"))
+    return seen
+
+
+def test_every_read_answers_the_same_from_hot_warm_and_cold_and_says_which(
+    tiered: tuple[Settings, Mover], api: str,
+) -> None:
+    _, mover = tiered
+    order, key = order_id(7), truth()[order_id(7)]["keys"][0]
+    by_tier = {}
+    for tier in (Tier.HOT, Tier.WARM, Tier.COLD):
+        place(mover, {order: tier})
+        by_tier[tier] = answers(api, order, key)
+        assert {name: body["tier"] for name, body in by_tier[tier].items()} == dict.fromkeys(by_tier[tier], str(tier))
+    assert by_tier[Tier.HOT]["csr by reference"]["order_id"] == order
+    assert [e["kind"] for e in by_tier[Tier.COLD]["timeline"]["entries"]] == ["created", "fulfillment",
+                                                                              "status_changed"]
+    assert by_tier[Tier.HOT]["as-of"]["status"] == "confirmed"
+    analyst = by_tier[Tier.COLD]["analyst by reference"]["customer"]
+    assert analyst["email"] is None and analyst["name"] is None and analyst["pseudonym"].startswith("p1_")
+    for name, hot in by_tier[Tier.HOT].items():
+        assert without_tier(by_tier[Tier.WARM][name]) == without_tier(hot), name
+        assert without_tier(by_tier[Tier.COLD][name]) == without_tier(hot), name
+    stranger = bearer(Role.STOREFRONT, ("email:nobody@example.com",))
+    assert httpx.get(f"{api}/orders/{order}", headers=stranger, timeout=30).status_code == 404
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_the_history_cursor_pages_hot_warm_and_cold_as_one_sequence(
+    tiered: tuple[Settings, Mover], api: str, size: int,
+) -> None:
+    _, mover = tiered
+    key = max((f"customer:cust-{c}" for c in range(CUSTOMERS)), key=lambda k: len(history_of(k)))
+    expected = history_of(key)
+    assert len(expected) >= 8
+    cycle = (Tier.COLD, Tier.HOT, Tier.WARM)
+    place(mover, {order: cycle[i % 3] for i, order in enumerate(expected)} | {
+        order: Tier.COLD for order in truth() if order not in expected})
+    for role, token in (("csr", bearer(Role.CSR)), ("storefront", bearer(Role.STOREFRONT, (key,))),
+                        ("analyst", bearer(Role.ANALYST))):
+        items = every_page(api, f"/customers/{quote(key, safe='')}/orders", token, size)
+        assert [item["order_id"] for item in items] == expected, role
+        assert [item["tier"] for item in items] == [str(cycle[i % 3]) for i in range(len(expected))], role
+    total = get(api, f"/customers/{quote(key, safe='')}/orders", bearer(Role.CSR), size=1)["total"]
+    assert total == len(expected)
+
+
+def test_search_covers_hot_and_warm_and_cold_only_when_asked(tiered: tuple[Settings, Mover], api: str) -> None:
+    _, mover = tiered
+    place(mover, {order_id(3): Tier.COLD, order_id(4): Tier.WARM})
+    csr = bearer(Role.CSR)
+    assert [i["tier"] for i in get(api, "/search", csr, q="#W4")["items"]][:1] == ["warm"]
+    assert order_id(3) not in [i["order_id"] for i in get(api, "/search", csr, q="#W3")["items"]]
+    found = get(api, "/search", csr, q="#W3", include_cold="true")
+    assert (found["items"][0]["order_id"], found["items"][0]["tier"]) == (order_id(3), "cold")
+    assert [i["order_id"] for i in found["items"]].count(order_id(3)) == 1
+
+
+def test_the_operator_view_counts_orders_and_bytes_per_tier(tiered: tuple[Settings, Mover], api: str) -> None:
+    _, mover = tiered
+    place(mover, {order_id(3): Tier.COLD, order_id(4): Tier.WARM, order_id(5): Tier.COLD})
+    rows = {row["tier"]: row for row in get(api, "/console/api/ops", bearer(Role.ADMIN))["tiers"]}
+    assert {tier: row["orders"] for tier, row in rows.items()} == {"hot": N - 3, "warm": 1, "cold": 2}
+    assert rows["hot"]["timeline_entries"] == 3 * (N - 3)
+    assert all(row["order_bytes"] > 0 for row in rows.values())
+    cold_parts = mover.copies.cold.parts()
+    assert rows["cold"]["order_bytes"] == sum(mover.copies.cold.size_of(part) for part in cold_parts)
+
+
+def test_an_order_read_from_cold_more_than_n_times_through_the_api_comes_back_to_hot(
+    tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings, mover = tiered
+    monkeypatch.setenv("ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS", "2")
+    place(mover, {order_id(9): Tier.COLD})
+    csr = bearer(Role.CSR)
+    with running_api(settings, SECRET) as base:
+        for _ in range(2):
+            assert get(base, f"/orders/{quote('#W9')}", csr)["tier"] == "cold"
+        entry = _wait_for(engine, mover, order_id(9), lambda e: e.get("cold_reads") == 2)
+        assert entry["tier"] == "cold"  # read twice: not more than 2 yet
+        assert get(base, f"/orders/{order_id(9)}", csr)["tier"] == "cold"
+        entry = _wait_for(engine, mover, order_id(9), lambda e: e["tier"] == "hot")
+        assert get(base, f"/orders/{order_id(9)}", csr)["tier"] == "hot"
+    assert entry["read_count"] == 3 and entry["cold_reads"] == 0
+    seen = census(engine, mover)
+    assert (seen["copies"]["hot"][order_id(9)], seen["copies"]["cold"][order_id(9)]) == (1, 0)
+
+
+def _wait_for(engine: SearchEngine, mover: Mover, order: str, done: Any, timeout_s: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        entry = engine.get(mover.names.locator, order)["_source"]  # type: ignore[index]
+        if done(entry):
+            return entry
+        time.sleep(0.1)
+    raise AssertionError(f"locator entry of {order} never reached the expected state: {entry}")
