@@ -100,7 +100,7 @@ class TieredOrderReader:
         if found is None:
             return port.TimelineHits(order_id, [], Tier.HOT)
         tier, entries = found
-        return port.TimelineHits(order_id, entries[:limit], Tier(str(tier)))
+        return port.TimelineHits(order_id, shown_entries(entries)[:limit], Tier(str(tier)))
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
         found = await self.cold.tiers.timeline(order_id, with_events=True)
@@ -134,3 +134,11 @@ class TieredOrderReader:
 
     def export_timeline(self, filters: port.TimelineFilter, *, limit: int | None) -> port.Pages:
         return self.engine_tiers.export_timeline(filters, limit=limit)
+
+
+def shown_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline as the hot engine query answers it, whatever tier stored it: significant
+    entries only (every event is stored; older entries carry no flag and are shown), in
+    event-time order (occurred_at, then source_version, then event_id)."""
+    return sorted((entry for entry in entries if entry.get("significant") is not False),
+                  key=lambda e: (e["occurred_at"], e.get("source_version") or 0, e.get("event_id") or ""))

@@ -99,3 +99,15 @@ def test_dates_sort_as_the_engine_sorts_them() -> None:
     assert placed_millis(None) == MISSING_DATE
     undated, dated = _order(1, None), _order(2, datetime(1900, 1, 1, tzinfo=UTC))
     assert rank(newest_first_key(dated)) < rank(newest_first_key(undated))  # undated orders come last
+
+
+def test_a_timeline_from_any_tier_shows_significant_entries_in_event_time_order() -> None:
+    from query_api.tiered_reader import shown_entries
+
+    entries = [
+        {"entry_id": "c", "event_id": "e3", "occurred_at": "2026-03-01T10:00:00+00:00", "source_version": 2},
+        {"entry_id": "a", "event_id": "e1", "occurred_at": "2026-03-01T10:00:00+00:00", "source_version": 1},
+        {"entry_id": "b", "event_id": "e2", "occurred_at": "2026-02-01T10:00:00+00:00", "significant": False},
+        {"entry_id": "d", "event_id": "e0", "occurred_at": "2026-01-01T10:00:00+00:00", "significant": True},
+    ]
+    assert [e["entry_id"] for e in shown_entries(entries)] == ["d", "a", "c"]
