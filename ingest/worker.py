@@ -68,6 +68,9 @@ class WorkerStats:
     last_progress_at: float = field(default_factory=time.time)
     first_progress_at: float | None = None
     lag: int = 0
+    lag_by_channel: dict[str, int] = field(default_factory=dict)
+    # reason -> {count, latest detail, at}: what the operator view shows of dead letters and ignored records
+    dead_letter_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -215,10 +218,23 @@ class IngestWorker:
                 self._back_off(attempt, refused_by="dead-letter topic", error=error)
         for letter in letters:
             ignored = letter.kind == IGNORED
+            self._remember_reason(letter)
             (metrics.IGNORED if ignored else metrics.DEAD_LETTERED).labels(letter.reason).inc()
             (log.info if ignored else log.warning)(
                 "ignored: carries no order" if ignored else "dead-lettered", reason=letter.reason,
                 source=letter.coordinates, detail=letter.detail[:200])
+
+    def _by_channel(self, behind: dict[Partition, int]) -> dict[str, int]:
+        lag: dict[str, int] = {}
+        for partition, count in behind.items():
+            channel = self.topics.channel_of(partition.topic)
+            name = channel.value if channel is not None else partition.topic
+            lag[name] = lag.get(name, 0) + count
+        return lag
+
+    def _remember_reason(self, letter: DeadLetter) -> None:
+        seen = self.stats.dead_letter_reasons.setdefault(letter.reason, {"count": 0, "kind": letter.kind})
+        seen.update(count=seen["count"] + 1, latest=letter.detail[:200], at=time.time())
 
     def _engine_back_off(self, attempt: int, error: Exception) -> None:
         metrics.ENGINE_BACKOFFS.inc()
@@ -261,7 +277,9 @@ class IngestWorker:
             self._lag_checked_at = self.clock()
             try:
                 ends = self.source.end_offsets(assigned)
-                self.stats.lag = sum(max(0, ends[p] - self.source.position(p)) for p in assigned)
+                behind = {p: max(0, ends[p] - self.source.position(p)) for p in assigned}
+                self.stats.lag = sum(behind.values())
+                self.stats.lag_by_channel = self._by_channel(behind)
             except BusUnavailable as error:  # found by the fault drill: a broker restart ended the worker here
                 log.warning("consumer lag unknown while the broker is away", error=str(error)[:300])
             else:

@@ -294,3 +294,22 @@ def test_the_broker_away_while_the_lag_is_measured_is_not_fatal(monkeypatch: pyt
     source.clock.advance(10)
     worker._refresh_lag_and_health()
     assert worker.stats.lag == 0 and source.committed == {p: len(log) for p, log in source.logs.items()}
+
+
+def test_the_health_file_carries_lag_per_channel_and_the_latest_reason_per_dead_letter_kind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+
+    source = FakeChangeSource()
+    _publish_sample(source, orders=2, seed=4)
+    source.append(WEB, b"{not json", key=b"k1")
+    worker = IngestWorker(source=source, writer=InMemoryWriter(), topics=TOPICS, dead_letter_sink=RecordingSink(),
+                          clock=source.clock, health_file=tmp_path / "health.json")
+    worker.process(source.poll(timeout_ms=0))
+    source.append(STORE, b"<late/>", key=b"k2")  # one record behind on the store topic
+    source.clock.advance(10)
+    worker._refresh_lag_and_health()
+    health = orjson.loads((tmp_path / "health.json").read_bytes())
+    assert {channel: lag for channel, lag in health["lag_by_channel"].items() if lag} == {"store": 1}
+    assert set(health["lag_by_channel"]) == {"web", "store", "call_center"}
+    assert health["dead_letter_reasons"]["malformed_json"]["count"] == 1
+    assert health["dead_letter_reasons"]["malformed_json"]["kind"] == "dead_letter"
