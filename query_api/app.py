@@ -19,6 +19,7 @@ from settings.log_setup import configure_logging
 from query_api.engine_reader import EngineOrderReader
 from query_api.errors import install_error_handlers
 from query_api.metrics import observe_engine, observe_request
+from query_api.params import cursor_key
 from query_api.schemas import ErrorBody
 from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import token_secret
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   responses={422: {"model": ErrorBody, "description": "invalid request"}})
     app.state.settings = settings
     app.state.token_secret = token_secret(settings)  # refuses unsafe secrets in production first
+    app.state.cursor_key = cursor_key(app.state.token_secret)
     install_error_handlers(app)
     for module in (orders, customers, search, analytics, export):
         app.include_router(module.router, responses=limit_responses(ErrorBody))

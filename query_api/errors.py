@@ -1,5 +1,9 @@
 """Every failure answers JSON `{"error", "detail"}` with a 4xx (or 503 when the engine is away).
 
+A 503 carries `Retry-After` (the engine is retried on the next request: the API recovers by
+itself once the engine is back). Engine errors are logged by status and error type only: an
+engine's message may quote the query, and so a customer's email or phone.
+
 One answer is not a failure but is not one order either: a reference carried by several
 orders answers HTTP 300 with every match (`ReferenceMatches`).
 """
@@ -33,8 +37,18 @@ class AmbiguousReference(Exception):
         self.answer = ReferenceMatches(reference=reference, matches=[reference_match(m) for m in matches])
 
 
-def _error(status: int, error: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+RETRY_AFTER_S = 5
+ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               413: "payload_too_large", 429: "too_many_requests"}
+
+
+def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def unavailable(error: str, detail: str) -> JSONResponse:
+    """503 with `Retry-After`: the one answer for "the engine is away" (data routes and /readyz)."""
+    return _error(503, error, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -44,8 +58,8 @@ async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    name = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "bad_request")
-    return _error(exc.status_code, name, str(exc.detail))
+    name = ERROR_NAMES.get(exc.status_code, "bad_request")
+    return _error(exc.status_code, name, str(exc.detail))  # a 405's `Allow` comes from query_api.security
 
 
 async def _ambiguous(_: Request, exc: AmbiguousReference) -> JSONResponse:
@@ -61,15 +75,17 @@ async def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
 
 
 async def _away(_: Request, exc: EngineUnavailable) -> JSONResponse:
-    return _error(503, "engine_unavailable", "the search engine is not reachable; retry shortly")
+    log.warning("engine unreachable", error_type=type(exc).__name__)
+    return unavailable("engine_unavailable", f"the search engine is not reachable; retry in {RETRY_AFTER_S} s")
 
 
 async def _engine(_: Request, exc: EngineError) -> JSONResponse:
+    # status and type only: the engine's message may quote query values (emails, phones, names)
     if 400 <= exc.status < 500:
-        log.info("engine refused a query", status=exc.status, error=str(exc)[:300])
+        log.info("engine refused a query", status=exc.status, error_type=type(exc).__name__)
         return _error(400, "bad_query", "the query could not be run; check the parameters")
-    log.error("engine error", status=exc.status, error=str(exc)[:500])
-    return _error(503, "engine_error", "the search engine failed to answer; retry shortly")
+    log.error("engine error", status=exc.status, error_type=type(exc).__name__)
+    return unavailable("engine_error", f"the search engine failed to answer; retry in {RETRY_AFTER_S} s")
 
 
 # each handler takes its own exception type; Starlette dispatches by the exception's class
