@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.search_engine import EngineError, EngineUnavailable
@@ -27,6 +28,7 @@ from query_api.schemas import ReferenceMatches
 from query_api.views import reference_match
 
 log = get_logger(__name__)
+RETRY_AFTER_S = 5
 
 
 class AmbiguousReference(Exception):
@@ -37,9 +39,40 @@ class AmbiguousReference(Exception):
         self.answer = ReferenceMatches(reference=reference, matches=[reference_match(m) for m in matches])
 
 
-RETRY_AFTER_S = 5
 ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                413: "payload_too_large", 429: "too_many_requests"}
+
+
+_RETRY_HEADER = {"Retry-After": {"description": "seconds to wait before retrying",
+                                 "schema": {"type": "integer", "minimum": 1}}}
+# (error, detail) of one real answer per status, the published examples
+EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("bad_cursor", "cursor was not issued for this query: pass back the `next_cursor` of the previous page "
+          "of the same query unchanged", "bad page size, cursor, date range or query"),
+    401: ("unauthorized", "missing bearer token (Authorization: Bearer <token>)", "missing, invalid or expired token"),
+    403: ("forbidden", "role analyst may not call this; needs one of csr, admin",
+          "the token's role may not read this (or an analyst named a customer key)"),
+    404: ("not_found", "no order found for reference 'web-1'", "no such order (or not this customer's)"),
+    405: ("method_not_allowed", "Method Not Allowed", "only GET is served; `Allow` lists the methods"),
+    422: ("invalid_request", "query.size: Input should be greater than or equal to 1", "a parameter is invalid"),
+    503: ("engine_unavailable", f"the search engine is not reachable; retry in {RETRY_AFTER_S} s",
+          "the search engine is away; retry after `Retry-After` seconds"),
+}
+
+
+def error_responses(model: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of these error statuses: the error body, a real example, `Retry-After`
+    on 503 and `Allow` on 405 (for `include_router(..., responses=...)` and route `responses`)."""
+    answers: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        error, detail, description = EXAMPLES[status]
+        answers[status] = {"model": model, "description": description,
+                           "content": {"application/json": {"example": {"error": error, "detail": detail}}}}
+        if status == 503:
+            answers[status]["headers"] = _RETRY_HEADER
+        if status == 405:
+            answers[status]["headers"] = {"Allow": {"description": "methods served", "schema": {"type": "string"}}}
+    return answers
 
 
 def _error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -73,7 +73,8 @@ def decode_cursor(cursor: str, *, key: bytes, scope: str) -> SortKey:
     if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[1], str)):
         raise BadCursor(f"malformed cursor: {_CURSOR_HELP}")
     values = payload[0]
-    if not hmac.compare_digest(_mac(orjson.dumps(values), key=key, scope=scope), payload[1]):
+    expected = _mac(orjson.dumps(values), key=key, scope=scope).encode()
+    if not hmac.compare_digest(expected, payload[1].encode()):  # bytes: a str compare refuses non-ASCII
         raise BadCursor(f"cursor was not issued for this query: {_CURSOR_HELP}")
     if not isinstance(values, list) or not values or len(values) > MAX_CURSOR_VALUES or not all(
         isinstance(v, str | int | float) or v is None for v in values

@@ -20,7 +20,11 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.get("/readyz", response_model=Readiness, responses={503: {
+    "model": Readiness, "description": "the engine is not reachable or not healthy",
+    "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
+    "content": {"application/json": {"example": {"status": "unavailable",
+                                                 "detail": "the search engine is not reachable (EngineUnavailable)"}}}}})
 async def readyz(engine: EngineDep) -> JSONResponse:
     """200 when the engine answers green or yellow; else 503 with `Retry-After` (probes retry)."""
     try:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from query_api.audit import record_csr_read
 from query_api.auth import Caller
 from query_api.deps import AnyCaller, ReaderDep
-from query_api.errors import AmbiguousReference
+from query_api.errors import AmbiguousReference, error_responses
 from query_api.params import Instant
 from query_api.read_port import OrderReader, StoredOrder
 from query_api.schemas import ErrorBody, OrderOut, ReferenceMatches, Timeline
@@ -28,8 +28,8 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 Reference = Annotated[str, Path(min_length=1, max_length=128, description="global id, web order number, "
                                 "POS receipt, marketplace id, call-center ticket, purchase order, tracking number",
                                 examples=["web-450123", "#1042", "1Z999AA10123456784"])]
-ANSWERS = {300: {"model": ReferenceMatches, "description": "several orders carry this reference"},
-           404: {"model": ErrorBody}}
+ANSWERS = {300: {"model": ReferenceMatches, "description": "several orders carry this reference: choose one "
+                  "`order_id` and ask again"}, **error_responses(ErrorBody, 404)}
 
 
 async def audit_order(request: Request, caller: Caller, order: StoredOrder) -> None:
