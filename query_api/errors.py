@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapters.search_engine import EngineError, EngineUnavailable
 from settings.log_setup import get_logger
 from query_api.auth import InvalidToken
-from query_api.params import BadCursor
+from query_api.params import BadCursor, InstantOutOfRange
 from query_api.read_port import StoredOrder
 from query_api.schemas import ReferenceMatches
 from query_api.views import reference_match
@@ -48,7 +48,9 @@ _RETRY_HEADER = {"Retry-After": {"description": "seconds to wait before retrying
 # (error, detail) of one real answer per status, the published examples
 EXAMPLES: dict[int, tuple[str, str, str]] = {
     400: ("bad_cursor", "cursor was not issued for this query: pass back the `next_cursor` of the previous page "
-          "of the same query unchanged", "bad page size, cursor, date range or query"),
+          "of the same query unchanged", "valid by the schema, refused on its meaning: page size over the "
+          "configured maximum, a cursor not issued for this query, `placed_from` not before `placed_to`, an "
+          "instant outside the years 1970-2200, a query the engine refuses"),
     401: ("unauthorized", "missing bearer token (Authorization: Bearer <token>)", "missing, invalid or expired token"),
     403: ("forbidden", "role analyst may not call this; needs one of csr, admin",
           "the token's role may not read this (or an analyst named a customer key)"),
@@ -107,6 +109,10 @@ async def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
     return _error(400, "bad_cursor", str(exc))
 
 
+async def _instant(_: Request, exc: InstantOutOfRange) -> JSONResponse:
+    return _error(400, "bad_instant", str(exc))
+
+
 async def _away(_: Request, exc: EngineUnavailable) -> JSONResponse:
     log.warning("engine unreachable", error_type=type(exc).__name__)
     return unavailable("engine_unavailable", f"the search engine is not reachable; retry in {RETRY_AFTER_S} s")
@@ -124,7 +130,8 @@ async def _engine(_: Request, exc: EngineError) -> JSONResponse:
 # each handler takes its own exception type; Starlette dispatches by the exception's class
 HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]]] = {
     RequestValidationError: _invalid, StarletteHTTPException: _http, AmbiguousReference: _ambiguous,
-    InvalidToken: _token, BadCursor: _cursor, EngineUnavailable: _away, EngineError: _engine,
+    InvalidToken: _token, BadCursor: _cursor, InstantOutOfRange: _instant, EngineUnavailable: _away,
+    EngineError: _engine,
 }
 
 

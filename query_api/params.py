@@ -30,11 +30,18 @@ EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 MAX_CURSOR_VALUES = 4
 
 
+class InstantOutOfRange(Exception):
+    """A well-formed instant outside the years the store answers for: refused with 400, not 422,
+    since the request is valid by the published schema (any RFC 3339 date-time) and refused on
+    its meaning. Not a ValueError on purpose: pydantic lets it through to its own handler."""
+
+
 def _sane_instant(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must carry a timezone offset, e.g. 2026-03-06T18:00:00Z")
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise InstantOutOfRange(f"instants must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}; "
+                                f"got {value.isoformat()}")
     return value.astimezone(UTC)
 
 
