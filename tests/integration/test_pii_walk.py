@@ -6,6 +6,7 @@ The endpoints come from the API's OpenAPI document, so a new endpoint is walked 
 here. The personal values come from the decoded source messages (`expected_orders`): every
 customer's email, phone (compared as digit runs of 7 or more, so any formatting is caught), name,
 customer id, loyalty id, card token, masked card, identity key, address lines and postal code.
+The same values (and the tokens) must not appear in the API's own output either.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import polars as pl
-import pytest
 
 from order_domain.model import Order, OrderStatus
-from tests.integration.test_query_api import DataSet, dataset  # noqa: F401 - the shared ingested data set
+from query_api.auth import Role
+from tests.integration.api_server import running_api
+from tests.integration.test_query_api import SECRET, DataSet, bearer, dataset  # noqa: F401 - shared data set
+from tests.log_capture import personal_values_in
 from tests.openapi_walk import Operation, operations
 
 _DIGIT_RUN = re.compile(r"\d{7,}")
@@ -160,3 +165,38 @@ def test_no_answer_to_an_analyst_carries_personal_data(dataset: DataSet) -> None
     print(f"\nPII walk: {len(reached)} analyst endpoints, {answers} answers, {len(walk.fields)} "
           f"(endpoint, field) pairs, {walk.values} values checked against {len(personal.texts)} texts, "
           f"{len(personal.phones)} phones, {len(personal.exact)} postal codes; refused: {sorted(set(refused))}")
+
+
+def _personal_strings(orders: dict[str, Order]) -> set[str]:
+    """Every personal value as the source wrote it, plus phones as bare digits."""
+    values: set[str] = set()
+    for order in orders.values():
+        who, address = order.customer, order.shipping_address
+        values |= {v for v in (who.email, who.name, who.phone, who.loyalty_id, who.card_token) if v}
+        values |= {"".join(filter(str.isdigit, who.phone))[-10:]} if who.phone else set()
+        values |= set(order.identity_keys)
+        if address:
+            values |= {v for v in (address.name, address.line1, address.line2) if v}
+    return values
+
+
+def test_the_api_logs_no_personal_data_and_no_token(dataset: DataSet, tmp_path: Path) -> None:  # noqa: F811
+    """A second API process over the same data, at INFO, with requests from every role that put
+    emails, phones and names in paths and queries; its whole output is grepped afterwards."""
+    named = next(o for o in dataset.orders.values() if o.customer.email and o.customer.phone and o.customer.name)
+    email_key = next(k for k in named.identity_keys if k.startswith("email:"))
+    tokens = {"csr": bearer(Role.CSR), "analyst": bearer(Role.ANALYST), "admin": bearer(Role.ADMIN),
+              "storefront": bearer(Role.STOREFRONT, (email_key,))}
+    output = tmp_path / "api.log"
+    with running_api(dataset.settings, SECRET, env={"ORDERREPO_LOG_LEVEL": "INFO"}, output=output) as base:
+        for token in [*tokens.values(), {}, {"Authorization": f"Bearer {named.customer.email}"}]:
+            for path, params in ((f"/customers/{email_key}/orders", {}), (f"/orders/{named.customer.email}", {}),
+                                 (f"/orders/{named.order_id}/timeline", {}), ("/search", {"q": named.customer.email}),
+                                 ("/search", {"q": named.customer.phone}), ("/search", {"q": named.customer.name}),
+                                 ("/analytics/rates", {"store_id": email_key}), (f"/nowhere/{email_key}", {}),
+                                 (f"/customers/{email_key}/orders", {"cursor": named.customer.email})):
+                httpx.get(f"{base}{path}", params=params, headers=token, timeout=30)
+    text = output.read_text()
+    assert text.count("route=") >= 9 * 6 or text.count('"route"') >= 9 * 6, text[-2000:]  # access lines written
+    secrets = [value.split()[-1] for value in tokens.values() for value in value.values()]
+    assert personal_values_in(text, _personal_strings(dataset.orders) | set(secrets)) == []
