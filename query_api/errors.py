@@ -43,7 +43,7 @@ ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "me
                413: "payload_too_large", 429: "too_many_requests"}
 
 
-_RETRY_HEADER = {"Retry-After": {"description": "seconds to wait before retrying",
+RETRY_AFTER_DOC = {"Retry-After": {"description": "seconds to wait before retrying",
                                  "schema": {"type": "integer", "minimum": 1}}}
 # (error, detail) of one real answer per status, the published examples
 EXAMPLES: dict[int, tuple[str, str, str]] = {
@@ -71,7 +71,7 @@ def error_responses(model: type[BaseModel], *statuses: int) -> dict[int | str, d
         answers[status] = {"model": model, "description": description,
                            "content": {"application/json": {"example": {"error": error, "detail": detail}}}}
         if status == 503:
-            answers[status]["headers"] = _RETRY_HEADER
+            answers[status]["headers"] = RETRY_AFTER_DOC
         if status == 405:
             answers[status]["headers"] = {"Allow": {"description": "methods served", "schema": {"type": "string"}}}
     return answers

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.search_engine import EngineError
 from query_api.deps import EngineDep
-from query_api.errors import RETRY_AFTER_S
+from query_api.errors import RETRY_AFTER_DOC, RETRY_AFTER_S
 from query_api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -22,9 +22,8 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {
     "model": Readiness, "description": "the engine is not reachable or not healthy",
-    "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
-    "content": {"application/json": {"example": {"status": "unavailable",
-                                                 "detail": "the search engine is not reachable (EngineUnavailable)"}}}}})
+    "headers": RETRY_AFTER_DOC, "content": {"application/json": {"example": {
+        "status": "unavailable", "detail": "the search engine is not reachable (EngineUnavailable)"}}}}})
 async def readyz(engine: EngineDep) -> JSONResponse:
     """200 when the engine answers green or yellow; else 503 with `Retry-After` (probes retry)."""
     try:

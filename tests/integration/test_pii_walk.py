@@ -88,7 +88,8 @@ class Walk:
     def walk(self, endpoint: str, node: Any, path: str = "") -> None:
         if isinstance(node, dict):
             strings = {v for v in node.values() if isinstance(v, str)}
-            self.leaks += [f"{endpoint} {path} holds {place}" for place in self.personal.places if set(place) <= strings]
+            self.leaks += [f"{endpoint} {path} holds {place}" for place in self.personal.places
+                           if set(place) <= strings]
             for key, value in node.items():
                 self.walk(endpoint, value, f"{path}.{key}")
         elif isinstance(node, list):
