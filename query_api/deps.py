@@ -2,6 +2,12 @@
 through these `Annotated` aliases; tests replace `get_reader` with a fake via
 `app.dependency_overrides`.
 
+Analysts never query by customer key: a token of role analyst naming one (`email:`, `phone:`,
+`loyalty:`, `customer:`, `card:`) in any path or query parameter is refused with 403 before any
+read, and the customer history route is not theirs. Pseudonyms are keyed HMACs (not reversible,
+not computable at ingest, where the secret is absent), so there is no pseudonym -> key lookup
+either: per-customer analysis groups by the pseudonyms the answers and exports carry.
+
 All are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
 thread pool, and those thread hops were a measurable part of every request's overhead.
 """

@@ -19,10 +19,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.search_engine import EngineUnavailable
+from adapters.search_engine import EngineError, EngineUnavailable
 from query_api.auth import Role
 from query_api.deps import RAW_KEY_REFUSAL, get_engine
 from query_api.read_port import Pages
+from settings.log_setup import configure_logging
 from tests.fakes.order_reader import FakeOrderReader
 from tests.log_capture import capture_logs, personal_values_in
 from tests.openapi_walk import Operation, operations
@@ -101,16 +102,35 @@ def test_every_endpoint_answers_503_with_retry_after_while_the_engine_is_away_th
     app.dependency_overrides[get_engine] = lambda: engine
     client, requests = TestClient(app), operations(app.openapi(), VALUES, probes=True)
     assert len(requests) == 14
+    configure_logging("INFO", "json")  # what the app's start-up does (no lifespan here)
     with capture_logs() as logs:
         away = {op.template: client.get(op.path, params=op.query, headers=ADMIN) for op in requests
                 if op.template != "/healthz"}
     assert {template: answer.status_code for template, answer in away.items()} == dict.fromkeys(away, 503)
     assert all(answer.headers["retry-after"] == "5" for answer in away.values())
     assert all(answer.json()["detail"] for answer in away.values())
-    assert personal_values_in(logs.text(), ["ana@example.com"]) == []  # engine messages are not logged
+    assert logs.text().count('"engine unreachable"') == 12  # logged, by type only: never the engine's message
+    assert personal_values_in(logs.text(), ["ana@example.com"]) == []
     reader.down = engine.down = False  # the same app, no restart
     back = {op.template: client.get(op.path, params=op.query, headers=ADMIN).status_code for op in requests}
     assert back == dict.fromkeys(back, 200)
+
+
+class RefusingReader(FakeOrderReader):
+    async def search(self, *args: Any, **kwargs: Any) -> Any:
+        raise EngineError(400, "failed to parse query [ana@example.com] near 555-010-2030")
+
+
+def test_an_engine_refusal_is_a_400_logged_by_status_and_type_only(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logging.getLogger("httpx"), "disabled", True)
+    client = TestClient(_app(tmp_path, RefusingReader(ORDERS)))
+    configure_logging("INFO", "json")
+    with capture_logs() as logs:
+        answer = client.get("/search", params={"q": "ana@example.com"}, headers=CSR)
+    assert (answer.status_code, answer.json()["error"]) == (400, "bad_query")
+    assert "engine refused a query" in logs.text() and "EngineError" in logs.text()
+    assert personal_values_in(logs.text(), ["ana@example.com", "555-010-2030"]) == []
 
 
 def test_analysts_naming_a_customer_key_anywhere_get_403(tmp_path: Path) -> None:
