@@ -18,8 +18,9 @@ from adapters.engine_settings import connect_async_engine
 from settings import Settings, get_settings
 from settings.log_setup import configure_logging
 from query_api.console import install_console
-from query_api.errors import install_error_handlers
+from query_api.errors import error_responses, install_error_handlers
 from query_api.metrics import observe_engine, observe_request
+from query_api.params import cursor_key
 from query_api.schemas import ErrorBody
 from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import token_secret
@@ -48,14 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the default response class on purpose: with a response model, FastAPI has pydantic write
     # the JSON bytes in one pass (a custom class such as ORJSONResponse turns that path off)
     app = FastAPI(title="Omnichannel Order Repository", version="0.1.0", lifespan=lifespan,
-                  description="Order reads for storefronts, customer service and analysts.",
-                  responses={422: {"model": ErrorBody, "description": "invalid request"}})
+                  description="Order reads for storefronts, customer service and analysts.")
     app.state.settings = settings
     app.state.token_secret = token_secret(settings)  # refuses unsafe secrets in production first
+    app.state.cursor_key = cursor_key(app.state.token_secret)
     install_error_handlers(app)
+    limits = limit_responses(ErrorBody)  # every status a route really answers is in the published contract
+    refusals = {**limits, **error_responses(ErrorBody, 400, 401, 403, 405, 422, 503)}
     for module in (orders, customers, search, analytics, export):
-        app.include_router(module.router, responses=limit_responses(ErrorBody))
-    app.include_router(health.router)
+        app.include_router(module.router, responses=refusals)
+    probes = {status: limits[status] for status in (413, 414)}  # probes are exempt from rate limits
+    app.include_router(health.router, responses={**probes, **error_responses(ErrorBody, 405)})
     install_console(app, settings)  # the screens at /console (query_api/console)
     install_security(app, settings, on_request=observe_request)
     return app

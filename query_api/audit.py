@@ -3,9 +3,13 @@
 Every staff read (csr, admin) of a customer's history or of an order becomes one entry in the
 index `<prefix>-audit` (template index_templates/audit.json): `who` (token subject), `role`, `at`,
 `route` (template, e.g. `/customers/{customer_key}/orders`), `customer` (the customer key's
-pseudonym, never the key itself) and `order_id`. Entries are written off the request path: the
-route hands them to an in-memory queue, a background task sends them in bulk every
-`api_audit_flush_s` seconds or `api_audit_batch` entries. A failed write is retried with the
+pseudonym, never the key itself) and `order_id`. The routes that record: a customer's history
+(the pseudonym of the key read), an order by reference, its timeline and as-of state (the order
+id and its first key's pseudonym; a 300 answer records every match it lists), and search (who and
+when only: the query text is often an email or a phone, so it is never stored).
+
+Entries are written off the request path: the route hands them to an in-memory queue, a
+background task sends them in bulk every `api_audit_flush_s` seconds or `api_audit_batch` entries. A failed write is retried with the
 same document ids (no duplicates); only a full queue (engine away for long) makes reads wait,
 so no read goes unrecorded while the API answers. Entries are kept `api_audit_retention_days`
 (`purge_audit`, `orderrepo audit purge`).

@@ -3,7 +3,9 @@
 - storefront (its own orders only, enforced by the read) and staff (csr, admin): the order
   with shipping address and payments. Payment data is masked at ingest and stays masked
   here: method, card brand and last four digits, amounts and refunds; never a card token.
-- analyst: neither address nor payment, and a pseudonym instead of customer identity.
+- analyst: neither address nor payment, and a pseudonym instead of customer identity; in
+  timelines, linked identity keys become their pseudonyms and address changes show no address
+  (the change itself stays: that the address changed is not personal data).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from query_api.pseudonyms import pseudonym
 
 _CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "loyalty_id")  # never `card_token`
 _PRIVATE_TO_ANALYSTS = ("shipping_address", "payments")
+_IDENTITY_PATHS = frozenset({"identity_keys", "shipping_address"})  # timeline changes that name the customer
 
 
 def _amount(payments: list[dict[str, Any]], field: str) -> Decimal:
@@ -83,10 +86,15 @@ def reference_match(stored: StoredOrder) -> ReferenceMatch:
                           status=document.get("status", "pending"), tier=stored.tier)
 
 
-def field_change(path: str, value: Any) -> FieldChange:
+def field_change(path: str, value: Any, caller: Caller) -> FieldChange:
     """The stored `changes` map (path -> new value) as a typed entry: a collection path
-    ("returns[]") holds {"added": ids}, an item path ("lines[].status") holds {item id: value}."""
+    ("returns[]") holds {"added": ids}, an item path ("lines[].status") holds {item id: value}.
+    Analysts get identity keys as pseudonyms and no address (see the module docstring)."""
     change = FieldChange(path=path, category=TIMELINE_RULES.get(path, "other"))
+    if caller.role is Role.ANALYST and path in _IDENTITY_PATHS:
+        if path == "identity_keys":
+            change.values = [pseudonym(str(key)) for key in value or []]
+        return change
     if path.endswith("[]"):
         change.added = [str(item) for item in (value or {}).get("added", [])]
     elif "[]." in path:
@@ -101,11 +109,12 @@ def field_change(path: str, value: Any) -> FieldChange:
     return change
 
 
-def timeline_view(hits: TimelineHits) -> Timeline:
+def timeline_view(hits: TimelineHits, caller: Caller) -> Timeline:
     entries = [
         TimelineEntryOut.model_validate({
             **{key: value for key, value in entry.items() if key in TimelineEntryOut.model_fields},
-            "changes": [field_change(path, value) for path, value in sorted((entry.get("changes") or {}).items())],
+            "changes": [field_change(path, value, caller)
+                        for path, value in sorted((entry.get("changes") or {}).items())],
         })
         for entry in hits.entries
     ]

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from query_api.deps import AnalystCaller, ReaderDep
-from query_api.params import OrderFilters, Paging, encode_cursor
+from query_api.params import OrderFilters, Paging
 from query_api.routes.export import order_row
 
 router = APIRouter(prefix="/console/api/analyst", tags=["console"])
@@ -24,4 +24,4 @@ async def analyst_orders(reader: ReaderDep, caller: AnalystCaller, filters: Orde
     """Orders of the current view, newest first, with the customer as a pseudonym."""
     hits = await reader.list_orders(filters=filters, page=page)
     return {"rows": [order_row(item.document) for item in hits.items], "total": hits.total,
-            "next_cursor": encode_cursor(hits.next_after)}
+            "next_cursor": page.next_cursor(hits.next_after)}

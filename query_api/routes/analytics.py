@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from order_domain.model import Channel, OrderStatus
 from query_api.deps import AnalyticsCaller, ReaderDep
-from query_api.params import Instant, Paging, PlacedRange, StoreId, encode_cursor
+from query_api.params import Instant, Paging, PlacedRange, StoreId
 from query_api.read_port import ChannelRates, Interval, OrderFilter
 from query_api.schemas import (
     ChannelRatesOut,
@@ -65,4 +65,4 @@ async def orders_in_state(reader: ReaderDep, caller: AnalyticsCaller, page: Pagi
     """The orders that were in `status` at instant `at` (e.g. awaiting pickup in a store last Friday 18:00)."""
     filters = OrderFilter(store_id=store_id, channel=channel)
     hits = await reader.orders_in_state(status, at, filters=filters, page=page)
-    return order_page(hits, caller, encode_cursor(hits.next_after))
+    return order_page(hits, caller, page.next_cursor(hits.next_after))

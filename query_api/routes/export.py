@@ -35,6 +35,9 @@ TIMELINE_COLUMNS: dict[str, Any] = {
     "entry_id": pl.Utf8, "order_id": pl.Utf8, "occurred_at": UTC_TIME, "channel": pl.Utf8, "source": pl.Utf8,
     "kind": pl.Utf8, "categories": pl.List(pl.Utf8), "status_after": pl.Utf8, "store_id": pl.Utf8, "actor": pl.Utf8,
 }
+PARQUET = "application/vnd.apache.parquet"
+PARQUET_ANSWER: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Parquet file, streamed", "content": {PARQUET: {"schema": {"type": "string", "format": "binary"}}}}}
 Limit = Annotated[int | None, Query(ge=1, le=100_000_000, description="at most this many rows")]
 
 
@@ -82,7 +85,7 @@ async def _primed(pages: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[l
 async def _parquet_response(pages: AsyncIterator[list[dict[str, Any]]], schema: dict[str, Any],
                             filename: str) -> StreamingResponse:
     stream = parquet_stream(await _primed(pages), schema)
-    return StreamingResponse(stream, media_type="application/vnd.apache.parquet",
+    return StreamingResponse(stream, media_type=PARQUET,
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -91,7 +94,7 @@ async def timeline_filter(channel: Channel | None = None, store_id: StoreId = No
     return TimelineFilter(channel=channel, store_id=store_id, occurred_from=occurred_from, occurred_to=occurred_to)
 
 
-@router.get("/orders.parquet", response_class=StreamingResponse)
+@router.get("/orders.parquet", response_class=StreamingResponse, responses=PARQUET_ANSWER)
 async def export_orders(reader: ReaderDep, caller: AnalystCaller, filters: OrderFilters,
                         limit: Limit = None) -> StreamingResponse:
     """A filtered order set as Parquet (pseudonymised customer), streamed."""
@@ -99,7 +102,7 @@ async def export_orders(reader: ReaderDep, caller: AnalystCaller, filters: Order
     return await _parquet_response(pages, ORDER_COLUMNS, "orders.parquet")
 
 
-@router.get("/timeline.parquet", response_class=StreamingResponse)
+@router.get("/timeline.parquet", response_class=StreamingResponse, responses=PARQUET_ANSWER)
 async def export_timeline(reader: ReaderDep, caller: AnalystCaller,
                           filters: Annotated[TimelineFilter, Depends(timeline_filter)],
                           limit: Limit = None) -> StreamingResponse:

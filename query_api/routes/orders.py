@@ -4,17 +4,21 @@ A reference resolves to one order when it is an order's global id or when exactl
 order carries it; when several orders carry it (the same number in two channels, a reused
 POS receipt number) the answer is HTTP 300 listing every match with channel, store and
 date, and the client asks again with the chosen global `order_id`.
+
+Staff reads are audited (`query_api.audit`): one entry per order shown, the 300 answer's
+matches included, with the pseudonym of the order's first customer key.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
+from query_api.audit import record_csr_read
 from query_api.auth import Caller
 from query_api.deps import AnyCaller, ReaderDep
-from query_api.errors import AmbiguousReference
+from query_api.errors import AmbiguousReference, error_responses
 from query_api.params import Instant
 from query_api.read_port import OrderReader, StoredOrder
 from query_api.schemas import ErrorBody, OrderOut, ReferenceMatches, Timeline
@@ -24,45 +28,54 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 Reference = Annotated[str, Path(min_length=1, max_length=128, description="global id, web order number, "
                                 "POS receipt, marketplace id, call-center ticket, purchase order, tracking number",
                                 examples=["web-450123", "#1042", "1Z999AA10123456784"])]
-ANSWERS = {300: {"model": ReferenceMatches, "description": "several orders carry this reference"},
-           404: {"model": ErrorBody}}
+ANSWERS = {300: {"model": ReferenceMatches, "description": "several orders carry this reference: choose one "
+                  "`order_id` and ask again"}, **error_responses(ErrorBody, 404)}
 
 
-async def resolve(reader: OrderReader, reference: str, caller: Caller) -> StoredOrder:
+async def audit_order(request: Request, caller: Caller, order: StoredOrder) -> None:
+    keys = order.document.get("identity_keys") or []
+    await record_csr_read(request, caller, customer_key=keys[0] if keys else None,
+                          order_id=order.document["order_id"])
+
+
+async def resolve(request: Request, reader: OrderReader, reference: str, caller: Caller) -> StoredOrder:
+    """The one order a reference names (audited for staff); 404 when none, 300 when several."""
     matches = await reader.find_by_reference(reference, caller)
     by_id = [match for match in matches if match.document["order_id"] == reference]
-    if by_id:  # a global id names exactly one order
-        return by_id[0]
-    if not matches:
+    if not by_id and not matches:
         raise HTTPException(404, f"no order found for reference {reference!r}")
-    if len(matches) > 1:
-        raise AmbiguousReference(reference, matches)
-    return matches[0]
+    shown = by_id[:1] or matches  # a global id names exactly one order
+    for order in shown:
+        await audit_order(request, caller, order)
+    if len(shown) > 1:
+        raise AmbiguousReference(reference, shown)
+    return shown[0]
 
 
 @router.get("/{reference}", response_model=OrderOut, responses=ANSWERS)
-async def order_by_reference(reference: Reference, reader: ReaderDep, caller: AnyCaller) -> OrderOut:
+async def order_by_reference(reference: Reference, request: Request, reader: ReaderDep,
+                             caller: AnyCaller) -> OrderOut:
     """The order with current status, lines, shipments, shipping address, masked payments and returns."""
-    return order_view(await resolve(reader, reference, caller), caller)
+    return order_view(await resolve(request, reader, reference, caller), caller)
 
 
 @router.get("/{reference}/timeline", response_model=Timeline, responses=ANSWERS)
 async def order_timeline(
-    reference: Reference, reader: ReaderDep, caller: AnyCaller,
+    reference: Reference, request: Request, reader: ReaderDep, caller: AnyCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Timeline:
     """The significant changes of one order, oldest first, with channel and actor."""
-    order = await resolve(reader, reference, caller)
-    return timeline_view(await reader.timeline(order.document["order_id"], limit=limit))
+    order = await resolve(request, reader, reference, caller)
+    return timeline_view(await reader.timeline(order.document["order_id"], limit=limit), caller)
 
 
 @router.get("/{reference}/as-of", response_model=OrderOut, responses=ANSWERS)
 async def order_as_of(
-    reference: Reference, reader: ReaderDep, caller: AnyCaller,
+    reference: Reference, request: Request, reader: ReaderDep, caller: AnyCaller,
     at: Annotated[Instant, Query(description="instant, ISO 8601 with offset", examples=["2026-03-06T18:00:00Z"])],
 ) -> OrderOut:
     """The order as it stood at `at`: the significant changes up to then, merged again."""
-    order_id = (await resolve(reader, reference, caller)).document["order_id"]
+    order_id = (await resolve(request, reader, reference, caller)).document["order_id"]
     then = await reader.as_of(order_id, at)
     if then is None:
         raise HTTPException(404, f"order {order_id} had no recorded state at {at.isoformat()}")

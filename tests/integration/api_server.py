@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -54,16 +55,18 @@ def _wait_ready(process: subprocess.Popen[bytes], base: str, log: IO[bytes], tim
 
 @contextmanager
 def running_api(settings: Settings, secret: str, *, command: Sequence[str] | None = None,
-                ready_timeout_s: float = READY_TIMEOUT_S) -> Iterator[str]:
+                ready_timeout_s: float = READY_TIMEOUT_S, env: dict[str, str] | None = None,
+                output: Path | None = None) -> Iterator[str]:
     """Yields the base URL once `/readyz` answers 200. `command` replaces the server command
-    (it gets the port as its last argument)."""
+    (it gets the port as its last argument); `env` adds or overrides variables; the server's
+    stdout and stderr go to `output` when given (to read after the block)."""
     port = free_port()
     env = {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix,
            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(), "ORDERREPO_API_TOKEN_SECRET": secret,
-           "ORDERREPO_LOG_LEVEL": "WARNING", "ORDERREPO_API_RATE_PER_TOKEN": "0", "ORDERREPO_API_RATE_PER_CLIENT": "0"}
+           "ORDERREPO_LOG_LEVEL": "WARNING", "ORDERREPO_API_RATE_PER_TOKEN": "0", "ORDERREPO_API_RATE_PER_CLIENT": "0", **(env or {})}
     argv = [*(command or (sys.executable, "-m", "orderrepo.cli", "api", "--port")), str(port)]
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty server never blocks on a full pipe
+    with (open(output, "w+b") if output else tempfile.TemporaryFile()) as log:  # a file, not a pipe: a chatty server never blocks on a full pipe
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(process, base, log, ready_timeout_s)

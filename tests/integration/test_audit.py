@@ -1,4 +1,5 @@
-"""CSR audit on the real OpenSearch: entries recorded through a running app, listed, purged."""
+"""CSR audit on the real OpenSearch: entries recorded through a running app, listed, purged; and
+through the real API process over ingested traffic: staff reads recorded, other roles' not."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from query_api.deps import AnyCaller
 from query_api.pseudonyms import key_from_settings
 from query_api.security import install_security
 from settings import Settings, StackSettings
+from tests.integration.test_query_api import SECRET as DATA_SECRET
+from tests.integration.test_query_api import DataSet, dataset  # noqa: F401 - the shared ingested data set
+from tests.integration.test_query_api import bearer as data_bearer
 
 SECRET = "integration-secret-0123456789abcdef0123456789"
 ANA, BOB = "email:ana@example.com", "loyalty:L-1182"
@@ -147,3 +151,37 @@ def test_cli_lists_a_customers_entries_by_key(scoped: Settings, engine: SearchEn
     assert "agent-2" not in result.output
     by_order = CliRunner().invoke(cli, ["audit", "list", "--order", "web-77"], env={"COLUMNS": "200"})
     assert "1 audit entries" in by_order.output and "agent-3" in by_order.output
+
+
+def _wait_for_entries(engine: SearchEngine, prefix: str, count: int) -> list[dict]:
+    """The API writes audit entries in the background (every `api_audit_flush_s`): wait for them."""
+    deadline = time.monotonic() + 60
+    while True:
+        rows = stored(engine, prefix) if engine.index_exists(audit_index(prefix)) else []
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.3)
+
+
+def test_the_real_api_audits_staff_reads_of_a_history_and_an_order_and_nothing_else(
+        dataset: DataSet, engine: SearchEngine) -> None:  # noqa: F811
+    order = max(dataset.orders.values(), key=lambda o: (len(o.identity_keys), o.order_id))
+    key = order.identity_keys[0]
+    agent = {"Authorization": f"Bearer {issue_token(DATA_SECRET, subject='agent-7', role=Role.CSR)}"}
+    shopper = data_bearer(Role.STOREFRONT, (key,))
+    for token in (dataset.analyst, shopper):  # neither is audited
+        assert dataset.get(f"/orders/{order.order_id}", token).status_code == 200
+        assert dataset.get(f"/orders/{order.order_id}/timeline", token).status_code == 200
+    assert dataset.get(f"/customers/{key}/orders", shopper).status_code == 200
+    shown = dataset.get(f"/orders/{order.order_id}", dataset.analyst).json()["customer"]["pseudonym"]
+    assert dataset.get(f"/customers/{key}/orders", agent).status_code == 200
+    assert dataset.get(f"/orders/{order.order_id}", agent).status_code == 200
+    rows = _wait_for_entries(engine, dataset.settings.index_prefix, 2)
+    assert [{k: v for k, v in row.items() if k != "at"} for row in rows] == [
+        {"who": "agent-7", "role": "csr", "route": "/customers/{customer_key}/orders", "customer": shown,
+         "order_id": None},
+        {"who": "agent-7", "role": "csr", "route": "/orders/{reference}", "customer": shown,
+         "order_id": order.order_id},
+    ]
+    assert key not in str(rows) and shown.startswith("p1_")
+    engine.request("DELETE", f"/_index_template/{audit_index(dataset.settings.index_prefix)}")

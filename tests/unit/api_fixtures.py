@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from order_domain.model import OrderChange
 from order_domain.significance import timeline_entry_id
 from query_api.app import create_app
+from query_api.audit import AuditEntry
 from query_api.auth import Role, issue_token
 from query_api.deps import get_reader
 from query_api.read_port import OrderReader
@@ -52,11 +53,24 @@ def change(order_id: str, event_id: str, at: str, status: str, kind: str = "stat
                        placed_at=datetime.fromisoformat("2026-03-01T10:00:00+00:00"))
 
 
+class MemoryAudit:
+    """Stands in for the audit recorder (which needs the engine): keeps the entries it is given."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def record(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+
 def app_over(reader: OrderReader, home: Path, **settings: Any) -> FastAPI:
+    """The real app over `reader`, its audit entries in `app.state.audit.entries` (no lifespan:
+    the app never connects to an engine)."""
     unlimited = {"api_rate_per_token": 0, "api_rate_per_client": 0}  # rate limits have tests of their own
     app = create_app(Settings(_env_file=None, api_token_secret=SECRET, stack=StackSettings(home=home),
                               **{**unlimited, **settings}))
     app.dependency_overrides[get_reader] = lambda: reader
+    app.state.audit = MemoryAudit()
     return app
 
 

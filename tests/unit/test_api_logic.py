@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import timedelta
+
+import orjson
 
 import pytest
 from hypothesis import given
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 
 from query_api import auth
 from query_api.auth import Caller, InvalidToken, Role, issue_token, verify_token
-from query_api.params import BadCursor, decode_cursor, encode_cursor
+from query_api.params import BadCursor, cursor_key, decode_cursor, encode_cursor
 from query_api.queries import STORED_ONLY_FIELDS, history_query, reference_query, search_query
 from query_api.read_port import OrderFilter, PageRequest, StoredOrder, Tier
 from query_api.views import order_view
@@ -57,17 +60,36 @@ def test_storefront_queries_always_carry_the_customer_filter() -> None:
     assert {"terms": {"identity_keys": ["email:a@x.com"]}} in history["query"]["bool"]["filter"]
 
 
-@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=20)), min_size=1, max_size=4))
-def test_cursors_round_trip(values: list) -> None:
-    assert decode_cursor(encode_cursor(values)) == values
+KEY, SCOPE = cursor_key(SECRET), '["/customers/{customer_key}/orders",[["customer_key","email:a@x.com"]],[]]'
+SORT_VALUES = st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False),
+                                 st.text(max_size=20), st.none()), min_size=1, max_size=4)
+
+
+@given(SORT_VALUES)
+def test_cursors_round_trip_within_their_query_only(values: list) -> None:
+    cursor = encode_cursor(values, key=KEY, scope=SCOPE)
+    assert cursor is not None and decode_cursor(cursor, key=KEY, scope=SCOPE) == values
+    with pytest.raises(BadCursor, match="not issued for this query"):
+        decode_cursor(cursor, key=KEY, scope=SCOPE.replace("a@x.com", "b@x.com"))
+    with pytest.raises(BadCursor, match="not issued for this query"):
+        decode_cursor(cursor, key=cursor_key("another-secret-0123456789abcdef0123456"), scope=SCOPE)
+
+
+@given(SORT_VALUES, SORT_VALUES)
+def test_a_cursor_with_other_sort_values_and_the_old_mac_is_refused(values: list, forged: list) -> None:
+    mac = orjson.loads(base64.urlsafe_b64decode(encode_cursor(values, key=KEY, scope=SCOPE) + "==="))[1]
+    tampered = base64.urlsafe_b64encode(orjson.dumps([forged, mac])).decode()
+    if orjson.dumps(forged) == orjson.dumps(values):  # the same bytes (0 and 0.0 are not)
+        assert decode_cursor(tampered, key=KEY, scope=SCOPE) == values
+    else:
+        with pytest.raises(BadCursor):
+            decode_cursor(tampered, key=KEY, scope=SCOPE)
 
 
 @given(st.text(max_size=100))
 def test_any_cursor_text_decodes_or_raises_bad_cursor(text: str) -> None:
-    try:
-        decode_cursor(text)
-    except BadCursor:
-        pass
+    with pytest.raises(BadCursor):  # a forged MAC matches with probability 2**-128
+        decode_cursor(text, key=KEY, scope=SCOPE)
 
 
 def test_analysts_see_pseudonyms_not_identity() -> None:

@@ -77,7 +77,7 @@ def test_every_answer_says_nosniff_and_data_answers_are_never_stored(client: Tes
 def test_405_answers_list_the_allowed_methods(client: TestClient) -> None:
     answer = client.put("/customers/x/orders")
     assert answer.status_code == 405 and answer.headers["allow"] == "GET"
-    assert answer.json()["error"] == "bad_request"
+    assert answer.json()["error"] == "method_not_allowed"
     assert client.get("/customers/x/notes").headers["allow"] == "POST"
 
 
