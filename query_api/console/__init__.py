@@ -18,7 +18,9 @@ from settings import Settings
 
 def install_console(app: FastAPI, settings: Settings) -> None:
     """Mount the screens at /console, their static files and the console's JSON routes."""
-    app.include_router(pages.router)
-    app.include_router(ops.ops_router(settings))
-    app.include_router(analyst.router)
+    # the screens' own plumbing, not the published API contract (the analyst rows are the
+    # Parquet export's rows, which the contract and the PII walk cover)
+    app.include_router(pages.router, include_in_schema=False)
+    app.include_router(ops.ops_router(settings), include_in_schema=False)
+    app.include_router(analyst.router, include_in_schema=False)
     app.mount("/console/static/app", StaticFiles(directory=STATIC_DIR), name="console-static")
