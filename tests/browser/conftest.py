@@ -47,7 +47,9 @@ class Console:
         return f"{self.base}/console/{screen}#token={token}"
 
 
-@pytest.fixture(scope="session")
+# module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# until it stops, and the suites collected after the browser tests call asyncio.run()
+@pytest.fixture(scope="module")
 def console(settings: Settings, engine: SearchEngine) -> Iterator[Console]:  # noqa: F811
     scoped = isolated_settings(settings, "tbrowser" + str(os.getpid()))
     remove_everything(scoped, engine)
@@ -66,7 +68,7 @@ def console(settings: Settings, engine: SearchEngine) -> Iterator[Console]:  # n
         health_file(scoped).unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does it)")

@@ -157,7 +157,8 @@ def test_the_analyst_view_charts_the_data_and_shows_no_personal_data(page, conso
 
 def test_the_operator_view_reports_engine_ingest_and_volume(page, console: Console) -> None:
     page.goto(console.url("operator", console.token(Role.ADMIN)))
-    page.locator("#tiers tbody tr").wait_for()
+    page.locator("#tiers tbody tr").first.wait_for()
+    assert page.locator("#tiers tbody tr td:first-child").all_inner_texts() == ["hot", "warm", "cold"]
     assert page.locator("#engine .status").text_content() in ("green", "yellow")
     worker = page.locator("#workers tbody tr")
     assert worker.count() == 1
