@@ -24,9 +24,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def drill_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("drill-stack")
     settings = stack_control.drill_settings(home)
-    stack_control.start(settings)
-    yield home
-    stack.down(settings, wipe=True, report=lambda line: None)
+    try:
+        stack_control.start(settings)
+        yield home
+    finally:  # also when one server started and the other did not
+        stack.down(settings, wipe=True, report=lambda line: None)
 
 
 @pytest.fixture
