@@ -76,6 +76,10 @@ class SteadyPublisher(threading.Thread):
         while self._in_flight:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(self._in_flight)} messages still unacknowledged")
+            try:
+                producer.flush(timeout=30)
+            except KafkaError:
+                pass  # what is still unacknowledged is sent again below
             failed = [message for message, future in self._in_flight if not _acknowledged(future)]
             self._in_flight = []
             if failed:
@@ -87,10 +91,5 @@ class SteadyPublisher(threading.Thread):
 
 
 def _acknowledged(future: Any) -> bool:
-    if future is None:
-        return False
-    try:
-        future.get(timeout=30)
-    except KafkaError:
-        return False
-    return True
+    """Never blocks: after the flush, a send is either acknowledged or sent again."""
+    return future is not None and future.is_done and future.succeeded()
