@@ -1,7 +1,7 @@
 """A stack of its own for fault drills, and the switches that break it on purpose.
 
 Drills stop and start servers, so they never run on the stack the other tests or a
-developer use: `drill_settings` gives a stack home and ports of its own (29xxx by
+developer use: `drill_settings` gives a stack home and ports of its own (27xxx by
 default). The switches act like production faults: a server process stopped and
 started again on the same data, the disk flood-stage watermark reached.
 """
@@ -18,8 +18,10 @@ from local_stack import stack
 from local_stack.servers import managed
 from settings import Settings, StackSettings
 
-DRILL_PORTS = {"opensearch_http_port": 29200, "opensearch_transport_port": 29300,
-               "kafka_port": 29092, "kafka_controller_port": 29093}
+# below the ephemeral port range (32768+) so no outgoing connection can hold one, and apart from
+# the ports the launcher's own tests use (29xxx)
+DRILL_PORTS = {"opensearch_http_port": 27200, "opensearch_transport_port": 27300,
+               "kafka_port": 27092, "kafka_controller_port": 27093}
 
 
 def drill_settings(home: Path, *, prefix: str = "drill") -> Settings:

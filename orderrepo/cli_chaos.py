@@ -29,7 +29,7 @@ def chaos_command(
     keep_stack: bool = typer.Option(False, help="leave the drill stack running afterwards"),
 ) -> None:
     """Fault drill (worker SIGKILLs, a group member lost, engine and broker restarts, disk full,
-    clock skew) on its own stack (ports 29xxx), judged against an independent ground truth;
+    clock skew) on its own stack (ports 27xxx), judged against an independent ground truth;
     then an optional soak with API traffic from every role. Exit code 1 when anything was lost."""
     from chaos import stack_control
     from chaos.drill import Drill

@@ -1,5 +1,5 @@
 """A stack of its own for the fault drills: they stop and start servers, so they never touch
-the stack the rest of the suite (or a developer) uses. Ports 29xxx (ORDERREPO_DRILL_*)."""
+the stack the rest of the suite (or a developer) uses. Ports 27xxx (ORDERREPO_DRILL_*)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped once its tests are done: not up for the rest of the session
 def drill_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("drill-stack")
     settings = stack_control.drill_settings(home)

@@ -88,6 +88,8 @@ def answers(base: str, order: str, key: str) -> dict[str, dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for role, token in roles.items():
         seen[f"{role} by reference"] = get(base, f"/orders/{quote('#W7')}", token)
+        if role == "analyst":  # analysts never query by customer key (403, README "Security")
+            continue
         history = every_page(base, f"/customers/{quote(key, safe='')}/orders", token, 100)
         seen[f"{role} history"] = next(item for item in history if item["order_id"] == order)
     seen["timeline"] = get(base, f"/orders/{order}/timeline", roles["csr"])
@@ -131,8 +133,7 @@ def test_the_history_cursor_pages_hot_warm_and_cold_as_one_sequence(
     cycle = (Tier.COLD, Tier.HOT, Tier.WARM)
     place(mover, {order: cycle[i % 3] for i, order in enumerate(expected)} | {
         order: Tier.COLD for order in truth() if order not in expected})
-    for role, token in (("csr", bearer(Role.CSR)), ("storefront", bearer(Role.STOREFRONT, (key,))),
-                        ("analyst", bearer(Role.ANALYST))):
+    for role, token in (("csr", bearer(Role.CSR)), ("storefront", bearer(Role.STOREFRONT, (key,)))):
         items = every_page(api, f"/customers/{quote(key, safe='')}/orders", token, size)
         assert [item["order_id"] for item in items] == expected, role
         assert [item["tier"] for item in items] == [str(cycle[i % 3]) for i in range(len(expected))], role
