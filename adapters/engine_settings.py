@@ -19,6 +19,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         url=settings.resolved_engine_url(), username=settings.engine_username,
         password=settings.engine_password, verify_certs=settings.engine_verify_certs,
         timeout_s=settings.engine_timeout_s, http_compress=settings.engine_http_compress,
+        warm_attribute=settings.tier.warm_allocation_attribute or None,
     )
 
 

@@ -11,6 +11,7 @@ client's own bulk helper, which chunks by count and bytes and retries 429 with
 capped backoff.
 """
 
+from adapters.engine.allocation import NodeAttribute, TierAllocation
 from adapters.engine.dialects import dialect_for
 from adapters.engine.model import (
     BulkItemResult,
@@ -28,6 +29,6 @@ from adapters.engine.shells import AsyncSearchEngine, RequestObserver, SearchEng
 
 __all__ = [
     "AsyncSearchEngine", "BulkItemResult", "Call", "Conflict", "EngineConfig", "EngineError", "EngineInfo",
-    "EngineKind", "EngineUnavailable", "NotFound", "RequestObserver", "SearchEngine", "classify_root_answer",
-    "detect_engine", "dialect_for",
+    "EngineKind", "EngineUnavailable", "NodeAttribute", "NotFound", "RequestObserver", "SearchEngine",
+    "TierAllocation", "classify_root_answer", "detect_engine", "dialect_for",
 ]

@@ -120,7 +120,7 @@ def run(settings: Settings, *, orders: int, seed: int, cold_root: Path) -> dict[
     install(engine, names.hot)
     install_tier_storage(engine, names)
     cold = ColdStore(str(cold_root), row_group_rows=settings.tier.cold_row_group_rows)
-    copies = TierCopies(engine, names, cold, on_warm_nodes=False)
+    copies = TierCopies(engine, names, cold)
     result: dict[str, Any] = {"orders_requested": orders, **load(engine, settings.index_prefix, orders, seed)}
     try:
         engine.refresh(f"{names.hot.orders},{names.hot.events}")

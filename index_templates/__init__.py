@@ -6,6 +6,8 @@ Layout per family ("orders", "order-events"), for a prefix P:
   P-<family>-write    write alias -> the version the ingest worker writes to
 A rebuild creates version N+1, moves the write alias, replays, then moves the read
 alias atomically (see ingest/rebuild.py), so readers never see a gap.
+On a cluster with warm nodes, the settings components also keep hot indices off them
+(the engine's `tier_allocation().hot`); a single node gets no such setting.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.search_engine import EngineError, SearchEngine
@@ -57,6 +60,13 @@ def load_template(relative_path: str, prefix: str) -> dict[str, Any]:
     return json.loads(text.replace("{{prefix}}", prefix))
 
 
+def with_index_settings(template: dict[str, Any], extra: Mapping[str, str]) -> dict[str, Any]:
+    """A component template with `extra` index settings merged in (allocation on multi-node clusters)."""
+    if extra:
+        template.setdefault("template", {}).setdefault("settings", {}).update(extra)
+    return template
+
+
 def version_number(index: str) -> int:
     match = _VERSION.search(index)
     return int(match.group(1)) if match else 0
@@ -73,10 +83,13 @@ def install(engine: SearchEngine, names: IndexNames) -> dict[str, str]:
     Safe to run any number of times and while workers are running.
     """
     live: dict[str, str] = {}
+    hot_allocation = engine.tier_allocation().hot
     for family in FAMILIES:
         for part in ("settings", "mappings"):
+            template = load_template(f"component/{family}@{part}.json", names.prefix)
             engine.put_component_template(
-                f"{names.prefix}-{family}@{part}", load_template(f"component/{family}@{part}.json", names.prefix)
+                f"{names.prefix}-{family}@{part}",
+                with_index_settings(template, hot_allocation if part == "settings" else {}),
             )
         engine.put_index_template(f"{names.prefix}-{family}", load_template(f"{family}.json", names.prefix))
         live[family] = ensure_live_version(engine, names, family)

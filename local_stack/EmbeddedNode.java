@@ -5,6 +5,9 @@
 // Both runners have the same API in different packages, so it is driven by reflection and
 // one file serves both. Run in single-file source mode by local_stack/servers.py:
 //   java -cp <runner classpath> EmbeddedNode.java <runnerClass> <basePath> <httpPort> <transportPort> <clusterName>
+//        [<setting>=<value> ...]
+// The optional settings are given to the node as they are (node name, node attributes and the
+// discovery settings of a multi-node cluster, see local_stack/cluster.py).
 // Unlike the runners' own main(), it prints the real cause when the node cannot start.
 
 import java.lang.reflect.InvocationTargetException;
@@ -13,8 +16,9 @@ import java.lang.reflect.Proxy;
 
 public class EmbeddedNode {
     public static void main(String[] args) throws Exception {
-        if (args.length != 5) {
-            System.err.println("usage: EmbeddedNode <runnerClass> <basePath> <httpPort> <transportPort> <clusterName>");
+        if (args.length < 5) {
+            System.err.println("usage: EmbeddedNode <runnerClass> <basePath> <httpPort> <transportPort> <clusterName>"
+                + " [<setting>=<value> ...]");
             System.exit(2);
         }
         final Class<?> runnerClass = Class.forName(args[0]);
@@ -30,7 +34,7 @@ public class EmbeddedNode {
             }
         }));
         try {
-            onBuild(runnerClass, runner, transportPort);
+            onBuild(runnerClass, runner, transportPort, java.util.Arrays.copyOfRange(args, 5, args.length));
             Object configs = runnerClass.getMethod("newConfigs").invoke(null);
             configs = call(configs, "basePath", String.class, args[1]);
             configs = call(configs, "numOfNode", int.class, 1);
@@ -49,7 +53,8 @@ public class EmbeddedNode {
         }
     }
 
-    private static void onBuild(Class<?> runnerClass, Object runner, String transportPort) throws Exception {
+    private static void onBuild(Class<?> runnerClass, Object runner, String transportPort, String[] extra)
+            throws Exception {
         final Class<?> builder = Class.forName(runnerClass.getName() + "$Builder");
         final Object settingsHook = Proxy.newProxyInstance(builder.getClassLoader(), new Class<?>[] {builder},
             (proxy, method, hookArgs) -> {
@@ -62,6 +67,10 @@ public class EmbeddedNode {
                 put.invoke(settings, "transport.port", transportPort);
                 put.invoke(settings, "cluster.routing.allocation.disk.threshold_enabled", "false");
                 put.invoke(settings, "action.destructive_requires_name", "false");
+                for (String setting : extra) {
+                    final int equals = setting.indexOf('=');
+                    put.invoke(settings, setting.substring(0, equals), setting.substring(equals + 1));
+                }
                 return null;
             });
         runnerClass.getMethod("onBuild", builder).invoke(runner, settingsHook);

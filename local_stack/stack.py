@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local_stack import cluster
 from local_stack.java_runtime import Jdk, find_jdks, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
 from local_stack.processes import ensure_port_free
 from local_stack.servers import (
@@ -35,6 +36,7 @@ class ServerKind:
     ports: Callable[[StackSettings], dict[str, tuple[int, str]]]  # what -> (port, setting to change it)
 
 
+CLUSTERS = (cluster.LAYOUT,)  # `up --cluster`: OpenSearch as three nodes (local_stack/cluster.py)
 KINDS = {
     "opensearch": ServerKind(start_opensearch, pick_for_opensearch, engine_ready, lambda s: {
         "OpenSearch HTTP": (s.opensearch_http_port, "ORDERREPO_STACK_OPENSEARCH_HTTP_PORT"),
@@ -61,13 +63,46 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str = "opensearch") -> list[ServerStatus]:
-    """Start `engine` and Kafka unless running (or external); wait until each answers."""
+def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str = "opensearch",
+       cluster_layout: str | None = None) -> list[ServerStatus]:
+    """Start `engine` (or, with `cluster_layout`, an OpenSearch cluster) and Kafka unless running
+    (or external); wait until each answers."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if cluster_layout is not None and (cluster_layout not in CLUSTERS or engine != "opensearch"):
+        raise ValueError(f"cluster layouts are for OpenSearch: choose one of {', '.join(CLUSTERS)}")
     jdks = find_jdks(settings.stack.java_home)
     report("java found: " + ", ".join(f"{jdk.major} ({jdk.java})" for jdk in jdks))
-    return [_up_one(settings, name, jdks, report) for name in (engine, "kafka")]
+    engines = _cluster_up(settings, jdks, report) if cluster_layout else [_up_one(settings, engine, jdks, report)]
+    return [*engines, _up_one(settings, "kafka", jdks, report)]
+
+
+def _cluster_up(settings: Settings, jdks: list[Jdk], report: Callable[[str], None]) -> list[ServerStatus]:
+    """The three nodes start together and are ready once all have joined one cluster."""
+    stack = settings.stack
+    if _external(settings, "opensearch"):
+        return [_external_status(settings, "opensearch")]
+    if not cluster.running_nodes(stack):
+        cluster.check_ports(stack)
+        jdk = pick_for_opensearch(jdks)
+        report(f"opensearch {cluster.LAYOUT} cluster: starting {len(cluster.NODES)} nodes on Java {jdk.major} ...")
+        plans = cluster.start(stack, jdk)
+        try:
+            seconds = cluster.wait_until_formed(plans, stack, stack.start_timeout_s)
+        except ServerDidNotStart:
+            cluster.stop(stack)
+            raise
+        report(f"opensearch {plans[0].version} {cluster.LAYOUT} cluster ready at {cluster.address(stack)} "
+               f"in {seconds:.1f}s (logs under {stack.home / 'logs'})")
+    else:
+        report(f"opensearch {cluster.LAYOUT} cluster: already running")
+    return _cluster_statuses(settings)
+
+
+def _cluster_statuses(settings: Settings) -> list[ServerStatus]:
+    stack = settings.stack
+    return [_status_of(settings, node.server, node.address(stack), detail=f"{cluster.NODE_ATTRIBUTE}={node.temp}")
+            for node in cluster.NODES]
 
 
 def _up_one(settings: Settings, name: str, jdks: list[Jdk], report: Callable[[str], None]) -> ServerStatus:
@@ -97,6 +132,10 @@ def down(settings: Settings, *, wipe: bool = False, only: str | None = None,
          report: Callable[[str], None] = _report) -> None:
     """Stop our servers (or `only` that one); never a process we did not start."""
     stack = settings.stack
+    if only is None or only == cluster.LAYOUT:
+        _cluster_down(settings, wipe=wipe, report=report)
+        if only:
+            return
     for name in [only] if only else ["kafka", *reversed(ENGINES)]:
         if managed(stack, name).stop():
             report(f"{name}: stopped")
@@ -107,13 +146,23 @@ def down(settings: Settings, *, wipe: bool = False, only: str | None = None,
             report(f"{name}: data wiped ({stack.home / name})")
 
 
+def _cluster_down(settings: Settings, *, wipe: bool, report: Callable[[str], None]) -> None:
+    for name in cluster.stop(settings.stack):
+        report(f"{name}: stopped")
+    if wipe:
+        for node in cluster.NODES:
+            shutil.rmtree(settings.stack.home / node.server, ignore_errors=True)
+        report(f"opensearch {cluster.LAYOUT} cluster: data wiped")
+
+
 def status(settings: Settings) -> list[ServerStatus]:
-    """The default servers, plus an Elasticsearch node of ours when one is running."""
+    """The default servers, plus an Elasticsearch node or cluster nodes of ours when running."""
     running_extra = [name for name in ENGINES if name not in SERVERS and managed(settings.stack, name).is_running()]
+    nodes = _cluster_statuses(settings) if cluster.running_nodes(settings.stack) else []
     return [
         _external_status(settings, name) if _external(settings, name) else _status_of(settings, name)
         for name in [*SERVERS[:1], *running_extra, *SERVERS[1:]]
-    ]
+    ] + nodes
 
 
 def local_address(stack: StackSettings, name: str) -> str:
@@ -130,7 +179,8 @@ def _configured(settings: Settings, name: str) -> str | None:
 
 def _external(settings: Settings, name: str) -> bool:
     configured = _configured(settings, name)
-    own = {local_address(settings.stack, engine) for engine in ENGINES}
+    own = {local_address(settings.stack, engine) for engine in ENGINES} | {
+        node.address(settings.stack) for node in cluster.NODES}
     return configured is not None and (name == "kafka" or configured.rstrip("/") not in own)
 
 
@@ -139,10 +189,11 @@ def _external_status(settings: Settings, name: str) -> ServerStatus:
                         "configured by environment; not managed here")
 
 
-def _status_of(settings: Settings, name: str) -> ServerStatus:
+def _status_of(settings: Settings, name: str, address: str | None = None, *, detail: str = "") -> ServerStatus:
     process = managed(settings.stack, name)
-    address = local_address(settings.stack, name)
+    address = address or local_address(settings.stack, name)
     if not process.is_running():
-        return ServerStatus(name, "stopped", address, None)
-    ready = KINDS[name].ready(address)
-    return ServerStatus(name, "running", address, process.pid(), "ready" if ready else "not answering yet")
+        return ServerStatus(name, "stopped", address, None, detail)
+    ready = (KINDS[name].ready if name in KINDS else engine_ready)(address)
+    state = "ready" if ready else "not answering yet"
+    return ServerStatus(name, "running", address, process.pid(), f"{state}, {detail}" if detail else state)

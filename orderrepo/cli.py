@@ -36,10 +36,12 @@ def _fail(error: Exception) -> None:
 
 
 ENGINE_CHOICE = typer.Option("opensearch", "--engine", help="opensearch, or elasticsearch (7.10, own ports)")
+CLUSTER_CHOICE = typer.Option(None, "--cluster", help="hot-warm: OpenSearch as three nodes (hot-1, hot-2 with "
+                              "temp=hot, warm-1 with temp=warm) on their own ports, instead of one node")
 
 
 @stack_app.command("up")
-def stack_up(engine: str = ENGINE_CHOICE) -> None:
+def stack_up(engine: str = ENGINE_CHOICE, cluster: str | None = CLUSTER_CHOICE) -> None:
     """Start the search engine and Kafka (downloads them on first use); harmless when already up."""
     from local_stack import stack
     from local_stack.java_runtime import NoSuitableJava
@@ -48,7 +50,7 @@ def stack_up(engine: str = ENGINE_CHOICE) -> None:
     from local_stack.servers import ServerDidNotStart
 
     try:
-        stack.up(get_settings(), engine=engine)
+        stack.up(get_settings(), engine=engine, cluster_layout=cluster)
     except (ValueError, NoSuitableJava, MavenError, PortInUse, ServerDidNotStart) as error:
         _fail(error)
 
@@ -56,13 +58,14 @@ def stack_up(engine: str = ENGINE_CHOICE) -> None:
 @stack_app.command("down")
 def stack_down(
     wipe: bool = typer.Option(False, "--wipe", help="also delete the servers' data"),
-    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, kafka)"),
+    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, kafka) "
+                                    "or the hot-warm cluster's nodes"),
 ) -> None:
     """Stop the servers this stack started (by pid); other processes are never touched."""
     from local_stack import stack
 
-    if only is not None and only not in stack.KINDS:
-        _fail(ValueError(f"unknown server {only!r}; choose one of {', '.join(stack.KINDS)}"))
+    if only is not None and only not in (*stack.KINDS, *stack.CLUSTERS):
+        _fail(ValueError(f"unknown server {only!r}; choose one of {', '.join((*stack.KINDS, *stack.CLUSTERS))}"))
     stack.down(get_settings(), wipe=wipe, only=only)
 
 
@@ -82,15 +85,17 @@ def stack_status() -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    server: str = typer.Argument(..., help="opensearch, elasticsearch or kafka"),
+    server: str = typer.Argument(..., help="opensearch, elasticsearch, kafka or a cluster node (opensearch-hot-1)"),
     lines: int = typer.Option(50, "--lines", "-n", min=1, max=100_000),
 ) -> None:
     """Print the last lines of a server's log."""
+    from local_stack.cluster import NODES
     from local_stack.servers import managed
     from local_stack.stack import KINDS
 
-    if server not in KINDS:
-        _fail(ValueError(f"unknown server {server!r}; choose one of {', '.join(KINDS)}"))
+    servers = (*KINDS, *(node.server for node in NODES))
+    if server not in servers:
+        _fail(ValueError(f"unknown server {server!r}; choose one of {', '.join(servers)}"))
     log: Path = managed(get_settings().stack, server).log_file
     if not log.exists():
         _fail(FileNotFoundError(f"no log yet at {log}"))

@@ -8,7 +8,7 @@ from adapters.search_engine import SearchEngine
 from order_domain.tier_policy import Tier, TierThresholds
 from retention.copies import TierCopies
 from retention.mover import Mover
-from retention.storage import TierNames, warm_nodes_present
+from retention.storage import TierNames
 from settings import Settings, TieringSettings
 
 
@@ -34,6 +34,5 @@ def cold_store_from(settings: Settings) -> ColdStore:
 
 
 def build_mover(settings: Settings, engine: SearchEngine, *, cold: ColdStore | None = None) -> Mover:
-    copies = TierCopies(engine, tier_names(settings), cold or cold_store_from(settings),
-                        on_warm_nodes=warm_nodes_present(engine))
+    copies = TierCopies(engine, tier_names(settings), cold or cold_store_from(settings))
     return Mover(copies, thresholds_from(settings.tier), batch=settings.tier.move_batch)

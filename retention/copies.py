@@ -48,11 +48,10 @@ def cold_row(copy: OrderCopy) -> ColdRow:
 
 
 class TierCopies:
-    def __init__(self, engine: SearchEngine, names: TierNames, cold: ColdStore, *, on_warm_nodes: bool) -> None:
+    def __init__(self, engine: SearchEngine, names: TierNames, cold: ColdStore) -> None:
         self.engine = engine
         self.names = names
         self.cold = cold
-        self.on_warm_nodes = on_warm_nodes
 
     def events_index(self, tier: Tier, location: str) -> str:
         if tier is Tier.HOT:
@@ -102,7 +101,7 @@ class TierCopies:
             self._bulk(actions)
             return
         for index in (orders_index, events_index):
-            ensure_warm_index(self.engine, index, on_warm_nodes=self.on_warm_nodes)
+            ensure_warm_index(self.engine, index)
         with writable(self.engine, orders_index), writable(self.engine, events_index):
             self._bulk(actions)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from adapters.search_engine import SearchEngine
-from index_templates import IndexNames, ensure_live_version, load_template
+from index_templates import IndexNames, ensure_live_version, load_template, with_index_settings
 
 CATALOG_FAMILIES = ("order-locator", "tombstones")
 WARM_FAMILIES = ("orders", "order-events")
@@ -57,27 +57,25 @@ def install_tier_storage(engine: SearchEngine, names: TierNames) -> dict[str, st
     """Templates for the locator, tombstones and warm months; live versions behind aliases.
 
     Idempotent. Run after `index_templates.install` (warm templates compose the hot
-    mappings components it installs).
+    mappings components it installs). The always-hot catalog stays off warm nodes.
     """
+    hot_allocation = engine.tier_allocation().hot
     for component in _COMPONENTS:
-        engine.put_component_template(f"{names.prefix}-{component}",
-                                      load_template(f"component/{component}.json", names.prefix))
+        template = load_template(f"component/{component}.json", names.prefix)
+        engine.put_component_template(
+            f"{names.prefix}-{component}",
+            with_index_settings(template, hot_allocation if component == "tier-catalog@settings" else {}))
     for template in _COMPOSABLE:
         engine.put_index_template(f"{names.prefix}-{template}", load_template(f"{template}.json", names.prefix))
     return {family: ensure_live_version(engine, names.hot, family) for family in CATALOG_FAMILIES}
 
 
-def warm_nodes_present(engine: SearchEngine) -> bool:
-    """True when some node carries the attribute temp=warm (multi-node clusters)."""
-    rows = engine.request("GET", "/_cat/nodeattrs", params={"format": "json", "h": "attr,value"})
-    return any(row.get("attr") == "temp" and row.get("value") == "warm" for row in rows)
-
-
-def ensure_warm_index(engine: SearchEngine, index: str, *, on_warm_nodes: bool) -> None:
-    """Create the month index if missing (the warm template applies), on warm nodes if any."""
+def ensure_warm_index(engine: SearchEngine, index: str) -> None:
+    """Create the month index if missing (the warm template applies), on warm nodes if the
+    cluster has them (node attribute or data tier, as the engine's dialect decides)."""
     if engine.index_exists(index):
         return
-    settings = {"index.routing.allocation.require.temp": "warm"} if on_warm_nodes else {}
+    settings = engine.tier_allocation().warm
     try:
         engine.create_index(index, {"settings": settings})
     except Exception:  # noqa: BLE001 - a concurrent mover may have created it first

@@ -40,6 +40,10 @@ class StackSettings(BaseSettings):
     opensearch_heap: str = "768m"
     opensearch_version_java21: str = "3.8.0.0"
     opensearch_version_java17: str = "2.19.1.0"
+    # `stack up --cluster hot-warm`: three OpenSearch nodes (hot-1, hot-2, warm-1), node i on port + i
+    opensearch_cluster_http_port: int = 19210
+    opensearch_cluster_transport_port: int = 19310
+    opensearch_cluster_heap: str = "256m"
     elasticsearch_http_port: int = 19201  # `stack up --engine elasticsearch`: beside OpenSearch, not instead
     elasticsearch_transport_port: int = 19301
     elasticsearch_heap: str = "512m"
@@ -84,6 +88,11 @@ class TieringSettings(BaseSettings):
     move_batch: int = Field(default=500, ge=1, le=10_000, description="orders per move step (and per cold part)")
     read_flush_s: float = Field(default=5.0, gt=0, description="read recorder flush interval")
     mover_metrics_port: int | None = Field(default=None, description="Prometheus port of `retention run --loop`")
+    warm_allocation_attribute: str = Field(
+        default="temp=warm", pattern=r"^([A-Za-z0-9_.-]+=[A-Za-z0-9_.-]+)?$",
+        description="node attribute=value of warm nodes: warm indices go there, hot ones stay off them, "
+                    "when some node has it (empty = off; Elasticsearch data tiers take precedence)",
+    )
 
 
 class Settings(BaseSettings):

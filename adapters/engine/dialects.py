@@ -7,6 +7,8 @@
   which speaks the 7.10 REST API OpenSearch forked from. Their Apache-2.0 builds have
   no point in time (an X-Pack feature): deep pages use `search_after` on the index,
   consistent per page but not as one snapshot.
+Warm indices are placed by a custom node attribute on OpenSearch and by data tiers on
+Elasticsearch clusters that have them (`allocation.py` reads the nodes' answer).
 The rest of the REST API (documents, bulk with `if_seq_no`/`if_primary_term` guards,
 aliases, composable templates) is the same everywhere, so it lives in `operations.py`.
 """
@@ -20,11 +22,13 @@ from typing import Any
 
 import orjson
 
+from adapters.engine.allocation import NO_ALLOCATION, NodeAttribute, TierAllocation, by_attribute, by_data_tier
 from adapters.engine.model import EngineConfig, EngineError, EngineInfo, EngineKind, EngineUnavailable, error_for_status
 from adapters.engine.operations import Call
 
 JSON_HEADERS = {"accept": "application/json", "content-type": "application/json"}
 _NO_PIT_PREFIX = "index:"  # a "point in time" id on engines without one: the index to page
+_NODE_FIELDS = "nodes.*.roles,nodes.*.attributes"
 
 
 def _orjson_default(value: Any) -> Any:
@@ -54,6 +58,7 @@ class OpenSearchDialect:
 
     client_library = "opensearch-py"
     has_point_in_time = True
+    has_data_tiers = False  # data_hot/data_warm node roles: Elasticsearch 7.10+ only
 
     def client(self, config: EngineConfig, *, asynchronous: bool) -> Any:
         from opensearchpy import AsyncOpenSearch, OpenSearch
@@ -96,11 +101,20 @@ class OpenSearchDialect:
     def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str) -> Call[dict[str, Any]]:
         return Call("POST", "/_search", body={**body, "pit": {"id": pit_id, "keep_alive": keep_alive}})
 
+    def tier_allocation(self, attribute: NodeAttribute | None) -> Call[TierAllocation]:
+        """Where hot and warm indices go, from the nodes' roles and attributes: data tiers where the
+        engine has them and some node is `data_warm`, else the warm node attribute if some node has it."""
+        if attribute is None and not self.has_data_tiers:
+            return Call.answered(NO_ALLOCATION)
+        rule = by_data_tier if self.has_data_tiers else by_attribute
+        return Call("GET", "/_nodes", params={"filter_path": _NODE_FIELDS}, read=lambda nodes: rule(nodes, attribute))
+
 
 class ElasticsearchDialect(OpenSearchDialect):
     """Elasticsearch 7.14+ through the official 8.x client."""
 
     client_library = "elasticsearch"
+    has_data_tiers = True
 
     def client(self, config: EngineConfig, *, asynchronous: bool) -> Any:
         from elasticsearch import AsyncElasticsearch, Elasticsearch
@@ -137,6 +151,7 @@ class LegacyElasticsearchDialect(OpenSearchDialect):
     """Elasticsearch 7.10-7.13 (Apache-2.0 builds): opensearch-py, and no point in time."""
 
     has_point_in_time = False
+    has_data_tiers = True  # from 7.10 (older servers have no data_warm role: the attribute rule applies)
 
     def open_pit(self, index: str, keep_alive: str) -> Call[str]:
         return Call.answered(_NO_PIT_PREFIX + index)

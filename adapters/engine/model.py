@@ -65,6 +65,7 @@ class EngineConfig:
     verify_certs: bool = True
     timeout_s: float = 30.0
     http_compress: bool = False
+    warm_attribute: str | None = None  # `name=value` of warm nodes (allocation.NodeAttribute); None = off
 
     def auth(self) -> tuple[str, str] | None:
         return (self.username, self.password or "") if self.username else None

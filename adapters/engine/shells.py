@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.engine import operations as ops
+from adapters.engine.allocation import NodeAttribute, TierAllocation
 from adapters.engine.dialects import dialect_for
 from adapters.engine.model import (
     BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result, classify_root_answer,
@@ -62,6 +63,7 @@ class _Shell:
     def __init__(self, info: EngineInfo, config: EngineConfig, *, asynchronous: bool) -> None:
         self.info = info
         self.dialect = dialect_for(info)
+        self.warm_attribute = NodeAttribute.parse(config.warm_attribute)
         self.observer: RequestObserver | None = None
         self._client: Any = self.dialect.client(config, asynchronous=asynchronous)
 
@@ -165,6 +167,10 @@ class SearchEngine(_Shell):
     def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str = "2m") -> dict[str, Any]:
         return self.run(self.dialect.search_pit(pit_id, body, keep_alive))
 
+    def tier_allocation(self) -> TierAllocation:
+        """Index settings placing hot and warm indices on this cluster (empty on a single node)."""
+        return self.run(self.dialect.tier_allocation(self.warm_attribute))
+
     def bulk(
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,
@@ -260,3 +266,7 @@ class AsyncSearchEngine(_Shell):
 
     async def search_pit(self, pit_id: str, body: dict[str, Any], keep_alive: str = "2m") -> dict[str, Any]:
         return await self.run(self.dialect.search_pit(pit_id, body, keep_alive))
+
+    async def tier_allocation(self) -> TierAllocation:
+        """Index settings placing hot and warm indices on this cluster (empty on a single node)."""
+        return await self.run(self.dialect.tier_allocation(self.warm_attribute))

@@ -84,7 +84,7 @@ def make_mover(engine: SearchEngine, prefix: str, cold_root: str, *, clock: Cloc
                thresholds: TierThresholds = THRESHOLDS) -> Mover:
     names = TierNames(prefix)
     install_tier_storage(engine, names)
-    copies = TierCopies(engine, names, ColdStore(cold_root, row_group_rows=16), on_warm_nodes=False)
+    copies = TierCopies(engine, names, ColdStore(cold_root, row_group_rows=16))
     return Mover(copies, thresholds, batch=batch, clock=clock)
 
 
