@@ -86,6 +86,7 @@ def node_settings(stack: StackSettings, node: ClusterNode) -> list[str]:
     return [
         f"node.name={node.name}",
         f"node.attr.{NODE_ATTRIBUTE}={node.temp}",
+        "discovery.type=zen",  # the runner would make a lone node a single-node cluster
         f"discovery.seed_hosts={seeds}",
         "cluster.initial_cluster_manager_nodes=" + ",".join(other.name for other in NODES),
     ]

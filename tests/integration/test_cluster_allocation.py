@@ -12,6 +12,7 @@ Set ORDERREPO_SKIP_CLUSTER_TEST=1 to skip it (a machine without the memory for t
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -38,16 +39,28 @@ def hot_warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         pytest.skip(f"{OPT_OUT}=1: the three-node allocation test was opted out")
     home = tmp_path_factory.mktemp("hot-warm-stack")
     settings = Settings(
-        engine_url="http://127.0.0.1:28100", index_prefix=PREFIX,
+        ORDERREPO_ENGINE_URL="http://127.0.0.1:28100", index_prefix=PREFIX,
         stack=StackSettings(home=home, opensearch_cluster_http_port=28100, opensearch_cluster_transport_port=28110),
     )
+    assert settings.resolved_engine_url() == cluster.address(settings.stack)  # never the shared node
     cluster.check_ports(settings.stack)
+    _reuse_resolved_classpaths(settings.stack)
     plans = cluster.start(settings.stack, pick_for_opensearch(find_jdks(settings.stack.java_home)))
     try:
         cluster.wait_until_formed(plans, settings.stack, settings.stack.start_timeout_s)
         yield settings
     finally:
         cluster.stop(settings.stack)
+
+
+def _reuse_resolved_classpaths(stack_settings: StackSettings) -> None:
+    """Copy the shared stack's classpath files (a cache: every jar is checked before use), so the
+    cluster starts without a Maven run of its own; without them Maven resolves as usual."""
+    shared = StackSettings().home / "classpath"
+    target = stack_settings.home / "classpath"
+    target.mkdir(parents=True, exist_ok=True)
+    for cached in shared.glob("opensearch-*.cp"):
+        shutil.copyfile(cached, target / cached.name)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +78,20 @@ def moved(hot_warm: Settings, cluster_engine: SearchEngine, tmp_path_factory: py
     mover = make_mover(cluster_engine, PREFIX, str(tmp_path_factory.mktemp("cold")),
                        clock=Clock(T0 + timedelta(days=100)), batch=25)
     place(mover, {order_id(n): Tier.WARM for n in range(WARM)})
-    health = cluster_engine.request("GET", "/_cluster/health", params={
-        "wait_for_status": "green", "wait_for_no_relocating_shards": "true", "timeout": "120s"})
+    health = _wait_for_green(cluster_engine)
     assert (health["status"], health["number_of_nodes"], health["unassigned_shards"]) == ("green", 3, 0)
     return mover
+
+
+def _wait_for_green(engine: SearchEngine, *, attempts: int = 4) -> dict[str, str]:
+    """The engine waits (30 s per ask, its default) for every shard to be assigned and settled."""
+    params = {"wait_for_status": "green", "wait_for_no_relocating_shards": "true", "wait_for_events": "languid"}
+    health = engine.request("GET", "/_cluster/health", params=params)
+    for _ in range(attempts - 1):
+        if health["status"] == "green" and not health["timed_out"]:
+            break
+        health = engine.request("GET", "/_cluster/health", params=params)
+    return health
 
 
 def _node_temps(engine: SearchEngine) -> dict[str, str]:

@@ -103,7 +103,7 @@ def test_the_hot_warm_cluster_has_two_hot_nodes_and_one_warm_node_on_consecutive
     assert [(n.name, n.temp, n.http_port(stack), n.transport_port(stack)) for n in cluster.NODES] == [
         ("hot-1", "hot", 28100, 28110), ("hot-2", "hot", 28101, 28111), ("warm-1", "warm", 28102, 28112)]
     assert cluster.node_settings(stack, cluster.NODES[2]) == [
-        "node.name=warm-1", "node.attr.temp=warm",
+        "node.name=warm-1", "node.attr.temp=warm", "discovery.type=zen",
         "discovery.seed_hosts=127.0.0.1:28110,127.0.0.1:28111,127.0.0.1:28112",
         "cluster.initial_cluster_manager_nodes=hot-1,hot-2,warm-1",
     ]
