@@ -75,7 +75,8 @@ def running_nodes(stack: StackSettings) -> list[ClusterNode]:
 def check_ports(stack: StackSettings) -> None:
     """Every port of every node is free (PortInUse names the setting that moves it)."""
     for node in NODES:
-        ensure_port_free(node.http_port(stack), f"OpenSearch {node.name} HTTP", "ORDERREPO_STACK_OPENSEARCH_CLUSTER_HTTP_PORT")
+        ensure_port_free(node.http_port(stack), f"OpenSearch {node.name} HTTP",
+                         "ORDERREPO_STACK_OPENSEARCH_CLUSTER_HTTP_PORT")
         ensure_port_free(node.transport_port(stack), f"OpenSearch {node.name} transport",
                          "ORDERREPO_STACK_OPENSEARCH_CLUSTER_TRANSPORT_PORT")
 

@@ -5,8 +5,9 @@ Two mechanisms, chosen per engine by its dialect (`dialects.py`):
 - a custom node attribute (OpenSearch; Elasticsearch without data tiers): nodes started
   with `node.attr.temp: warm` hold warm indices (`index.routing.allocation.require.temp`),
   and hot indices stay off them (`...exclude.temp`), so hot shards sit on the other nodes;
-- data tiers (Elasticsearch 7.10+ whose nodes have the `data_warm` role): warm indices
-  prefer the warm tier and fall back to hot (`index.routing.allocation.include._tier_preference:
+- data tiers (Elasticsearch 7.10+ with dedicated warm nodes: the `data_warm` role without the
+  generic `data` role, which a default node has beside every tier role): warm indices prefer
+  the warm tier and fall back to hot (`index.routing.allocation.include._tier_preference:
   data_warm,data_hot`); hot indices keep Elasticsearch's own default (the content tier).
 Neither is chosen unless the cluster has such nodes, so a single node (or any cluster
 without warm nodes) gets no allocation setting at all and every shard stays assignable.
@@ -65,9 +66,14 @@ def by_attribute(answer: dict[str, Any], attribute: NodeAttribute | None) -> Tie
                           warm={f"{prefix}.require.{attribute.name}": attribute.value}, mechanism="node-attribute")
 
 
+def _dedicated_warm(node: dict[str, Any]) -> bool:
+    roles = node.get("roles") or []
+    return "data_warm" in roles and "data" not in roles
+
+
 def by_data_tier(answer: dict[str, Any], attribute: NodeAttribute | None) -> TierAllocation:
-    """Tier preference where some node has the `data_warm` role; otherwise the attribute rule."""
-    if any("data_warm" in (node.get("roles") or []) for node in _nodes(answer)):
+    """Tier preference where some node is a dedicated warm-tier node; otherwise the attribute rule."""
+    if any(_dedicated_warm(node) for node in _nodes(answer)):
         return TierAllocation(warm={"index.routing.allocation.include._tier_preference": WARM_TIER_PREFERENCE},
                               mechanism="data-tiers")
     return by_attribute(answer, attribute)

@@ -25,7 +25,10 @@ def _nodes(*nodes: tuple[list[str], dict[str, str]]) -> dict[str, Any]:
     return {"nodes": {f"n{i}": {"roles": roles, "attributes": attrs} for i, (roles, attrs) in enumerate(nodes)}}
 
 
-SINGLE_NODE = _nodes((["cluster_manager", "data", "ingest"], {"shard_indexing_pressure_enabled": "true"}))
+SINGLE_NODE = _nodes((["cluster_manager", "data"], {"shard_indexing_pressure_enabled": "true"}))  # OpenSearch 3.8
+# a default Elasticsearch 8.19 node: the generic data role beside every tier role
+DEFAULT_ES_NODE = _nodes((["data", "data_cold", "data_content", "data_frozen", "data_hot", "data_warm", "ingest",
+                           "master", "ml", "remote_cluster_client", "transform"], {"xpack.installed": "true"}))
 HOT_WARM_ATTRIBUTES = _nodes((["data"], {"temp": "hot"}), (["data"], {"temp": "hot"}), (["data"], {"temp": "warm"}))
 DATA_TIERS = _nodes((["data_hot", "data_content", "master"], {}), (["data_warm"], {"temp": "warm"}))
 
@@ -45,8 +48,8 @@ def test_opensearch_with_warm_nodes_pins_warm_indices_there_and_keeps_hot_indice
 
 def test_a_single_node_gets_no_allocation_setting_so_every_shard_stays_assignable() -> None:
     assert _choose(EngineKind.OPENSEARCH, "3.8.0", SINGLE_NODE) == NO_ALLOCATION
-    assert _choose(EngineKind.ELASTICSEARCH, "8.15.0", SINGLE_NODE) == NO_ALLOCATION
-    assert _choose(EngineKind.ELASTICSEARCH, "7.10.2", SINGLE_NODE) == NO_ALLOCATION
+    assert _choose(EngineKind.ELASTICSEARCH, "8.19.21", DEFAULT_ES_NODE) == NO_ALLOCATION
+    assert _choose(EngineKind.ELASTICSEARCH, "7.10.2", _nodes((["data", "ingest", "master"], {}))) == NO_ALLOCATION
 
 
 def test_without_a_configured_attribute_opensearch_asks_nothing_and_allocates_nothing() -> None:
