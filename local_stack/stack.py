@@ -96,6 +96,8 @@ def _cluster_up(settings: Settings, jdks: list[Jdk], report: Callable[[str], Non
                f"in {seconds:.1f}s (logs under {stack.home / 'logs'})")
     else:
         report(f"opensearch {cluster.LAYOUT} cluster: already running")
+    if settings.resolved_engine_url().rstrip("/") != cluster.address(stack):
+        report(f"to use it: export ORDERREPO_ENGINE_URL={cluster.address(stack)}")
     return _cluster_statuses(settings)
 
 
@@ -156,13 +158,15 @@ def _cluster_down(settings: Settings, *, wipe: bool, report: Callable[[str], Non
 
 
 def status(settings: Settings) -> list[ServerStatus]:
-    """The default servers, plus an Elasticsearch node or cluster nodes of ours when running."""
+    """The default servers, plus an Elasticsearch node or cluster nodes of ours when running
+    (a running cluster stands in for the single OpenSearch node when that one is stopped)."""
     running_extra = [name for name in ENGINES if name not in SERVERS and managed(settings.stack, name).is_running()]
     nodes = _cluster_statuses(settings) if cluster.running_nodes(settings.stack) else []
-    return [
+    statuses = [
         _external_status(settings, name) if _external(settings, name) else _status_of(settings, name)
         for name in [*SERVERS[:1], *running_extra, *SERVERS[1:]]
-    ] + nodes
+    ]
+    return [s for s in statuses if not (nodes and s.name == "opensearch" and s.state == "stopped")] + nodes
 
 
 def local_address(stack: StackSettings, name: str) -> str:
