@@ -108,6 +108,8 @@ def _start_node(stack: StackSettings, jdk: Jdk, node: ClusterNode, *, classpath:
     base = stack.home / node.server
     base.mkdir(parents=True, exist_ok=True)
     heap = stack.opensearch_cluster_heap
+    # serial GC and the quick JIT only: half the CPU to start three JVMs on a small box (measured: 29 s
+    # instead of 56 s of CPU until the cluster formed); a local cluster to try tiering, not to benchmark
     jvm = [str(jdk.java), process.marker, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseSerialGC",
            "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8"]
     node_args = [_RUNNER, str(base), str(node.http_port(stack)), str(node.transport_port(stack)), CLUSTER_NAME]

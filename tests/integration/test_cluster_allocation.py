@@ -74,7 +74,7 @@ def cluster_engine(hot_warm: Settings) -> Iterator[SearchEngine]:
 def moved(hot_warm: Settings, cluster_engine: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> Mover:
     """Templates installed, orders ingested and 8 of 12 moved to warm, all by the product's own code."""
     install(cluster_engine, IndexNames(PREFIX))
-    ingest(cluster_engine, PREFIX, range(ORDERS), months=2)
+    ingest(cluster_engine, PREFIX, range(ORDERS), months=1)  # one creation month: two warm indices
     mover = make_mover(cluster_engine, PREFIX, str(tmp_path_factory.mktemp("cold")),
                        clock=Clock(T0 + timedelta(days=100)), batch=25)
     place(mover, {order_id(n): Tier.WARM for n in range(WARM)})
