@@ -1,7 +1,8 @@
 """Stack lifecycle: `up` (idempotent), `down` (only our own pids), `status`.
 
 `up` starts one search engine (OpenSearch by default, or Elasticsearch 7.10 with
-`engine="elasticsearch"`, on its own ports so both can run side by side) and Kafka.
+`engine="elasticsearch"`, on its own ports so both can run side by side) and Kafka;
+with `cluster_layout="hot-warm"`, OpenSearch runs as three nodes instead (local_stack/cluster.py).
 When the user points at their own clusters (OPENSEARCH_URL / ELASTICSEARCH_URL and
 KAFKA_BOOTSTRAP_SERVERS), the corresponding embedded server is not started; an engine
 URL that names one of our own engine ports is ours, not external.
