@@ -103,7 +103,8 @@ class OpenSearchDialect:
 
     def tier_allocation(self, attribute: NodeAttribute | None) -> Call[TierAllocation]:
         """Where hot and warm indices go, from the nodes' roles and attributes: data tiers where the
-        engine has them and some node is `data_warm`, else the warm node attribute if some node has it."""
+        engine has them and some node is a dedicated `data_warm` node, else the warm node attribute
+        if some node has it, else nothing (a single node keeps every shard)."""
         if attribute is None and not self.has_data_tiers:
             return Call.answered(NO_ALLOCATION)
         rule = by_data_tier if self.has_data_tiers else by_attribute
