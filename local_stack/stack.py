@@ -1,7 +1,8 @@
 """Stack lifecycle: `up` (idempotent), `down` (only our own pids), `status`.
 
-`up` starts one search engine (OpenSearch by default, or Elasticsearch 7.10 with
-`engine="elasticsearch"`, on its own ports so both can run side by side) and Kafka.
+`up` starts one search engine (OpenSearch by default, Elasticsearch 7.10 with
+`engine="elasticsearch"`, or Elastic's core-only Elasticsearch 8.x build with
+`engine="elasticsearch8"`, each on its own ports so they can run side by side) and Kafka.
 When the user points at their own clusters (OPENSEARCH_URL / ELASTICSEARCH_URL and
 KAFKA_BOOTSTRAP_SERVERS), the corresponding embedded server is not started; an engine
 URL that names one of our own engine ports is ours, not external.
@@ -13,7 +14,10 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local_stack.java_runtime import Jdk, find_jdks, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
+from local_stack import elasticsearch8
+from local_stack.java_runtime import (
+    Jdk, find_jdks, pick_for_elasticsearch, pick_for_elasticsearch8, pick_for_kafka, pick_for_opensearch,
+)
 from local_stack.processes import ensure_port_free
 from local_stack.servers import (
     ServerDidNotStart, ServerPlan, engine_ready, kafka_ready, managed, start_elasticsearch, start_kafka,
@@ -21,7 +25,7 @@ from local_stack.servers import (
 )
 from settings import Settings, StackSettings
 
-ENGINES = ("opensearch", "elasticsearch")
+ENGINES = ("opensearch", "elasticsearch", "elasticsearch8")
 SERVERS = ("opensearch", "kafka")  # what `up` starts by default, and `status` always shows
 
 
@@ -42,6 +46,10 @@ KINDS = {
     "elasticsearch": ServerKind(start_elasticsearch, pick_for_elasticsearch, engine_ready, lambda s: {
         "Elasticsearch HTTP": (s.elasticsearch_http_port, "ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT"),
         "Elasticsearch transport": (s.elasticsearch_transport_port, "ORDERREPO_STACK_ELASTICSEARCH_TRANSPORT_PORT")}),
+    "elasticsearch8": ServerKind(elasticsearch8.start_elasticsearch8, pick_for_elasticsearch8, engine_ready, lambda s: {
+        "Elasticsearch 8 HTTP": (s.elasticsearch8_http_port, "ORDERREPO_STACK_ELASTICSEARCH8_HTTP_PORT"),
+        "Elasticsearch 8 transport": (s.elasticsearch8_transport_port,
+                                      "ORDERREPO_STACK_ELASTICSEARCH8_TRANSPORT_PORT")}),
     "kafka": ServerKind(start_kafka, pick_for_kafka, kafka_ready, lambda s: {
         "Kafka broker": (s.kafka_port, "ORDERREPO_STACK_KAFKA_PORT"),
         "Kafka controller": (s.kafka_controller_port, "ORDERREPO_STACK_KAFKA_CONTROLLER_PORT")}),
@@ -103,8 +111,9 @@ def down(settings: Settings, *, wipe: bool = False, only: str | None = None,
         elif only or name in SERVERS:
             report(f"{name}: not running (nothing of ours to stop)")
         if wipe:
-            shutil.rmtree(stack.home / name, ignore_errors=True)
-            report(f"{name}: data wiped ({stack.home / name})")
+            files = elasticsearch8.node_dir(stack) if name == "elasticsearch8" else stack.home / name
+            shutil.rmtree(files, ignore_errors=True)
+            report(f"{name}: data wiped ({files})")
 
 
 def status(settings: Settings) -> list[ServerStatus]:
@@ -120,7 +129,8 @@ def local_address(stack: StackSettings, name: str) -> str:
     """Where our own server `name` listens."""
     if name == "kafka":
         return f"127.0.0.1:{stack.kafka_port}"
-    port = stack.opensearch_http_port if name == "opensearch" else stack.elasticsearch_http_port
+    port = {"opensearch": stack.opensearch_http_port, "elasticsearch": stack.elasticsearch_http_port,
+            "elasticsearch8": stack.elasticsearch8_http_port}[name]
     return f"http://127.0.0.1:{port}"
 
 

@@ -35,7 +35,7 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(code=1)
 
 
-ENGINE_CHOICE = typer.Option("opensearch", "--engine", help="opensearch, or elasticsearch (7.10, own ports)")
+ENGINE_CHOICE = typer.Option("opensearch", "--engine", help="opensearch, elasticsearch (7.10) or elasticsearch8 (8.x core build); each on its own ports")
 
 
 @stack_app.command("up")
@@ -56,7 +56,7 @@ def stack_up(engine: str = ENGINE_CHOICE) -> None:
 @stack_app.command("down")
 def stack_down(
     wipe: bool = typer.Option(False, "--wipe", help="also delete the servers' data"),
-    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, kafka)"),
+    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, elasticsearch8, kafka)"),
 ) -> None:
     """Stop the servers this stack started (by pid); other processes are never touched."""
     from local_stack import stack
@@ -82,7 +82,7 @@ def stack_status() -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    server: str = typer.Argument(..., help="opensearch, elasticsearch or kafka"),
+    server: str = typer.Argument(..., help="opensearch, elasticsearch, elasticsearch8 or kafka"),
     lines: int = typer.Option(50, "--lines", "-n", min=1, max=100_000),
 ) -> None:
     """Print the last lines of a server's log."""
