@@ -133,9 +133,9 @@ def _hand_over(base: Path, user: str | None) -> None:
     if user is None:
         return
     account = pwd.getpwnam(user)
-    for directory in (base, *(base.parents if SERVICE_ROOT in base.parents else ())):
-        if directory == SERVICE_ROOT or SERVICE_ROOT in directory.parents:
-            directory.chmod(0o755)
+    base.chmod(0o755)
+    if SERVICE_ROOT in base.parents:
+        SERVICE_ROOT.chmod(0o755)
     for part in ("config", "data", "logs", "tmp"):
         for path in [base / part, *(base / part).rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid)

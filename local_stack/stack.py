@@ -69,8 +69,13 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str = "opensearch") -> list[ServerStatus]:
-    """Start `engine` and Kafka unless running (or external); wait until each answers."""
+def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str | None = None) -> list[ServerStatus]:
+    """Start `engine` and Kafka unless running (or external); wait until each answers.
+
+    No `engine`: the one of ours the engine URL names (a matrix leg's Elasticsearch node), else OpenSearch."""
+    if engine is None:
+        engine = next((name for name in ENGINES if settings.engine_url is not None
+                       and settings.engine_url.rstrip("/") == local_address(settings.stack, name)), "opensearch")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     jdks = find_jdks(settings.stack.java_home)

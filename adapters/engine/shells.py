@@ -24,8 +24,10 @@ from adapters.engine.model import (
     BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result,
 )
 from adapters.engine.operations import Call
+from settings.log_setup import get_logger
 
 T = TypeVar("T")
+log = get_logger(__name__)
 RequestObserver = Callable[[str, float, int], None]  # (method, seconds, status; 0 = no answer)
 
 
@@ -80,6 +82,9 @@ class _Shell:
         self.dialect = dialect_for(info)
         self.observer: RequestObserver | None = None
         self._client: Any = self.dialect.client(config, asynchronous=asynchronous)
+        if info.capabilities.missing:  # said once per process and client: what this build cannot do
+            log.warning("engine build without standard modules", engine=f"{info.kind} {info.version}",
+                        url=info.url, capabilities=info.capabilities.describe())
 
     def _fit(self, body: dict[str, Any] | None) -> Any:
         """An index or template body as this build accepts it (unchanged on a standard build)."""

@@ -45,7 +45,15 @@ def _owner_of(pid: int) -> str:
 
 
 def _children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """Processes whose parent is `pid` (any of its threads may have started them)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+    return found
 
 
 def test_the_8x_core_build_goes_up_as_a_service_user_answers_and_goes_down(
