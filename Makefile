@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup console-assets demo test engine-matrix unit integration stack-up stack-down bench clean
+.PHONY: setup console-assets demo test engine-matrix engine-matrix-es7 engine-matrix-es8 unit integration stack-up stack-down bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,15 +27,25 @@ test: setup  ## every suite on OpenSearch (starts the local stack if it is not r
 	$(BIN)/python -m pytest
 	$(MAKE) engine-matrix
 
-# The Elasticsearch leg of the engine matrix: a real Elasticsearch 7.10.2 node from Maven Central,
-# the contract suite and the ingest/query/rebuild suites against it, then the node is stopped.
+# The Elasticsearch legs of the engine matrix, one after the other, each node stopped after its leg:
+# - 7.10: a real Elasticsearch 7.10.2 node from Maven Central with its standard modules (full feature set);
+# - 8.x: Elastic's own core-only 8.x build (integ-test-zip), run as a non-root service user; tests of what
+#   it lacks (analysis-common, painless, ...) are skipped with the reason, and its lifecycle is tested too.
 ES_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT:-19201}
+ES8_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH8_HTTP_PORT:-19202}
 ENGINE_MATRIX_TESTS ?= tests/contract tests/integration/test_real_servers.py tests/integration/test_ingest_pipeline.py \
 	tests/integration/test_rebuild.py tests/integration/test_query_api.py tests/integration/test_reconcile.py
-engine-matrix: setup
+engine-matrix: engine-matrix-es7 engine-matrix-es8
+
+engine-matrix-es7: setup
 	$(BIN)/orderrepo stack up --engine elasticsearch
 	ELASTICSEARCH_URL=$(ES_URL) $(BIN)/python -m pytest $(ENGINE_MATRIX_TESTS); \
 	status=$$?; $(BIN)/orderrepo stack down --only elasticsearch; exit $$status
+
+engine-matrix-es8: setup
+	$(BIN)/orderrepo stack up --engine elasticsearch8
+	ELASTICSEARCH_URL=$(ES8_URL) $(BIN)/python -m pytest $(ENGINE_MATRIX_TESTS) tests/integration/test_elasticsearch8_node.py; \
+	status=$$?; $(BIN)/orderrepo stack down --only elasticsearch8; exit $$status
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit

@@ -3,7 +3,8 @@
 OpenSearch 3.x needs Java 21+, the 2.19 line runs on Java 17; Kafka 4.x brokers
 need Java 17+. We prefer the newest JDK for OpenSearch (to get 3.x) and the
 oldest supported one for Kafka (its most tested runtime). Elasticsearch 7.10
-(Lucene 8.7) runs on Java 11 to 17: the newest of those.
+(Lucene 8.7) runs on Java 11 to 17: the newest of those. Elasticsearch 8.x needs
+Java 17+: the oldest of those (8.19 predates the newest JDKs).
 """
 
 from __future__ import annotations
@@ -87,3 +88,7 @@ def pick_for_kafka(jdks: list[Jdk]) -> Jdk:
 
 def pick_for_elasticsearch(jdks: list[Jdk]) -> Jdk:
     return _choose(jdks, needs="Elasticsearch 7.10 needs Java 11 to 17", lowest=11, highest=17, newest=True)
+
+
+def pick_for_elasticsearch8(jdks: list[Jdk]) -> Jdk:
+    return _choose(jdks, needs="Elasticsearch 8.x needs Java 17+", lowest=17, newest=False)

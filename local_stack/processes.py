@@ -8,12 +8,14 @@ checks /proc/<pid>/cmdline for it before signalling anything.
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class PortInUse(RuntimeError):
@@ -37,12 +39,17 @@ class ManagedProcess:
         pid = self.pid()
         return pid is not None and _cmdline_has(pid, self.marker)
 
-    def start(self, command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> int:
+    def start(self, command: list[str], *, cwd: Path, env: dict[str, str] | None = None,
+              user: str | None = None) -> int:
+        """`user`: run as that account (its own group, no supplementary groups); we must be root."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        as_user: dict[str, Any] = {}
+        if user is not None:
+            as_user = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
                 command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, **(env or {})},
+                start_new_session=True, env={**os.environ, **(env or {})}, **as_user,
             )
         self.pid_file.write_text(str(process.pid))
         _wait_for_exec(process, self.marker)

@@ -1,7 +1,8 @@
 """Stack lifecycle: `up` (idempotent), `down` (only our own pids), `status`.
 
-`up` starts one search engine (OpenSearch by default, or Elasticsearch 7.10 with
-`engine="elasticsearch"`, on its own ports so both can run side by side) and Kafka;
+`up` starts one search engine (OpenSearch by default, Elasticsearch 7.10 with
+`engine="elasticsearch"`, or Elastic's core-only Elasticsearch 8.x build with
+`engine="elasticsearch8"`, each on its own ports so they can run side by side) and Kafka;
 with `cluster_layout="hot-warm"`, OpenSearch runs as three nodes instead (local_stack/cluster.py).
 When the user points at their own clusters (OPENSEARCH_URL / ELASTICSEARCH_URL and
 KAFKA_BOOTSTRAP_SERVERS), the corresponding embedded server is not started; an engine
@@ -14,8 +15,10 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local_stack import cluster
-from local_stack.java_runtime import Jdk, find_jdks, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
+from local_stack import cluster, elasticsearch8
+from local_stack.java_runtime import (
+    Jdk, find_jdks, pick_for_elasticsearch, pick_for_elasticsearch8, pick_for_kafka, pick_for_opensearch,
+)
 from local_stack.processes import ensure_port_free
 from local_stack.servers import (
     ServerDidNotStart, ServerPlan, engine_ready, kafka_ready, managed, start_elasticsearch, start_kafka,
@@ -23,7 +26,7 @@ from local_stack.servers import (
 )
 from settings import Settings, StackSettings
 
-ENGINES = ("opensearch", "elasticsearch")
+ENGINES = ("opensearch", "elasticsearch", "elasticsearch8")
 SERVERS = ("opensearch", "kafka")  # what `up` starts by default, and `status` always shows
 
 
@@ -45,6 +48,10 @@ KINDS = {
     "elasticsearch": ServerKind(start_elasticsearch, pick_for_elasticsearch, engine_ready, lambda s: {
         "Elasticsearch HTTP": (s.elasticsearch_http_port, "ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT"),
         "Elasticsearch transport": (s.elasticsearch_transport_port, "ORDERREPO_STACK_ELASTICSEARCH_TRANSPORT_PORT")}),
+    "elasticsearch8": ServerKind(elasticsearch8.start_elasticsearch8, pick_for_elasticsearch8, engine_ready, lambda s: {
+        "Elasticsearch 8 HTTP": (s.elasticsearch8_http_port, "ORDERREPO_STACK_ELASTICSEARCH8_HTTP_PORT"),
+        "Elasticsearch 8 transport": (s.elasticsearch8_transport_port,
+                                      "ORDERREPO_STACK_ELASTICSEARCH8_TRANSPORT_PORT")}),
     "kafka": ServerKind(start_kafka, pick_for_kafka, kafka_ready, lambda s: {
         "Kafka broker": (s.kafka_port, "ORDERREPO_STACK_KAFKA_PORT"),
         "Kafka controller": (s.kafka_controller_port, "ORDERREPO_STACK_KAFKA_CONTROLLER_PORT")}),
@@ -64,10 +71,15 @@ def _report(message: str) -> None:
     print(message, flush=True)
 
 
-def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str = "opensearch",
+def up(settings: Settings, report: Callable[[str], None] = _report, *, engine: str | None = None,
        cluster_layout: str | None = None) -> list[ServerStatus]:
     """Start `engine` (or, with `cluster_layout`, an OpenSearch cluster) and Kafka unless running
-    (or external); wait until each answers."""
+    (or external); wait until each answers.
+
+    No `engine`: the one of ours the engine URL names (a matrix leg's Elasticsearch node), else OpenSearch."""
+    if engine is None:
+        engine = next((name for name in ENGINES if settings.engine_url is not None
+                       and settings.engine_url.rstrip("/") == local_address(settings.stack, name)), "opensearch")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if cluster_layout is not None and (cluster_layout not in CLUSTERS or engine != "opensearch"):
@@ -145,8 +157,9 @@ def down(settings: Settings, *, wipe: bool = False, only: str | None = None,
         elif only or name in SERVERS:
             report(f"{name}: not running (nothing of ours to stop)")
         if wipe:
-            shutil.rmtree(stack.home / name, ignore_errors=True)
-            report(f"{name}: data wiped ({stack.home / name})")
+            files = elasticsearch8.node_dir(stack) if name == "elasticsearch8" else stack.home / name
+            shutil.rmtree(files, ignore_errors=True)
+            report(f"{name}: data wiped ({files})")
 
 
 def _cluster_down(settings: Settings, *, wipe: bool, report: Callable[[str], None]) -> None:
@@ -174,7 +187,8 @@ def local_address(stack: StackSettings, name: str) -> str:
     """Where our own server `name` listens."""
     if name == "kafka":
         return f"127.0.0.1:{stack.kafka_port}"
-    port = stack.opensearch_http_port if name == "opensearch" else stack.elasticsearch_http_port
+    port = {"opensearch": stack.opensearch_http_port, "elasticsearch": stack.elasticsearch_http_port,
+            "elasticsearch8": stack.elasticsearch8_http_port}[name]
     return f"http://127.0.0.1:{port}"
 
 

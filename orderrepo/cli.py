@@ -35,7 +35,8 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(code=1)
 
 
-ENGINE_CHOICE = typer.Option("opensearch", "--engine", help="opensearch, or elasticsearch (7.10, own ports)")
+ENGINE_CHOICE = typer.Option("opensearch", "--engine",
+                             help="opensearch, elasticsearch (7.10) or elasticsearch8 (8.x core build); each on its own ports")
 CLUSTER_CHOICE = typer.Option(None, "--cluster", help="hot-warm: OpenSearch as three nodes (hot-1, hot-2 with "
                               "temp=hot, warm-1 with temp=warm) on their own ports, instead of one node")
 
@@ -58,8 +59,8 @@ def stack_up(engine: str = ENGINE_CHOICE, cluster: str | None = CLUSTER_CHOICE) 
 @stack_app.command("down")
 def stack_down(
     wipe: bool = typer.Option(False, "--wipe", help="also delete the servers' data"),
-    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, kafka) "
-                                    "or the hot-warm cluster's nodes"),
+    only: str | None = typer.Option(None, "--only", help="stop just this server (opensearch, elasticsearch, "
+                                    "elasticsearch8, kafka) or the hot-warm cluster's nodes"),
 ) -> None:
     """Stop the servers this stack started (by pid); other processes are never touched."""
     from local_stack import stack
@@ -85,7 +86,8 @@ def stack_status() -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    server: str = typer.Argument(..., help="opensearch, elasticsearch, kafka or a cluster node (opensearch-hot-1)"),
+    server: str = typer.Argument(..., help="opensearch, elasticsearch, elasticsearch8, kafka or a cluster node "
+                                 "(opensearch-hot-1)"),
     lines: int = typer.Option(50, "--lines", "-n", min=1, max=100_000),
 ) -> None:
     """Print the last lines of a server's log."""

@@ -48,6 +48,15 @@ class StackSettings(BaseSettings):
     elasticsearch_transport_port: int = 19301
     elasticsearch_heap: str = "512m"
     elasticsearch_version: str = "7.10.2.0"  # the codelibs runner's version: Elasticsearch 7.10.2
+    # `stack up --engine elasticsearch8`: Elastic's core-only 8.x build, run as a non-root service user
+    elasticsearch8_http_port: int = 19202
+    elasticsearch8_transport_port: int = 19302
+    elasticsearch8_heap: str = "512m"
+    elasticsearch8_version: str = "8.19.21"
+    elasticsearch8_user: str = Field(default="orderrepo-es", description="runs the node when we are root "
+                                     "(created with useradd --system if missing); ignored when not root")
+    elasticsearch8_dir: Path | None = Field(default=None, description="the node's files; unset = <home>/elasticsearch8, "
+                                            "or /var/lib/orderrepo-es/<id of home> when root (the user cannot enter /root)")
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "384m"

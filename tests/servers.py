@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.search_engine import EngineConfig, EngineKind, SearchEngine
+from adapters.engine.capabilities import explain
+from adapters.search_engine import EngineConfig, EngineKind, Feature, SearchEngine
 from local_stack import stack
 from settings import Settings
 
@@ -58,6 +59,14 @@ def elasticsearch_engine() -> Iterator[SearchEngine]:
         pytest.fail(f"ELASTICSEARCH_URL={url} answers as {engine.info.kind} {engine.info.version}, not Elasticsearch")
     yield engine
     engine.close()
+
+
+def skip_unless_built_with(engine: SearchEngine, feature: Feature) -> None:
+    """Skip (with the build and what it lacks in the reason) on an engine build without `feature`:
+    core-only builds such as Elastic's integ-test-zip have none of the standard modules."""
+    if not engine.info.capabilities.has(feature):
+        pytest.skip(f"{engine.info.kind} {engine.info.version} at {engine.info.url} is built without "
+                    f"{explain(feature)}")
 
 
 @pytest.fixture(scope="session")

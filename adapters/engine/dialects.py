@@ -53,6 +53,25 @@ def _orjson_serializer() -> Any:
     return OrjsonSerializer()
 
 
+def _elasticsearch_serializers() -> dict[str, Any]:
+    """The official client's JSON serializers with the same encoding as `_orjson_serializer`: its own
+    turn a Decimal into a float (`69.00` would come back as `69.0`, and cents could drift), ours keep
+    the exact string, so a document reads back the same from every engine."""
+    from elasticsearch.serializer import (
+        CompatibilityModeJsonSerializer, CompatibilityModeNdjsonSerializer, JsonSerializer, NdjsonSerializer,
+    )
+
+    class Orjson:
+        def json_dumps(self, data: Any) -> bytes:
+            return orjson.dumps(data, default=_orjson_default)
+
+        def json_loads(self, data: bytes) -> Any:
+            return orjson.loads(data)
+
+    kinds = (JsonSerializer, NdjsonSerializer, CompatibilityModeJsonSerializer, CompatibilityModeNdjsonSerializer)
+    return {kind.mimetype: type(f"Orjson{kind.__name__}", (Orjson, kind), {})() for kind in kinds}
+
+
 class OpenSearchDialect:
     """OpenSearch through opensearch-py; the other dialects override what differs."""
 
@@ -122,7 +141,7 @@ class ElasticsearchDialect(OpenSearchDialect):
 
         common: dict[str, Any] = dict(
             hosts=[config.url], basic_auth=config.auth(), verify_certs=config.verify_certs,
-            request_timeout=config.timeout_s,
+            request_timeout=config.timeout_s, serializers=_elasticsearch_serializers(),
         )
         if asynchronous:
             return AsyncElasticsearch(**common, connections_per_node=32)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from adapters.engine.capabilities import Capabilities
+
 _NUMBERS = re.compile(r"(\d+)")
 
 
@@ -49,6 +51,7 @@ class EngineInfo:
     kind: EngineKind
     version: str
     url: str
+    capabilities: Capabilities = Capabilities()
 
     @property
     def release(self) -> tuple[int, int]:

@@ -18,13 +18,17 @@ import httpx
 
 from adapters.engine import operations as ops
 from adapters.engine.allocation import NodeAttribute, TierAllocation
+from adapters.engine.capabilities import fit_index_body
+from adapters.engine.detection import Reply, detection, path_url
 from adapters.engine.dialects import dialect_for
 from adapters.engine.model import (
-    BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result, classify_root_answer,
+    BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result,
 )
 from adapters.engine.operations import Call
+from settings.log_setup import get_logger
 
 T = TypeVar("T")
+log = get_logger(__name__)
 RequestObserver = Callable[[str, float, int], None]  # (method, seconds, status; 0 = no answer)
 
 
@@ -36,25 +40,39 @@ def _unreachable(config: EngineConfig, error: Exception) -> EngineUnavailable:
     return EngineUnavailable(503, f"cannot reach the search engine at {config.url}: {error}")
 
 
+def _reply(response: httpx.Response) -> Reply:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return Reply(response.status_code, response.headers.get("x-elastic-product"), body)
+
+
 def detect_engine(config: EngineConfig) -> EngineInfo:
-    """Which engine and version answers at `config.url`, from its own `GET /`."""
+    """Which engine, version and build answers at `config.url` (`adapters/engine/detection.py`)."""
+    steps = detection(config.url)
     try:
         with httpx.Client(**_root_client_options(config)) as client:
-            response = client.get(config.url)
-            response.raise_for_status()
+            path = next(steps)
+            while True:
+                path = steps.send(_reply(client.get(path_url(config.url, path))))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
     except httpx.HTTPError as error:
         raise _unreachable(config, error) from error
-    return classify_root_answer(response.json(), config.url)
 
 
 async def detect_engine_async(config: EngineConfig) -> EngineInfo:
+    steps = detection(config.url)
     try:
         async with httpx.AsyncClient(**_root_client_options(config)) as client:
-            response = await client.get(config.url)
-            response.raise_for_status()
+            path = next(steps)
+            while True:
+                path = steps.send(_reply(await client.get(path_url(config.url, path))))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
     except httpx.HTTPError as error:
         raise _unreachable(config, error) from error
-    return classify_root_answer(response.json(), config.url)
 
 
 class _Shell:
@@ -66,6 +84,13 @@ class _Shell:
         self.warm_attribute = NodeAttribute.parse(config.warm_attribute)
         self.observer: RequestObserver | None = None
         self._client: Any = self.dialect.client(config, asynchronous=asynchronous)
+        if info.capabilities.missing:  # said once per process and client: what this build cannot do
+            log.warning("engine build without standard modules", engine=f"{info.kind} {info.version}",
+                        url=info.url, capabilities=info.capabilities.describe())
+
+    def _fit(self, body: dict[str, Any] | None) -> Any:
+        """An index or template body as this build accepts it (unchanged on a standard build)."""
+        return fit_index_body(body, self.info.capabilities)
 
     @contextmanager
     def _exchange(self, call: Call[Any]) -> Iterator[None]:
@@ -122,7 +147,7 @@ class SearchEngine(_Shell):
         return self.run(ops.index_exists(index))
 
     def create_index(self, index: str, body: dict[str, Any] | None = None) -> None:
-        self.run(ops.create_index(index, body))
+        self.run(ops.create_index(index, self._fit(body)))
 
     def delete_index(self, index: str) -> None:
         self.run(ops.delete_index(index))
@@ -131,10 +156,10 @@ class SearchEngine(_Shell):
         self.run(ops.refresh(index))
 
     def put_component_template(self, name: str, body: dict[str, Any]) -> None:
-        self.run(ops.put_component_template(name, body))
+        self.run(ops.put_component_template(name, self._fit(body)))
 
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
-        self.run(ops.put_index_template(name, body))
+        self.run(ops.put_index_template(name, self._fit(body)))
 
     def aliases_of(self, alias: str) -> list[str]:
         """The indices behind `alias`, ordered by version number: the last is the newest."""
@@ -222,7 +247,7 @@ class AsyncSearchEngine(_Shell):
         return await self.run(ops.index_exists(index))
 
     async def create_index(self, index: str, body: dict[str, Any] | None = None) -> None:
-        await self.run(ops.create_index(index, body))
+        await self.run(ops.create_index(index, self._fit(body)))
 
     async def delete_index(self, index: str) -> None:
         await self.run(ops.delete_index(index))
@@ -231,10 +256,10 @@ class AsyncSearchEngine(_Shell):
         await self.run(ops.refresh(index))
 
     async def put_component_template(self, name: str, body: dict[str, Any]) -> None:
-        await self.run(ops.put_component_template(name, body))
+        await self.run(ops.put_component_template(name, self._fit(body)))
 
     async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
-        await self.run(ops.put_index_template(name, body))
+        await self.run(ops.put_index_template(name, self._fit(body)))
 
     async def aliases_of(self, alias: str) -> list[str]:
         """The indices behind `alias`, ordered by version number: the last is the newest."""
