@@ -15,19 +15,21 @@ Where the graph lives (nothing is copied for it):
 How one key's component is found: `order_domain.identity_graph.Expansion`, a round per hop;
 each round asks, for the frontier keys, which keys share an order with them (a terms
 aggregation under a terms aggregation: the adjacency, never the orders themselves) in the
-engine tiers and in the locator, and which unlinks touch them: three requests, sent together.
+engine tiers and in the locator, and which unlinks touch them: three searches in one
+`_msearch` request (one round trip per hop).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.search_engine import AsyncSearchEngine, SearchEngine
+import orjson
+
+from adapters.search_engine import AsyncSearchEngine, EngineError, SearchEngine
 from index_templates import load_template
 from order_domain.identity_graph import MAX_COMPONENT_KEYS, MAX_ROUNDS, Expansion, Pair, pair
 from order_domain.tier_policy import Tier
@@ -36,7 +38,6 @@ from retention.tombstones import key_hash
 TEMPLATE = "identity-unlinks.json"
 MAX_UNLINKS_PER_ROUND = 1000
 IGNORE_MISSING = {"ignore_unavailable": "true"}  # no locator or unlinks index yet: no edges or unlinks from it
-Request = tuple[str, dict[str, Any], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,24 @@ def unlinks_query(frontier: list[str]) -> dict[str, Any]:
             "query": {"terms": {"key_hashes": sorted(key_hash(k) for k in frontier)}}}
 
 
-def round_requests(sources: IdentitySources, frontier: list[str], *, max_keys: int) -> list[Request]:
-    """The three requests of one round: engine tiers, cold locator entries, unlinks."""
-    return [(sources.orders, adjacency_query(frontier, "identity_keys", max_keys=max_keys), {}),
-            (sources.locator, adjacency_query(frontier, "customer_keys", max_keys=max_keys, cold_only=True),
-             IGNORE_MISSING),
-            (sources.unlinks, unlinks_query(frontier), IGNORE_MISSING)]
+def round_request(sources: IdentitySources, frontier: list[str], *, max_keys: int) -> str:
+    """One round as one `_msearch` body: engine tiers, cold locator entries, unlinks (a missing
+    locator or unlinks index answers nothing)."""
+    searches = [(sources.orders, adjacency_query(frontier, "identity_keys", max_keys=max_keys)),
+                (sources.locator, adjacency_query(frontier, "customer_keys", max_keys=max_keys, cold_only=True)),
+                (sources.unlinks, unlinks_query(frontier))]
+    lines = [line for index, body in searches
+             for line in (orjson.dumps({"index": index, "ignore_unavailable": True}), orjson.dumps(body))]
+    return b"\n".join(lines).decode() + "\n"
+
+
+def round_answers(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three answers of `round_request`; a failed search fails the round (never a partial graph)."""
+    responses = answer["responses"]
+    for response in responses:
+        if "error" in response:
+            raise EngineError(int(response.get("status") or 500), f"identity graph search failed: {response['error']}")
+    return responses
 
 
 @dataclass
@@ -142,13 +155,11 @@ def new_component(key: str, *, max_keys: int = MAX_COMPONENT_KEYS, max_rounds: i
 
 
 async def component_of(engine: AsyncSearchEngine, sources: IdentitySources, key: str) -> Component:
-    """`IdentityLinks.component` for the API: each round's three requests in parallel."""
+    """`IdentityLinks.component` for the API."""
     found = new_component(key)
     while frontier := found.walk.frontier:
-        answers = await asyncio.gather(*(engine.search(index, body, params=params or None)
-                                         for index, body, params in round_requests(sources, frontier,
-                                                                                   max_keys=found.walk.max_keys)))
-        found.absorb(frontier, list(answers))
+        body = round_request(sources, frontier, max_keys=found.walk.max_keys)
+        found.absorb(frontier, round_answers(await engine.request("POST", "/_msearch", body=body)))
     return found
 
 
@@ -162,9 +173,8 @@ class IdentityLinks:
     def component(self, key: str, *, max_keys: int = MAX_COMPONENT_KEYS, max_rounds: int = MAX_ROUNDS) -> Component:
         found = new_component(key, max_keys=max_keys, max_rounds=max_rounds)
         while frontier := found.walk.frontier:
-            answers = [self.engine.search(index, body, params=params or None)
-                       for index, body, params in round_requests(self.sources, frontier, max_keys=max_keys)]
-            found.absorb(frontier, answers)
+            body = round_request(self.sources, frontier, max_keys=max_keys)
+            found.absorb(frontier, round_answers(self.engine.request("POST", "/_msearch", body=body)))
         return found
 
     def install(self) -> None:
