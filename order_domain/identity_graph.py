@@ -158,10 +158,6 @@ class Expansion:
             return []
         return sorted(k for k in self.reached - self.asked if links(k))
 
-    @property
-    def done(self) -> bool:
-        return not self.frontier
-
     def absorb(self, near: Mapping[str, Iterable[str]], severed: Iterable[Pair]) -> None:
         asking = set(self.frontier)
         self.asked |= asking
