@@ -224,7 +224,7 @@ def _merge_collection(
         item_id = values[id_field]
         item = items[item_id] = dict(items.get(item_id) or {id_field: item_id})
         for field, value in values.items():
-            if field == id_field:
+            if value is None or field == id_field:  # None: the event does not speak about the field
                 continue
             ranks = _RANKED_ITEM_FIELDS.get((collection, field))
             if ranks is not None:

@@ -85,14 +85,23 @@ def timeline_entry_id(order_id: str, event_id: str) -> str:
     return hashlib.sha256(f"{order_id}\x1f{event_id}".encode()).hexdigest()[:32]
 
 
+def _parsed_rule(path: str) -> tuple[str, str | None, str]:
+    """(path, collection or None for a top-level field, item field or "" for membership)."""
+    collection, _, item_field = path.partition("[].")
+    if path.endswith("[]"):
+        return path, path[:-2], ""
+    return (path, collection, item_field) if item_field else (path, None, "")
+
+
+_PARSED_RULES = tuple(_parsed_rule(path) for path in TIMELINE_RULES)  # parsed once: asked for every event
+
+
 def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Rule paths whose value differs, mapped to the new value (None when removed)."""
     changed: dict[str, Any] = {}
     items: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # each collection indexed once per call
-    for path in TIMELINE_RULES:
-        collection, _, item_field = path.partition("[].")
-        if path.endswith("[]") or item_field:
-            name = path[:-2] if path.endswith("[]") else collection
+    for path, name, item_field in _PARSED_RULES:
+        if name is not None:
             if before.get(name) is after.get(name):  # untouched collection: the merge keeps the same list
                 continue
             if name not in items:

@@ -15,6 +15,7 @@ from orderrepo.cli_chaos import chaos_command
 from orderrepo.cli_reconcile import reconcile_command
 from settings import get_settings
 from orderrepo.cli_dlq import dlq_app
+from orderrepo.cli_identity import identity_app
 from orderrepo.cli_retention import register as register_retention
 
 app = typer.Typer(no_args_is_help=True, help="Omnichannel Order Repository")
@@ -112,6 +113,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(traffic_app, name="traffic")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(identity_app, name="identity")
 register_retention(app)
 
 

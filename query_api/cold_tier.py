@@ -21,7 +21,7 @@ from typing import Any
 
 from order_domain.tier_policy import Tier as StoredTier
 from query_api.auth import Caller, Role
-from query_api.queries import NEWEST_FIRST, MAX_LINKED_KEYS, paged, reference_spellings, time_range
+from query_api.queries import NEWEST_FIRST, paged, reference_spellings, time_range
 from query_api.read_port import MAX_REFERENCE_MATCHES, OrderFilter, PageRequest, StoredOrder, Tier
 from query_api.tier_merge import TierPage
 from retention.tier_reader import TierReader
@@ -55,12 +55,6 @@ def reference_query(reference: str, caller: Caller, *, filters: OrderFilter | No
     query = {"bool": {"should": should, "minimum_should_match": 1,
                       "filter": [COLD_ONLY, *_isolation(caller), *_located(filters or OrderFilter())]}}
     return {"size": size, "sort": NEWEST_FIRST, "track_total_hits": True, "query": query}
-
-
-def links_query(key: str) -> dict[str, Any]:
-    """One hop of identity linking among cold orders (the engine query covers hot and warm)."""
-    return {"size": 0, "query": {"bool": {"filter": [{"term": {"customer_keys": key}}, COLD_ONLY]}},
-            "aggs": {"keys": {"terms": {"field": "customer_keys", "size": MAX_LINKED_KEYS}}}}
 
 
 def carries_reference(document: dict[str, Any], reference: str) -> bool:
@@ -127,7 +121,3 @@ class ColdTier:
         hits, total = await self._entries(reference_query(text, caller, filters=filters, size=size))
         found = await self.documents([hit["_source"] for hit in hits], caller, filters)
         return [found[hit["_id"]] for hit in hits if hit["_id"] in found], total
-
-    async def linked_keys(self, key: str) -> set[str]:
-        buckets = (await self.engine.search(self.locator, links_query(key)))["aggregations"]["keys"]["buckets"]
-        return {bucket["key"] for bucket in buckets}

@@ -34,6 +34,7 @@ from query_api.read_port import (
     TimelineHits,
     state_from_entries,
 )
+from retention.identity_links import IdentitySources, component_of
 
 EXPORT_PAGE = 2000
 Hits = list[dict[str, Any]]
@@ -66,11 +67,11 @@ class EngineOrderReader:
         return (await self._orders(q.reference_query(reference, caller))).items
 
     async def linked_keys(self, key: str, caller: Caller) -> list[str]:
-        """The keys a history covers: a storefront's own keys; for staff, `key` and one hop of links."""
+        """The keys a history covers: a storefront's own keys; for staff, every key of `key`'s
+        customer in the identity graph (any number of hops, every tier, unlinks honoured)."""
         if caller.role is Role.STOREFRONT:
             return list(caller.customer_keys)
-        buckets = (await self.engine.search(self.names.orders, q.linked_keys_query(key)))["aggregations"]
-        return sorted({key, *(bucket["key"] for bucket in buckets["keys"]["buckets"])})
+        return (await component_of(self.engine, IdentitySources(self.names.prefix), key)).walk.keys
 
     async def history_of_keys(self, keys: list[str], caller: Caller, *, filters: OrderFilter,
                               page: PageRequest) -> OrderHits:

@@ -24,7 +24,6 @@ STORED_ONLY_FIELDS = ("stamps", "search", "facts", "event_entries")
 ORDER_ANSWER_SOURCE = {"excludes": list(STORED_ONLY_FIELDS)}
 # A timeline entry keeps the original event for as-of replays; timelines answer without it.
 TIMELINE_ANSWER_SOURCE = {"excludes": ["event"]}
-MAX_LINKED_KEYS = 50
 MAX_TIMELINE_ENTRIES = 1000
 _DIGITS = re.compile(r"\D+")
 
@@ -84,12 +83,6 @@ def reference_query(reference: str, caller: Caller) -> dict[str, Any]:
             "filter": isolation_filter(caller),
         }},
     }
-
-
-def linked_keys_query(key: str) -> dict[str, Any]:
-    """One hop of identity linking: keys that co-occur with `key` on any order."""
-    return {"size": 0, "query": {"term": {"identity_keys": key}},
-            "aggs": {"keys": {"terms": {"field": "identity_keys", "size": MAX_LINKED_KEYS}}}}
 
 
 def history_query(keys: list[str], caller: Caller, *, filters: OrderFilter, page: PageRequest) -> dict[str, Any]:

@@ -5,9 +5,10 @@
   and hits pass through `TierReader.authoritative`, so a stale copy a move leaves behind for
   a moment is never shown beside the copy the locator names.
 - Cold (Parquet) is found through the order locator (`query_api.cold_tier`).
-- Reference lookups ask both at once; customer histories merge both sorted pages into one
-  newest-first sequence whose cursor stays the API's (`query_api.tier_merge`); timelines and
-  as-of replays read the tier the locator names (hot when it has no entry yet).
+- Reference lookups ask both at once; customer histories resolve the customer's keys once
+  over every tier (the identity graph: `retention.identity_links`), then merge both sorted
+  pages into one newest-first sequence whose cursor stays the API's (`query_api.tier_merge`);
+  timelines and as-of replays read the tier the locator names (hot when it has no entry yet).
 - Free-text search covers hot + warm; `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
 - Analytics and exports read hot + warm (cold is the archive: `orderrepo retention report`
@@ -26,7 +27,7 @@ from typing import Any
 
 from order_domain.model import OrderStatus
 from order_domain.tier_policy import Tier as StoredTier
-from query_api.auth import Caller, Role
+from query_api.auth import Caller
 from query_api.cold_tier import ColdTier, facet_counts
 from query_api.engine_reader import EngineOrderReader
 from query_api import read_port as port
@@ -63,15 +64,9 @@ class TieredOrderReader:
         self._record(found)
         return found
 
-    async def _keys(self, key: str, caller: Caller) -> list[str]:
-        if caller.role is Role.STOREFRONT:
-            return list(caller.customer_keys)
-        engine, cold = await asyncio.gather(self.engine_tiers.linked_keys(key, caller), self.cold.linked_keys(key))
-        return sorted({*engine, *cold})
-
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
                                page: PageRequest) -> OrderHits:
-        keys = await self._keys(customer_key, caller)
+        keys = await self.engine_tiers.linked_keys(customer_key, caller)  # the graph spans every tier
         engine, (cold, cold_total) = await asyncio.gather(
             self.engine_tiers.history_of_keys(keys, caller, filters=filters, page=page),
             self.cold.history(keys, caller, filters=filters, page=page))

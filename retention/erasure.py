@@ -1,15 +1,18 @@
 """Erasure of one customer (right to be forgotten) across every tier.
 
 Order of work, so that a crash at any point can be finished by running it again:
-1. find the customer: the given key, widened through the identity graph (every key on
-   any of their orders, transitively, as history queries join them);
+1. find the customer: the given key's component in the identity graph (every key joined to
+   it by any order in any tier, transitively, minus unlinked pairs: exactly the keys a CSR's
+   history of that key covers, `retention.identity_links`), then every order carrying one;
 2. write tombstones first (order ids, and sha-256 hashes of the keys): from this instant
    the write guard blocks any replayed event of theirs;
 3. delete their orders and timelines from hot and from every warm month index that holds
    a copy (stale copies of interrupted moves included);
 4. delete their locator entries, then rewrite every cold part that still holds their rows
    (the cold sweep keeps only rows the locator names);
-5. record an audit entry with counts only.
+5. delete the unlinks that name their keys (the graph's edges went with their orders);
+6. record an audit entry with counts only.
+A component larger than the erasure's bound is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -23,11 +26,17 @@ from typing import Any
 
 from retention import metrics
 from retention.cold_sweep import sweep_cold
+from retention.identity_links import IdentityLinks
 from retention.mover import Mover
 from retention.storage import writable
 from retention.tombstones import key_hash
 
-MAX_WIDENING_ROUNDS = 5
+ERASURE_MAX_KEYS = 10_000
+ERASURE_MAX_ROUNDS = 1_000
+
+
+class CustomerTooLarge(RuntimeError):
+    """The key's component exceeds the erasure's bound: erase its keys one by one instead."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +58,11 @@ class Eraser:
 
     def customer_orders(self, key: str) -> tuple[set[str], set[str]]:
         """(order ids, identity keys) of the customer who owns `key`, across all tiers."""
-        keys, orders = {key}, set()
-        for _ in range(MAX_WIDENING_ROUNDS):
-            found = self._orders_with_keys(keys)
-            new_keys = {k for doc in found.values() for k in doc}
-            orders |= set(found)
-            if new_keys <= keys:
-                break
-            keys |= new_keys
-        return orders, keys
+        walk = IdentityLinks(self.engine, self.names.prefix).component(
+            key, max_keys=ERASURE_MAX_KEYS, max_rounds=ERASURE_MAX_ROUNDS).walk
+        if walk.truncated:
+            raise CustomerTooLarge(f"{key}'s customer has more than {ERASURE_MAX_KEYS} keys")
+        return set(self._orders_with_keys(set(walk.keys))), set(walk.keys)
 
     def _orders_with_keys(self, keys: set[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -81,6 +86,7 @@ class Eraser:
             self.mover.locator.delete(sorted(orders))
             counts["cold_orders"] = cold_before
             counts["cold_parts_rewritten"] = sweep_cold(self.engine, self.names, self.mover.copies.cold)
+        counts["identity_unlinks"] = IdentityLinks(self.engine, self.names.prefix).forget(keys)
         audit_id = uuid.uuid4().hex
         self.mover.tombstones.audit(audit_id, counts=dict(counts), at=now)
         metrics.ERASURES.inc()

@@ -92,6 +92,8 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 def _to_utc(change: OrderChange) -> OrderChange:
+    if change.occurred_at.tzinfo is UTC and (change.placed_at is None or change.placed_at.tzinfo is UTC):
+        return change  # the model normalised both already (no copy of every change)
     update: dict[str, Any] = {"occurred_at": change.occurred_at.astimezone(UTC)}
     if change.placed_at is not None:
         update["placed_at"] = change.placed_at.astimezone(UTC)

@@ -135,19 +135,25 @@ class Reader:
 
     def objects(self, obj: dict[str, Any], key: str, at: str) -> list[tuple[str, dict[str, Any]]]:
         """Items of a list of objects, each with its own path; an absent list is empty."""
-        value = self.field(obj, key, at)
-        if value is None:
-            return []
+        value = obj.get(key)
+        if not value:
+            if value is None or isinstance(value, list):
+                return []
         if not isinstance(value, list):
             self.fail("invalid_type", join(at, key), f"expected a list, got {_kind(value)}")
         path = join(at, key)
-        return [(join(path, i), self.mapping(item, join(path, i))) for i, item in enumerate(value)]
+        found = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.fail("invalid_type", f"{path}[{i}]", f"expected an object, got {_kind(item)}")
+            found.append((f"{path}[{i}]", item))
+        return found
 
     def text(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> str | None:
         """A string field, stripped; blank strings count as absent (channels send "" for unknown)."""
-        value = self.field(obj, key, at, required=required)
+        value = obj.get(key)  # (`field`, inlined: the readers are the decoders' innermost loop)
         if value is None:
-            return None
+            return self.field(obj, key, at, required=required)
         if not isinstance(value, str):
             self.fail("invalid_type", join(at, key), f"expected a string, got {_kind(value)}")
         value = value.strip()
@@ -157,13 +163,13 @@ class Reader:
 
     def ident(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> str | None:
         """An identifier given as a non-negative integer or a short token string."""
-        value = self.field(obj, key, at, required=required)
+        value = obj.get(key)
+        if value is None:
+            return self.field(obj, key, at, required=required)
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**30:
             return str(value)
-        if isinstance(value, str) and 0 < len(value.strip()) <= 128 and value.strip().isprintable():
-            return value.strip()
-        if value is None:
-            return None
+        if isinstance(value, str) and 0 < len(stripped := value.strip()) <= 128 and stripped.isprintable():
+            return stripped
         self.fail("invalid_value", join(at, key), f"expected an id (integer or short string), got {_kind(value)}")
 
     def integer(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> int | None:
@@ -192,32 +198,24 @@ class Reader:
         return value
 
     def money(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> Decimal | None:
-        value = self.field(obj, key, at, required=required)
+        value = obj.get(key)
         if value is None:
-            return None
+            return self.field(obj, key, at, required=required)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.fail("invalid_type", join(at, key), f"expected a decimal amount, got {_kind(value)}")
         return self.money_value(repr(value) if isinstance(value, float) else str(value), join(at, key))
 
     def money_value(self, raw: str, location: str) -> Decimal:
         """A finite decimal with at most 14 digits and 4 decimal places (the canonical Money)."""
-        if len(raw) > 64:
-            self.fail("invalid_value", location, "amount is longer than 64 characters")
-        try:
-            amount = Decimal(raw.strip())
-        except InvalidOperation:
-            self.fail("invalid_value", location, f"not a decimal amount: {raw[:40]!r}")
-        if not amount.is_finite():
-            self.fail("invalid_value", location, f"amount must be finite, got {raw[:40]!r}")
-        try:
-            return _MONEY.validate_python(amount)
-        except ValidationError:
-            self.fail("invalid_value", location, f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals")
+        amount = _amount(raw)
+        if isinstance(amount, str):
+            self.fail("invalid_value", location, amount)
+        return amount
 
     def timestamp(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> datetime | None:
-        value = self.field(obj, key, at, required=required)
+        value = obj.get(key)
         if value is None:
-            return None
+            return self.field(obj, key, at, required=required)
         if not isinstance(value, str):
             self.fail("invalid_type", join(at, key), f"expected an ISO-8601 timestamp string, got {_kind(value)}")
         return self.timestamp_value(value, join(at, key))
@@ -286,6 +284,23 @@ def shielded(source: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
         return decode
 
     return wrap
+
+
+@functools.lru_cache(maxsize=8192)
+def _amount(raw: str) -> Decimal | str:
+    """`raw` as a canonical Money, or what is wrong with it (prices and totals repeat: cached)."""
+    if len(raw) > 64:
+        return "amount is longer than 64 characters"
+    try:
+        amount = Decimal(raw.strip())
+    except InvalidOperation:
+        return f"not a decimal amount: {raw[:40]!r}"
+    if not amount.is_finite():
+        return f"amount must be finite, got {raw[:40]!r}"
+    try:
+        return _MONEY.validate_python(amount)
+    except ValidationError:
+        return f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals"
 
 
 def _kind(value: Any) -> str:

@@ -6,8 +6,9 @@ Scope, one rule per role (the read port keeps it, inside the engine query):
   proof that its orders are this customer's, so "my orders" never follows links. The same
   rule serves `/orders/{reference}`: a storefront reads an order by reference exactly when it
   is in its history.
-- csr, admin: the 360° view, the key and every key linked to it by a shared order (one hop),
-  audited (`query_api.audit`).
+- csr, admin: the 360° view, every key of the key's customer in the identity graph (keys
+  joined by any order, through any number of orders, in every tier, minus the pairs a CSR
+  unlinked: `order_domain.identity_graph`, `retention.identity_links`), audited (`query_api.audit`).
 - analyst: refused; analysts never query by customer key (pseudonyms only).
 """
 
@@ -32,8 +33,9 @@ CustomerKey = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[a-z]
 @router.get("/{customer_key}/orders", response_model=OrderPage)
 async def customer_orders(customer_key: CustomerKey, request: Request, reader: ReaderDep, caller: HistoryCaller,
                           page: Paging, filters: OrderFilters) -> OrderPage:
-    """Newest first, every channel. Staff: the key and every linked key (guest and anonymous-POS
-    orders included). Storefront: only orders carrying one of its token's keys (403 for others)."""
+    """Newest first, every channel. Staff: every key linked to this one, transitively (guest and
+    anonymous-POS orders included). Storefront: only orders carrying one of its token's keys
+    (403 for others)."""
     if caller.role is Role.STOREFRONT and customer_key not in caller.customer_keys:
         raise HTTPException(403, "this token may only read its own customer's orders")
     hits = await reader.customer_history(customer_key, caller, filters=filters, page=page)

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.integration
 
 
 def linked_orders(orders: dict[str, Order], key: str) -> set[str]:
-    """What a customer's history holds: orders with the key or a key seen beside it (one hop)."""
-    keys = {key} | {k for o in orders.values() if key in o.identity_keys for k in o.identity_keys}
+    """What a customer's history holds: orders with a key joined to this one through any number of orders."""
+    keys: set[str] = {key}
+    while grown := {k for o in orders.values() if keys & set(o.identity_keys) for k in o.identity_keys} - keys:
+        keys |= grown
     return {o.order_id for o in orders.values() if keys & set(o.identity_keys)}
 
 

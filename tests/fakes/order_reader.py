@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from order_domain.identity_graph import IdentityGraph
 from order_domain.model import STATUS_RANK, OrderStatus
 from order_domain.search_projection import order_facts
 from query_api.auth import Caller, Role
@@ -109,11 +110,16 @@ class FakeOrderReader:
 
         return [self._answer(o) for o in self._visible(caller) if carries(o)][:MAX_REFERENCE_MATCHES]
 
+    def _customer(self, key: str) -> set[str]:
+        """Staff: the key's component in the identity graph over every order (no unlinks here)."""
+        graph = IdentityGraph()
+        for order in self.orders:
+            graph.add_order(order.get("identity_keys") or [])
+        return set(graph.component(key)) | {key}
+
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
                                page: PageRequest) -> OrderHits:
-        keys = set(caller.customer_keys) if caller.role is Role.STOREFRONT else {
-            k for o in self.orders if customer_key in (o.get("identity_keys") or []) for k in o["identity_keys"]
-        } | {customer_key}
+        keys = set(caller.customer_keys) if caller.role is Role.STOREFRONT else self._customer(customer_key)
         mine = [o for o in self._visible(caller) if keys & set(o.get("identity_keys") or []) and _matches(o, filters)]
         return self._page(mine, page)
 

@@ -125,7 +125,10 @@ def _heaviest_customer(orders: dict[str, Order]) -> str:
 
 
 def _linked_orders(orders: dict[str, Order], key: str) -> set[str]:
-    keys = {key} | {k for o in orders.values() if key in o.identity_keys for k in o.identity_keys}
+    """The orders of `key`'s customer: keys joined by any order, through any number of orders."""
+    keys: set[str] = {key}
+    while grown := {k for o in orders.values() if keys & set(o.identity_keys) for k in o.identity_keys} - keys:
+        keys |= grown
     return {o.order_id for o in orders.values() if keys & set(o.identity_keys)}
 
 
