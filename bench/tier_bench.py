@@ -34,6 +34,7 @@ from ingest.writer import OrderStoreWriter
 from order_domain.model import OrderChange
 from order_domain.tier_policy import TierThresholds
 from adapters.engine_settings import connect_engine, engine_config
+from retention.cold_codec import TypedOrderCodec
 from retention.copies import TierCopies
 from retention.mover import Mover
 from retention.report import hot_bytes
@@ -119,7 +120,7 @@ def run(settings: Settings, *, orders: int, seed: int, cold_root: Path) -> dict[
     names = TierNames(settings.index_prefix)
     install(engine, names.hot)
     install_tier_storage(engine, names)
-    cold = ColdStore(str(cold_root), row_group_rows=settings.tier.cold_row_group_rows)
+    cold = ColdStore(str(cold_root), codec=TypedOrderCodec(), row_group_rows=settings.tier.cold_row_group_rows)
     copies = TierCopies(engine, names, cold, on_warm_nodes=False)
     result: dict[str, Any] = {"orders_requested": orders, **load(engine, settings.index_prefix, orders, seed)}
     try:
