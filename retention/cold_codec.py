@@ -119,24 +119,37 @@ def _events_of(row: ColdRow) -> list[tuple[OrderChange, datetime]] | None:
         return None
 
 
+def _summary(row: ColdRow) -> dict[str, Any]:
+    """The columns analysts scan; never read back (the document is the events' merge)."""
+    document = row.document
+    total = (document.get("totals") or {}).get("total")
+    return {"customer_key": row.customer_key, "order_id": row.order_id,
+            "customer_keys": document.get("identity_keys") or [], "channel": document.get("channel"),
+            "status": document.get("status"), "placed_at": _instant(document.get("placed_at")),
+            "updated_at": _instant(document.get("updated_at")),
+            "total": _to_arrow(Decimal(str(total))) if total is not None else None,
+            "indexed_at": _instant(document.get("indexed_at"))}
+
+
+def _reproduced(row: ColdRow, events: list[tuple[OrderChange, datetime]] | None,
+                indexed_at: datetime | None) -> bool:
+    """True when the events alone give back exactly the row's document and timeline."""
+    if not events or indexed_at is None or any(change.order_id != row.order_id for change, _ in events):
+        return False
+    return derive(row.order_id, events, indexed_at) == (row.document, sorted(row.timeline, key=_entry_id))
+
+
 def encode(row: ColdRow) -> dict[str, Any]:
     """One Parquet record for `row` (see the module docstring for what is stored)."""
-    document = row.document
-    summary = {"customer_key": row.customer_key, "order_id": row.order_id,
-               "customer_keys": document.get("identity_keys") or [], "channel": document.get("channel"),
-               "status": document.get("status"), "placed_at": _instant(document.get("placed_at")),
-               "updated_at": _instant(document.get("updated_at")),
-               "total": _to_arrow(Decimal(str(total))) if (total := (document.get("totals") or {}).get("total"))
-               is not None else None, "indexed_at": _instant(document.get("indexed_at"))}
+    summary = _summary(row)
     events = _events_of(row)
-    if events and all(change.order_id == row.order_id for change, _ in events) and summary["indexed_at"] and derive(
-            row.order_id, events, summary["indexed_at"]) == (document, sorted(row.timeline, key=_entry_id)):
-        stored = [{"indexed_at": at, "change": _to_arrow(change.model_dump(exclude={"order_id"}))}
-                  for change, at in events]  # the row's order id: not repeated per event
-        return {**summary, "events": sorted(stored, key=lambda e: (e["change"]["occurred_at"], e["change"]["event_id"])),
-                "document_json": None, "timeline_json": None}
-    return {**summary, "events": [], "document_json": orjson.dumps(document).decode(),
-            "timeline_json": orjson.dumps(row.timeline).decode()}
+    if events is None or not _reproduced(row, events, summary["indexed_at"]):
+        return {**summary, "events": [], "document_json": orjson.dumps(row.document).decode(),
+                "timeline_json": orjson.dumps(row.timeline).decode()}
+    stored = [{"indexed_at": at, "change": _to_arrow(change.model_dump(exclude={"order_id"}))}
+              for change, at in events]  # the row's order id is not repeated per event
+    stored.sort(key=lambda e: (e["change"]["occurred_at"], e["change"]["event_id"]))
+    return {**summary, "events": stored, "document_json": None, "timeline_json": None}
 
 
 def decode(record: dict[str, Any]) -> ColdRow:
