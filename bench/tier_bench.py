@@ -35,7 +35,7 @@ from typing import Any
 from adapters.cold_store import ColdStore
 from adapters.search_engine import AsyncSearchEngine, SearchEngine
 from bench.measure import machine, percentiles, save_result
-from bench.tier_pass_bench import retention_pass
+from bench.tier_pass_bench import drop_prefix, retention_pass
 from bench.tier_workload import skewed_workload
 from index_templates import IndexNames, install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
@@ -161,8 +161,7 @@ class Scratch:
         return Mover(self.copies, thresholds, batch=self.settings.tier.move_batch)
 
     def drop(self) -> None:
-        for row in self.engine.request("GET", f"/_cat/indices/{self.names.prefix}-*", params={"format": "json"}):
-            self.engine.delete_index(row["index"])
+        drop_prefix(self.engine, self.names.prefix)
         self.engine.close()
 
 

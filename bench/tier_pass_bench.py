@@ -135,6 +135,15 @@ def run_pass(settings: Settings) -> dict[str, Any]:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def drop_prefix(engine: SearchEngine, prefix: str) -> None:
+    """Remove a scratch prefix: its indices, index templates and component templates."""
+    for row in engine.request("GET", f"/_cat/indices/{prefix}-*", params={"format": "json", "h": "index"}):
+        engine.delete_index(row["index"])
+    for kind, key in (("_index_template", "index_templates"), ("_component_template", "component_templates")):
+        for template in engine.request("GET", f"/{kind}/{prefix}-*").get(key, []):
+            engine.request("DELETE", f"/{kind}/{template['name']}")
+
+
 def _scratch(settings: Settings, prefix: str, cold_root: str) -> Settings:
     return settings.model_copy(update={"index_prefix": prefix,
                                        "tier": settings.tier.model_copy(update={"cold_path": cold_root})})
@@ -161,8 +170,7 @@ def retention_pass(settings: Settings, *, orders: int) -> dict[str, Any]:
                                    check=True, capture_output=True, text=True)
             result["pass"] = json.loads(child.stdout.strip().splitlines()[-1])
         finally:
-            for row in engine.request("GET", f"/_cat/indices/{prefix}-*", params={"format": "json"}):
-                engine.delete_index(row["index"])
+            drop_prefix(engine, prefix)
             engine.close()
     return result
 
