@@ -30,10 +30,11 @@ from adapters.engine_settings import connect_engine
 from adapters.search_engine import SearchEngine
 from index_templates import install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
-from ingest.planner import order_document, plan_writes
+from ingest.planner import plan_writes
 from ingest.topics import CHANNEL_FORMATS
 from order_domain.model import OrderChange
 from order_domain.tier_policy import Tier, TierThresholds, decide_tier
+from order_domain.stored_forms import order_document
 from retention.cold_codec import TypedOrderCodec
 from retention.config import build_mover, thresholds_from
 from retention.locator import facts_of, new_entry

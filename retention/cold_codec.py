@@ -28,9 +28,9 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from adapters.cold_store import ColdRow
-from ingest.planner import event_document, order_document
 from order_domain.model import OrderChange
 from order_domain.significance import timeline_entry_id
+from order_domain.stored_forms import event_document, order_document
 from order_domain.timeline import event_set, replay
 
 DERIVED_FIELDS = ("search", "facts")  # recomputed when an order leaves cold (`retention.copies`)

@@ -16,9 +16,10 @@ import pytest
 
 from adapters.cold_store import ColdRow, ColdStore
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
-from ingest.planner import event_document, order_document, plan_writes
+from ingest.planner import plan_writes
 from ingest.topics import CHANNEL_FORMATS
 from order_domain.model import OrderChange
+from order_domain.stored_forms import event_document, order_document
 from retention.cold_codec import MONEY, UTC_MICROS, TypedOrderCodec, arrow_type
 from retention.copies import OrderCopy, cold_row
 from sample_traffic.stream import generate
