@@ -1,19 +1,23 @@
-"""Cold tier: orders (document + timeline) as zstd Parquet, one folder per creation month (adapter).
+"""Cold tier: orders as typed, zstd-compressed Parquet, one folder per creation month (adapter).
 
-Layout under the root (a local directory, or any URL polars and pyarrow can write):
+Layout under the root (a local directory, or any URL pyarrow can write):
   orders/YYYY.MM/part-<random>.parquet
-Each part is written once, complete, under a fresh name (locally: a temporary file and
-an atomic rename), and never appended to or modified: when an order leaves cold or is
-erased, its part is rewritten into a new part and the old one deleted. A reader that
-holds an old name either still finds the old file or is redirected by the locator.
+The columns are the injected `ColdCodec`'s (`retention.cold_codec`: typed events, summary
+columns); this module only writes, finds and caches rows. Each part is written once,
+complete, under a fresh name (locally: a temporary file and an atomic rename), and never
+appended to or modified: when an order leaves cold or is erased, its part is rewritten
+into a new part (Arrow rows copied as they are, nothing decoded) and the old one deleted.
+A reader that holds an old name either still finds the old file or is redirected by the
+locator.
 
 Why it is fast without scanning: order ids are random, so Parquet min/max statistics
 cannot prune on them. Instead rows are sorted by customer key (one customer's orders sit
-together, usually in one row group) and row groups are small (`row_group_rows`); the
-order locator stores each cold order's part and row group, so one order costs one footer
-read (cached) and one small row group read, and a customer's history reads only the row
-groups the locator names. Open parts and decoded row groups are kept in small LRU caches,
-so repeated reads are served from memory.
+together, and the customer key keeps min/max statistics for tools that scan), row groups
+hold `row_group_rows` rows, and the order locator stores each cold order's part and row
+group, so one order costs one footer read (cached) and one row group read, and a
+customer's history reads only the row groups the locator names. Open parts, read row
+groups and decoded rows are kept in small LRU caches, so repeated reads are served from
+memory.
 """
 
 from __future__ import annotations
@@ -22,16 +26,15 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol
 
-import orjson
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-
-COLUMNS = ("customer_key", "order_id", "placed_at", "document", "timeline")
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,33 @@ class ColdRow:
     timeline: list[dict[str, Any]]
 
 
+class ColdCodec(Protocol):
+    """How rows become Parquet records and back; `order_id` and the `sort_by` columns must exist."""
+
+    schema: pa.Schema
+    sort_by: tuple[str, ...]
+    dictionary_columns: tuple[str, ...]  # Parquet dictionary pages; zstd packs the rest better without
+
+    def encode(self, row: ColdRow) -> dict[str, Any]: ...
+
+    def decode(self, record: dict[str, Any]) -> ColdRow: ...
+
+
 @dataclass(frozen=True)
 class PartWritten:
     path: str
     row_groups: dict[str, int]  # order id -> row group
     rows: int
     bytes: int
+
+
+@dataclass
+class _Group:
+    """One read row group: its Arrow rows, where each order sits, and the rows decoded so far."""
+
+    table: pa.Table
+    index: dict[str, int]
+    decoded: dict[str, ColdRow] = field(default_factory=dict)
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -67,9 +91,11 @@ class _Lru(OrderedDict[Any, Any]):
 class ColdStore:
     """Parquet parts per creation month. Thread-safe for reads (caches behind a lock)."""
 
-    def __init__(self, root: str, *, storage_options: Mapping[str, str] | None = None, row_group_rows: int = 64,
-                 cache_parts: int = 256, cache_row_groups: int = 1024, compression_level: int = 9) -> None:
+    def __init__(self, root: str, *, codec: ColdCodec, storage_options: Mapping[str, str] | None = None,
+                 row_group_rows: int = 1024, cache_parts: int = 256, cache_row_groups: int = 256,
+                 compression_level: int = 19) -> None:
         self.root = root.rstrip("/")
+        self.codec = codec
         self.storage_options = dict(storage_options or {})
         self.row_group_rows = row_group_rows
         self.compression_level = compression_level
@@ -90,31 +116,32 @@ class ColdStore:
         return self.write_part_at(self.new_part_path(month), rows)
 
     def write_part_at(self, path: str, rows: Iterable[ColdRow]) -> PartWritten | None:
-        """One new part holding `rows`, sorted by customer key then order id. None if no rows."""
-        frame = pl.DataFrame(
-            [{"customer_key": r.customer_key, "order_id": r.order_id, "placed_at": r.placed_at,
-              "document": orjson.dumps(r.document).decode(), "timeline": orjson.dumps(r.timeline).decode()}
-             for r in rows],
-            schema={"customer_key": pl.String, "order_id": pl.String, "placed_at": pl.String,
-                    "document": pl.String, "timeline": pl.String},
-        ).sort(["customer_key", "order_id"])
-        if frame.is_empty():
+        """One new part holding `rows`, sorted by the codec's sort columns. None if no rows."""
+        table = pa.Table.from_pylist([self.codec.encode(row) for row in rows], schema=self.codec.schema)
+        return self._write_table(path, table)
+
+    def _write_table(self, path: str, table: pa.Table) -> PartWritten | None:
+        if table.num_rows == 0:
             return None
-        self._write(frame, path)
-        ids = frame.get_column("order_id").to_list()
+        table = table.sort_by([(name, "ascending") for name in self.codec.sort_by])
+        self._write(table, path)
+        ids = table.column("order_id").to_pylist()
         groups = {order_id: i // self.row_group_rows for i, order_id in enumerate(ids)}
         return PartWritten(path=path, row_groups=groups, rows=len(ids), bytes=self.size_of(path))
 
-    def _write(self, frame: pl.DataFrame, path: str) -> None:
-        options = dict(compression="zstd", compression_level=self.compression_level,
-                       row_group_size=self.row_group_rows, statistics=False)
-        if not self._local:
-            frame.write_parquet(f"{self.root}/{path}", storage_options=self.storage_options or None, **options)
+    def _write(self, table: pa.Table, path: str) -> None:
+        options: dict[str, Any] = dict(compression="zstd", compression_level=self.compression_level,
+                                       row_group_size=self.row_group_rows, write_statistics=list(self.codec.sort_by),
+                                       use_dictionary=list(self.codec.dictionary_columns))
+        if not self._local:  # object stores: polars writes with the configured credentials
+            pl.from_arrow(table).write_parquet(  # type: ignore[union-attr]
+                f"{self.root}/{path}", storage_options=self.storage_options or None, compression="zstd",
+                compression_level=self.compression_level, row_group_size=self.row_group_rows)
             return
         final = self._full(path)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         temporary = f"{final}.{uuid.uuid4().hex[:8]}.tmp"
-        frame.write_parquet(temporary, **options)
+        pq.write_table(table, temporary, **options)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, final)  # atomic: a reader sees no file or the whole file
@@ -128,36 +155,52 @@ class ColdStore:
         with self._lock:
             return self._parts.remember(path, part)
 
-    def _row_group(self, path: str, group: int) -> dict[str, tuple[str, str, str | None, str, str]]:
+    def _row_group(self, path: str, group: int) -> _Group:
         key = (path, group)
         with self._lock:
             if key in self._groups:
                 self._groups.move_to_end(key)
                 return self._groups[key]
-        table = self._part(path).read_row_group(group, columns=list(COLUMNS))
-        rows = {order_id: (order_id, ck, placed, doc, timeline) for ck, order_id, placed, doc, timeline in zip(
-            *(table.column(name).to_pylist() for name in COLUMNS), strict=True)}
+        table = self._part(path).read_row_group(group)
+        read = _Group(table, {order_id: i for i, order_id in enumerate(table.column("order_id").to_pylist())})
         with self._lock:
-            return self._groups.remember(key, rows)
+            return self._groups.remember(key, read)
 
     def read(self, path: str, row_group: int, order_ids: Iterable[str]) -> dict[str, ColdRow]:
         """The named orders of one row group (missing ids are simply absent)."""
-        rows = self._row_group(path, row_group)
-        return {order_id: _row(rows[order_id]) for order_id in order_ids if order_id in rows}
+        group = self._row_group(path, row_group)
+        found: dict[str, ColdRow] = {}
+        for order_id in order_ids:
+            if order_id not in group.index:
+                continue
+            row = group.decoded.get(order_id)
+            if row is None:
+                row = self.codec.decode(group.table.slice(group.index[order_id], 1).to_pylist()[0])
+                with self._lock:
+                    group.decoded[order_id] = row
+            found[order_id] = row
+        return found
 
     def read_all(self, path: str) -> list[ColdRow]:
-        table = pq.read_table(self._full(path), filesystem=self._fs, columns=list(COLUMNS))
-        return [_row((oid, ck, placed, doc, tl)) for ck, oid, placed, doc, tl in zip(
-            *(table.column(name).to_pylist() for name in COLUMNS), strict=True)]
+        return [self.codec.decode(record) for record in self._table(path).to_pylist()]
+
+    def _table(self, path: str) -> pa.Table:
+        return pq.read_table(self._full(path), filesystem=self._fs, schema=self.codec.schema)
+
+    def order_ids(self, path: str) -> list[str]:
+        return pq.read_table(self._full(path), filesystem=self._fs, columns=["order_id"]).column(
+            "order_id").to_pylist()
 
     def row_count(self, path: str) -> int:
         return int(self._part(path).metadata.num_rows)
 
     def rewrite_keeping(self, path: str, keep: set[str]) -> PartWritten | None:
-        """A new part with only the `keep` orders of `path` (None if none is kept); the old part
-        stays until the caller has repointed the locator and calls `delete`."""
-        month = path.split("/")[1]
-        return self.write_part(month, (row for row in self.read_all(path) if row.order_id in keep))
+        """A new part with only the `keep` orders of `path` (None if none is kept), copied as Arrow
+        rows (nothing decoded); the old part stays until the caller has repointed the locator
+        and calls `delete`."""
+        table = self._table(path)
+        kept = table.filter(pc.is_in(table.column("order_id"), value_set=pa.array(sorted(keep), pa.string())))
+        return self._write_table(self.new_part_path(month_of_part(path)), kept)
 
     def delete(self, path: str) -> None:
         with self._lock:
@@ -187,9 +230,3 @@ class ColdStore:
 
 def month_of_part(path: str) -> str:
     return path.split("/")[1]
-
-
-def _row(values: tuple[str, str, str | None, str, str]) -> ColdRow:
-    order_id, customer_key, placed_at, document, timeline = values
-    return ColdRow(order_id=order_id, customer_key=customer_key, placed_at=placed_at,
-                   document=orjson.loads(document), timeline=orjson.loads(timeline))

@@ -1,14 +1,21 @@
-"""`python -m bench.tier_bench [--orders N]`: hot vs warm vs cold bytes per order, cold lookups,
-rehydration and retention pass time, side by side in one run on the configured engine.
+"""`python -m bench.tier_bench [--orders N] [--skew-orders N] [--skew-reads N]`: hot vs warm vs
+cold bytes per order, cold lookups, rehydration, retention pass time and the skewed read
+workload, side by side in one run on the configured engine (`--pass-only`: the retention
+pass over a large store, `bench.tier_pass_bench`).
 
 Orders are sample traffic (every channel, 400 days of history) decoded and written by the
 real ingest writer into a scratch prefix; the same orders are then moved, all of them,
-hot -> warm -> cold by the real mover. Bytes per order include the order's timeline; hot
-and warm are measured after a force merge to one segment (so the comparison is codec and
-layout, not merge luck). Cold lookups go through `TierReader.by_reference` (locator query
-+ one Parquet row group): "cold start" drops the open-file and row-group caches before
-every lookup, "warm" repeats the lookups with caches filled. Results: printed, and saved
-as JSON under bench/results/ (git-ignored). The scratch prefix is removed afterwards.
+hot -> warm -> cold by the real mover (open orders stay hot: the policy never moves them).
+Bytes per order, the same way for every tier: the bytes of the tier's whole copy of the
+orders it holds, divided by those orders; for hot and warm that is the primary store size
+of the orders index plus the timeline (order-events) index, after a refresh, a flush and a
+force merge to one segment (so the comparison is codec and mapping, not merge luck; locator
+and tombstones, the same for every tier, are not counted); for cold the Parquet files. The
+skewed workload (`bench.tier_workload`) runs on a second scratch prefix loaded the same way.
+Cold lookups go through `TierReader.by_reference` (locator query + one Parquet row group):
+"cold start" drops the open-file and row-group caches before every lookup, "warm" repeats
+the lookups with caches filled. Results: printed, and saved as JSON under bench/results/
+(git-ignored). The scratch prefixes are removed afterwards.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from adapters.cold_store import ColdStore
 from adapters.search_engine import AsyncSearchEngine, SearchEngine
 from bench.measure import machine, percentiles, save_result
+from bench.tier_pass_bench import drop_prefix, retention_pass
+from bench.tier_workload import skewed_workload
 from index_templates import IndexNames, install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
 from ingest.topics import CHANNEL_FORMATS
@@ -34,6 +44,8 @@ from ingest.writer import OrderStoreWriter
 from order_domain.model import OrderChange
 from order_domain.tier_policy import TierThresholds
 from adapters.engine_settings import connect_engine, engine_config
+from retention.cold_codec import TypedOrderCodec
+from retention.config import thresholds_from
 from retention.copies import TierCopies
 from retention.mover import Mover
 from retention.report import hot_bytes
@@ -63,13 +75,23 @@ def load(engine: SearchEngine, prefix: str, orders: int, seed: int) -> dict[str,
     return {"load_seconds": round(time.perf_counter() - started, 1)}
 
 
-def merged_bytes(engine: SearchEngine, indices: str) -> int:
+def merged_bytes(engine: SearchEngine, indices: str) -> dict[str, int]:
+    """Primary store bytes per index after a refresh, a force merge to one segment and a flush."""
+    engine.refresh(indices)
     engine.request("POST", f"/{indices}/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600})
     engine.refresh(indices)
     engine.request("POST", f"/{indices}/_flush")
     rows = engine.request("GET", f"/_cat/indices/{indices}", params={"format": "json", "bytes": "b",
-                                                                     "h": "index,store.size"})
-    return sum(int(row["store.size"] or 0) for row in rows)
+                                                                     "h": "index,pri.store.size"})
+    return {row["index"]: int(row["pri.store.size"] or 0) for row in rows}
+
+
+def per_order(sizes: dict[str, int], orders: int) -> dict[str, Any]:
+    """Bytes of one tier's copy: total, per order, and the timeline's share."""
+    total = sum(sizes.values())
+    timeline = sum(size for index, size in sizes.items() if "-order-events-" in index)
+    return {"orders": orders, "bytes": total, "bytes_per_order": round(total / orders, 1),
+            "timeline_bytes_per_order": round(timeline / orders, 1)}
 
 
 def timed_pass(mover: Mover) -> dict[str, Any]:
@@ -114,55 +136,106 @@ def rehydrations(mover: Mover, ids: list[str]) -> dict[str, Any]:
     return {"orders": len(ids), "ms": percentiles(samples)}
 
 
-def run(settings: Settings, *, orders: int, seed: int, cold_root: Path) -> dict[str, Any]:
-    engine = connect_engine(settings)
-    names = TierNames(settings.index_prefix)
-    install(engine, names.hot)
-    install_tier_storage(engine, names)
-    cold = ColdStore(str(cold_root), row_group_rows=settings.tier.cold_row_group_rows)
-    copies = TierCopies(engine, names, cold)
-    result: dict[str, Any] = {"orders_requested": orders, **load(engine, settings.index_prefix, orders, seed)}
+@dataclass(frozen=True)
+class Scratch:
+    """One scratch prefix: its engine, names, cold store and copies."""
+
+    settings: Settings
+    engine: SearchEngine
+    names: TierNames
+    cold: ColdStore
+    copies: TierCopies
+
+    @classmethod
+    def open(cls, settings: Settings, prefix: str, cold_root: Path) -> Scratch:
+        settings = settings.model_copy(update={"index_prefix": prefix})
+        engine = connect_engine(settings)
+        names = TierNames(prefix)
+        install(engine, names.hot)
+        install_tier_storage(engine, names)
+        cold = ColdStore(str(cold_root / prefix), codec=TypedOrderCodec(),
+                         row_group_rows=settings.tier.cold_row_group_rows)
+        return cls(settings, engine, names, cold, TierCopies(engine, names, cold))
+
+    def mover(self, thresholds: TierThresholds) -> Mover:
+        return Mover(self.copies, thresholds, batch=self.settings.tier.move_batch)
+
+    def drop(self) -> None:
+        drop_prefix(self.engine, self.names.prefix)
+        self.engine.close()
+
+
+def storage(scratch: Scratch) -> dict[str, Any]:
+    """All orders hot, then every closed order warm, then cold: bytes per order in each."""
+    engine, names = scratch.engine, scratch.names
+    result: dict[str, Any] = {"hot": per_order(merged_bytes(engine, f"{names.hot.orders},{names.hot.events}"),
+                                               engine.count(names.hot.orders))}
+    result["pass_to_warm"] = timed_pass(scratch.mover(ALL_WARM))
+    result["warm"] = per_order(merged_bytes(engine, ",".join(warm_indices(engine, names))),
+                               engine.count(names.warm_alias("orders")))
+    result["warm"]["hot_bytes_left"] = hot_bytes(engine, names)
+    result["pass_to_cold"] = timed_pass(scratch.mover(ALL_COLD))
+    parts = scratch.cold.parts()
+    cold_bytes = {part: scratch.cold.size_of(part) for part in parts}
+    result["cold"] = {**per_order(cold_bytes, engine.count(names.locator, {"term": {"tier": "cold"}})),
+                      "parts": len(parts), "row_group_rows": scratch.settings.tier.cold_row_group_rows}
+    hot = result["hot"]["bytes_per_order"]
+    result["ratios"] = {"warm_over_hot": round(result["warm"]["bytes_per_order"] / hot, 3),
+                        "cold_over_hot": round(result["cold"]["bytes_per_order"] / hot, 4),
+                        "hot_over_cold": round(hot / result["cold"]["bytes_per_order"], 1)}
+    return result
+
+
+def lookups(scratch: Scratch, seed: int) -> dict[str, Any]:
+    ids = sorted(hit["_id"] for hit in scratch.engine.search(scratch.names.locator, {
+        "size": 10_000, "_source": False, "query": {"term": {"tier": "cold"}}})["hits"]["hits"])
+    sample = random.Random(seed).sample(ids, min(500, len(ids)))
+    return {"cold_lookup_by_reference": asyncio.run(cold_lookups(scratch.settings, scratch.names, scratch.cold,
+                                                                 sample)),
+            "rehydration": rehydrations(scratch.mover(ALL_COLD), sample[:50])}
+
+
+def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, seed: int,
+        cold_root: Path) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:8]
+    result: dict[str, Any] = {"orders_requested": orders}
+    scratch = Scratch.open(settings, f"tierbench{tag}", cold_root)
     try:
-        engine.refresh(f"{names.hot.orders},{names.hot.events}")
-        total = engine.count(names.hot.orders)
-        hot = merged_bytes(engine, f"{names.hot.orders},{names.hot.events}")
-        result["hot"] = {"orders": total, "bytes": hot, "bytes_per_order": round(hot / total, 1)}
-        result["pass_to_warm"] = timed_pass(Mover(copies, ALL_WARM, batch=settings.tier.move_batch))
-        warm_total = engine.count(names.warm_alias("orders"))
-        warm = merged_bytes(engine, ",".join(warm_indices(engine, names)))
-        result["warm"] = {"orders": warm_total, "bytes": warm, "bytes_per_order": round(warm / warm_total, 1),
-                          "hot_bytes_left": hot_bytes(engine, names)}
-        result["pass_to_cold"] = timed_pass(Mover(copies, ALL_COLD, batch=settings.tier.move_batch))
-        cold_bytes = sum(cold.size_of(part) for part in cold.parts())
-        cold_total = engine.count(names.locator, {"term": {"tier": "cold"}})
-        result["cold"] = {"orders": cold_total, "bytes": cold_bytes, "parts": len(cold.parts()),
-                          "bytes_per_order": round(cold_bytes / cold_total, 1),
-                          "row_group_rows": settings.tier.cold_row_group_rows}
-        result["ratios"] = {"warm_over_hot": round(warm / warm_total / (hot / total), 3),
-                            "cold_over_hot": round(cold_bytes / cold_total / (hot / total), 4)}
-        ids = sorted(hit["_id"] for hit in engine.search(names.locator, {
-            "size": 10_000, "_source": False, "query": {"term": {"tier": "cold"}}})["hits"]["hits"])
-        sample = random.Random(seed).sample(ids, min(500, len(ids)))
-        result["cold_lookup_by_reference"] = asyncio.run(cold_lookups(settings, names, cold, sample))
-        result["rehydration"] = rehydrations(Mover(copies, ALL_COLD), sample[:50])
-        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        result.update(load(scratch.engine, scratch.names.prefix, orders, seed))
+        result.update(storage(scratch))
+        result.update(lookups(scratch, seed))
     finally:
-        for row in engine.request("GET", f"/_cat/indices/{settings.index_prefix}-*", params={"format": "json"}):
-            engine.delete_index(row["index"])
-        engine.close()
+        scratch.drop()
+    if skew_orders:
+        skew = Scratch.open(settings, f"tierskew{tag}", cold_root)
+        try:
+            loaded = load(skew.engine, skew.names.prefix, skew_orders, seed + 1)
+            skew.mover(thresholds_from(settings.tier)).locator.sync_from_hot()
+            result["skewed_workload"] = {"orders_requested": skew_orders, **loaded, **skewed_workload(
+                skew.settings, skew.names, skew.cold, skew.mover(thresholds_from(settings.tier)),
+                reads=skew_reads, seed=seed)}
+        finally:
+            skew.drop()
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--skew-orders", type=int, default=10_000, help="orders of the skewed workload (0: skip)")
+    parser.add_argument("--skew-reads", type=int, default=10_000, help="reads per phase of the skewed workload")
+    parser.add_argument("--pass-only", action="store_true", help="only the retention pass over --orders orders")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
+    if args.pass_only:
+        save_result("tier-pass", {"machine": machine(), **retention_pass(Settings(), orders=args.orders)})
+        return
     settings = Settings()
-    settings = settings.model_copy(update={"index_prefix": f"tierbench{uuid.uuid4().hex[:8]}"})
     with tempfile.TemporaryDirectory(prefix="tier-bench-") as scratch:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
-                  **run(settings, orders=args.orders, seed=args.seed, cold_root=Path(scratch))}
+                  **run(settings, orders=args.orders, skew_orders=args.skew_orders, skew_reads=args.skew_reads,
+                        seed=args.seed, cold_root=Path(scratch))}
     save_result("tier", result)
 
 

@@ -38,13 +38,12 @@ from typing import Any
 
 import orjson
 
-from order_domain.merge import State, document_of, order_of, stamp_of, state_of
+from order_domain.merge import State, order_of, stamp_of, state_of
 from order_domain.model import Order, OrderChange
-from order_domain.search_projection import order_facts, search_fields
 from order_domain.significance import TimelineEntry, is_noise, timeline_entry_id
+from order_domain.stored_forms import EVENT_LOG, event_document, order_document  # noqa: F401 - the writer's
 from order_domain.timeline import event_set, replay
 
-EVENT_LOG = "event_entries"
 PROJECTION_ONLY_FIELDS = ("indexed_at", "search", "facts", EVENT_LOG)
 ENTRY_CONTENT = ("significant", "categories", "changes", "status_before", "status_after", "store_id")
 
@@ -104,26 +103,6 @@ def stored_order(hit: Mapping[str, Any]) -> StoredOrder:
 def stored_event(hit: Mapping[str, Any]) -> StoredEvent:
     source = hit["_source"]
     return StoredEvent(OrderChange.model_validate(source["event"]), {key: source.get(key) for key in ENTRY_CONTENT})
-
-
-def order_document(state: State, indexed_at: datetime, *, event_entries: Sequence[str] = ()) -> dict[str, Any]:
-    """What is stored: the order, when it was indexed (freshness), the search projection and its event ids."""
-    document = document_of(state)
-    return {**document, "indexed_at": indexed_at.isoformat(), "search": search_fields(document),
-            "facts": order_facts(document), EVENT_LOG: list(event_entries)}
-
-
-def event_document(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]:
-    """What is stored for one event: its entry (shown when `significant`) and the event itself."""
-    return {
-        "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
-        "occurred_at": entry.occurred_at.isoformat(), "indexed_at": indexed_at.isoformat(),
-        "source_version": entry.source_version, "channel": entry.channel, "source": entry.source,
-        "kind": entry.kind, "actor": entry.actor, "categories": list(entry.categories),
-        "significant": entry.significant, "status_before": entry.status_before, "status_after": entry.status_after,
-        "store_id": entry.store_id, "changes": entry.changes,
-        "event": entry.event,  # plain values: the engine's serialiser encodes them
-    }
 
 
 def _by_order(changes: Iterable[OrderChange], plan: WritePlan | None = None) -> dict[str, list[OrderChange]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from order_domain.tier_policy import Tier as StoredTier
 from query_api.auth import Caller, Role
 from query_api.queries import NEWEST_FIRST, paged, reference_spellings, time_range
 from query_api.read_port import MAX_REFERENCE_MATCHES, OrderFilter, PageRequest, StoredOrder, Tier
@@ -27,7 +26,7 @@ from query_api.tier_merge import TierPage
 from retention.tier_reader import TierReader
 
 Entry = dict[str, Any]
-COLD_ONLY = {"term": {"tier": str(StoredTier.COLD)}}
+COLD_ONLY = {"term": {"tier": str(Tier.COLD)}}
 
 
 def _isolation(caller: Caller) -> list[dict[str, Any]]:
@@ -106,7 +105,7 @@ class ColdTier:
         if not entries:
             return {}
         read = await self.tiers.fetch(entries)
-        return {order.order_id: StoredOrder(order.document, Tier(str(order.tier)))
+        return {order.order_id: StoredOrder(order.document, order.tier)
                 for order in read if admitted(order.document, caller, filters)}
 
     async def by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:

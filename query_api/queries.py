@@ -103,6 +103,7 @@ def search_query(text: str, caller: Caller, *, filters: OrderFilter, page: PageR
     if len(digits) >= 4:
         should += [{"term": {"search.phones": {"value": digits, "boost": 20}}},
                    {"match": {"search.phones.partial": {"query": digits, "boost": 5}}}]
+    should.append(_warm_partial(text, digits))
     body: dict[str, Any] = {
         "track_total_hits": True, "_source": ORDER_ANSWER_SOURCE,
         "query": {"bool": {"should": should, "minimum_should_match": 1,
@@ -112,6 +113,15 @@ def search_query(text: str, caller: Caller, *, filters: OrderFilter, page: PageR
                  "store": {"terms": {"field": "store_id", "size": 20}}},
     }
     return paged(body, page)
+
+
+def _warm_partial(text: str, digits: str) -> dict[str, Any]:
+    """Warm indices have no n-gram subfields (idle, read-only, kept small): there, prefixes of
+    words and partial phone numbers are matched at query time, on warm indices only."""
+    partial: list[dict[str, Any]] = [{"match_bool_prefix": {"search.text": {"query": text, "operator": "and"}}}]
+    if len(digits) >= 4:
+        partial.append({"wildcard": {"search.phones": {"value": f"*{digits}*"}}})
+    return {"bool": {"filter": [{"wildcard": {"_index": "*-warm-*"}}], "should": partial, "minimum_should_match": 1}}
 
 
 # Every event of an order is stored; the timeline shows the ones that changed something

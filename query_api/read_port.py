@@ -25,23 +25,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from order_domain.merge import merge_all
 from order_domain.timeline import event_set
 from order_domain.model import Channel, OrderChange, OrderStatus
+from order_domain.tier_policy import Tier  # the one tier enum; an answer names hot, warm or cold
 from query_api.auth import Caller
 
 MAX_REFERENCE_MATCHES = 50  # a reference shared by more orders than this is not a reference
 SortKey = list[Any]
 Interval = Literal["day", "week", "month"]
-
-
-class Tier(StrEnum):
-    HOT = "hot"
-    WARM = "warm"
-    COLD = "cold"
 
 
 @dataclass(frozen=True)

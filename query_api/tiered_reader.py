@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 from order_domain.model import OrderStatus
-from order_domain.tier_policy import Tier as StoredTier
 from query_api.auth import Caller
 from query_api.cold_tier import ColdTier, facet_counts
 from query_api.engine_reader import EngineOrderReader
@@ -55,7 +54,7 @@ class TieredOrderReader:
     def _record(self, items: Iterable[StoredOrder]) -> None:
         if self.recorder is not None:
             for item in items:
-                self.recorder.record(item.document["order_id"], StoredTier(str(item.tier)))
+                self.recorder.record(item.document["order_id"], item.tier)
 
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
         engine, cold = await asyncio.gather(self.engine_tiers.find_by_reference(reference, caller),
@@ -95,7 +94,7 @@ class TieredOrderReader:
         if found is None:
             return port.TimelineHits(order_id, [], Tier.HOT)
         tier, entries = found
-        return port.TimelineHits(order_id, shown_entries(entries)[:limit], Tier(str(tier)))
+        return port.TimelineHits(order_id, shown_entries(entries)[:limit], tier)
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
         found = await self.cold.tiers.timeline(order_id, with_events=True)
@@ -103,7 +102,7 @@ class TieredOrderReader:
             return None
         tier, entries = found
         document = port.state_from_entries([e for e in entries if datetime.fromisoformat(e["occurred_at"]) <= at])
-        return StoredOrder(document, Tier(str(tier))) if document is not None else None
+        return StoredOrder(document, tier) if document is not None else None
 
     async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
         return await self.engine_tiers.list_orders(filters=filters, page=page)

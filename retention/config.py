@@ -6,6 +6,7 @@ from __future__ import annotations
 from adapters.cold_store import ColdStore
 from adapters.search_engine import SearchEngine
 from order_domain.tier_policy import Tier, TierThresholds
+from retention.cold_codec import TypedOrderCodec
 from retention.copies import TierCopies
 from retention.mover import Mover
 from retention.storage import TierNames
@@ -29,7 +30,7 @@ def tier_names(settings: Settings) -> TierNames:
 def cold_store_from(settings: Settings) -> ColdStore:
     """Parts live under <cold path>/<index prefix>/ so several prefixes share one root."""
     root = f"{settings.resolved_cold_path().rstrip('/')}/{settings.index_prefix}"
-    return ColdStore(root, storage_options=settings.tier.cold_storage_options,
+    return ColdStore(root, codec=TypedOrderCodec(), storage_options=settings.tier.cold_storage_options,
                      row_group_rows=settings.tier.cold_row_group_rows)
 
 

@@ -2,8 +2,9 @@
 
 An order's copy is its current document plus its timeline entries. Hot and warm hold
 them as engine documents (the same ids in every tier); cold holds one Parquet row per
-order (the document without the derived `search`/`facts`, recomputed when it leaves
-cold, and the timeline as a list). Writes are idempotent (index by id), so a resumed
+order (`retention.cold_codec`: the order's typed events, from which the document without
+the derived `search`/`facts` and the timeline are recomputed; `search`/`facts` are
+recomputed when it leaves cold). Writes are idempotent (index by id), so a resumed
 move may write a copy again. Nothing here decides anything: `retention.mover` does.
 """
 
@@ -17,10 +18,9 @@ from typing import Any
 from adapters.cold_store import ColdRow, ColdStore, PartWritten
 from adapters.search_engine import SearchEngine
 from order_domain.search_projection import order_facts, search_fields
+from retention.cold_codec import DERIVED_FIELDS
 from order_domain.tier_policy import Tier
 from retention.storage import TierNames, ensure_warm_index, writable
-
-DERIVED_FIELDS = ("search", "facts")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,13 @@ Names for a prefix P:
   P-orders-warm, P-order-events-warm                   aliases over every warm month
 Templates are versioned (`version` in each JSON file); a template change rolls out by a
 new index version behind the alias (as `index_templates.install` does for hot), never
-by mutating a live mapping. Warm indices are plain month indices: never rollover or data
+by mutating a live mapping. Warm months are versioned by creation: a changed warm
+template applies to the month indices created after it; an existing month keeps the
+mapping it was created with until it empties (its orders leave for cold or hot), and
+readers query both the same way. Warm orders use a lean mapping of their own
+(`orders-warm@mappings`: no n-gram subfields, text without positions or norms, the
+derived `search` fields indexed but not kept in `_source`); warm timelines keep the
+hot mapping, whose large parts (`event`, `changes`) are stored, not indexed. Warm indices are plain month indices: never rollover or data
 streams, so a late change to an order always finds its one copy.
 """
 
@@ -23,7 +29,8 @@ from index_templates import IndexNames, ensure_live_version, load_template, with
 
 CATALOG_FAMILIES = ("order-locator", "tombstones")
 WARM_FAMILIES = ("orders", "order-events")
-_COMPONENTS = ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings")
+_COMPONENTS = ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings",
+               "orders-warm@mappings")
 _COMPOSABLE = ("order-locator", "tombstones", "orders-warm", "order-events-warm")
 
 

@@ -93,7 +93,7 @@ class TieringSettings(BaseSettings):
     cold_storage_options: dict[str, str] = Field(
         default_factory=dict, description="object-store credentials/options passed to polars/pyarrow"
     )
-    cold_row_group_rows: int = Field(default=64, ge=1, le=100_000, description="rows per Parquet row group")
+    cold_row_group_rows: int = Field(default=1024, ge=1, le=100_000, description="rows per Parquet row group")
     move_batch: int = Field(default=500, ge=1, le=10_000, description="orders per move step (and per cold part)")
     read_flush_s: float = Field(default=5.0, gt=0, description="read recorder flush interval")
     mover_metrics_port: int | None = Field(default=None, description="Prometheus port of `retention run --loop`")

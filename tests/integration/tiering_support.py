@@ -20,6 +20,7 @@ from order_domain.model import (
     Shipment, Totals,
 )
 from order_domain.tier_policy import Tier, TierThresholds
+from retention.cold_codec import TypedOrderCodec
 from retention.copies import TierCopies
 from retention.locator import Locator
 from retention.mover import Decision, Mover
@@ -84,7 +85,7 @@ def make_mover(engine: SearchEngine, prefix: str, cold_root: str, *, clock: Cloc
                thresholds: TierThresholds = THRESHOLDS) -> Mover:
     names = TierNames(prefix)
     install_tier_storage(engine, names)
-    copies = TierCopies(engine, names, ColdStore(cold_root, row_group_rows=16))
+    copies = TierCopies(engine, names, ColdStore(cold_root, codec=TypedOrderCodec(), row_group_rows=16))
     return Mover(copies, thresholds, batch=batch, clock=clock)
 
 

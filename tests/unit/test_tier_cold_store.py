@@ -1,4 +1,5 @@
-"""The cold Parquet store on a local directory: layout, sort order, row groups, rewrites, caches."""
+"""The cold Parquet store on a local directory: layout, sort order, row groups, rewrites, caches
+(rows that are not made of events are kept as JSON text by the codec: see test_tier_cold_codec)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from adapters.cold_store import ColdRow, ColdStore, month_of_part
+from retention.cold_codec import TypedOrderCodec
 
 
 def _rows(n: int) -> list[ColdRow]:
@@ -18,7 +20,7 @@ def _rows(n: int) -> list[ColdRow]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> ColdStore:
-    return ColdStore(str(tmp_path), row_group_rows=4)
+    return ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=4)
 
 
 def test_a_part_is_sorted_by_customer_and_split_into_small_row_groups(store: ColdStore, tmp_path: Path) -> None:

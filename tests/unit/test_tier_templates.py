@@ -25,15 +25,17 @@ def _properties(name: str) -> dict[str, Any]:
 
 def test_every_template_is_versioned_and_composes_known_components() -> None:
     expected = {
-        "order-locator": (["p-order-locator-v*"], ["p-tier-catalog@settings", "p-order-locator@mappings"]),
-        "tombstones": (["p-tombstones-v*"], ["p-tier-catalog@settings", "p-tombstones@mappings"]),
-        "orders-warm": (["p-orders-warm-*"], ["p-orders@mappings", "p-tier-warm@settings"]),
-        "order-events-warm": (["p-order-events-warm-*"], ["p-order-events@mappings", "p-tier-warm@settings"]),
+        "order-locator": (["p-order-locator-v*"], ["p-tier-catalog@settings", "p-order-locator@mappings"], 1),
+        "tombstones": (["p-tombstones-v*"], ["p-tier-catalog@settings", "p-tombstones@mappings"], 1),
+        "orders-warm": (["p-orders-warm-*"], ["p-orders-warm@mappings", "p-tier-warm@settings"], 2),
+        "order-events-warm": (["p-order-events-warm-*"], ["p-order-events@mappings", "p-tier-warm@settings"], 1),
     }
-    for name, (patterns, components) in expected.items():
+    for name, (patterns, components, version) in expected.items():
         template = load_template(f"{name}.json", "p")
-        assert (template["index_patterns"], template["composed_of"], template["version"]) == (patterns, components, 1)
-    for component in ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings"):
+        assert (template["index_patterns"], template["composed_of"], template["version"]) == (
+            patterns, components, version)
+    for component in ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings",
+                      "orders-warm@mappings"):
         assert load_template(f"component/{component}.json", "p")["version"] == 1
 
 
@@ -43,6 +45,27 @@ def test_warm_months_never_match_the_hot_version_pattern_and_join_their_alias() 
     assert load_template("orders-warm.json", "p")["template"]["aliases"] == {"p-orders-warm": {}}
     warm = load_template("component/tier-warm@settings.json", "p")["template"]["settings"]
     assert warm["codec"] == "best_compression"
+
+
+def _fields(properties: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every field path a mapping indexes, subfields included ("search.text.partial")."""
+    paths: set[str] = set()
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        paths.add(path)
+        paths |= {f"{path}.{sub}" for sub in spec.get("fields", {})}
+        paths |= _fields(spec.get("properties", {}), f"{path}.")
+    return paths
+
+
+def test_the_warm_mapping_is_the_hot_one_without_its_n_gram_subfields() -> None:
+    hot, warm = _fields(_properties("orders")), _fields(_properties("orders-warm"))
+    assert hot - warm == {"customer.name.partial", "search.text.partial", "search.phones.partial"}
+    assert warm <= hot  # every field a hot query names exists in warm, or matches nothing there
+    settings = load_template("component/orders-warm@mappings.json", "p")["template"]
+    assert "edge_ngram" not in str(settings["settings"]) and "ngram" not in str(settings["settings"])
+    assert settings["mappings"]["_source"] == {"excludes": ["search"]}
+    assert settings["mappings"]["properties"]["search"]["properties"]["text"]["index_options"] == "freqs"
 
 
 def test_the_locator_mapping_covers_every_entry_field() -> None:

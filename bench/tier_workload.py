@@ -1,0 +1,120 @@
+"""The skewed read workload of the tier bench: which tier answers, once the mover has acted on
+measured reads.
+
+Reads are drawn from a fixed distribution over the loaded orders (by placed date):
+- storefront (80 % of reads): a customer opens one of their orders; 90 % of these are orders
+  placed in the last 30 days, 9 % are "busy" old orders (2 % of the old orders: returns,
+  warranty claims, weekly lookers; Zipf-weighted, the same set in every phase), 1 % are any
+  old order (the long tail);
+- CSR (20 %): a lookup by order id; 60 % recent, 30 % busy old, 10 % any old order.
+Phases: (1) training: the reads go through the tier reader with the API's read recorder
+(counts flushed to the locator, cold orders read often rehydrated as the API does);
+(2) one mover pass with the configured thresholds at the present time; (3) measurement: the
+same number of fresh reads (another seed), counting the tier that answered each one (every
+answer names it). Reported: shares per role and tier, and the share of all reads that
+touched cold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adapters.cold_store import ColdStore
+from adapters.engine_settings import engine_config
+from adapters.search_engine import AsyncSearchEngine
+from retention.locator import Locator
+from retention.mover import Mover
+from retention.read_recorder import ReadRecorder
+from retention.storage import TierNames
+from retention.tier_reader import TierReader
+from settings import Settings
+
+MIX = {"storefront": (0.8, (0.90, 0.09, 0.01)), "csr": (0.2, (0.60, 0.30, 0.10))}  # role: share, (recent, busy, tail)
+
+
+@dataclass(frozen=True)
+class Population:
+    recent: list[str]
+    busy: list[str]
+    old: list[str]
+    busy_weights: list[float]
+
+    def draw(self, rng: random.Random, reads: int) -> list[tuple[str, str]]:
+        """`reads` (role, order id) pairs from the mix above."""
+        roles = list(MIX)
+        drawn = []
+        for role in rng.choices(roles, weights=[MIX[r][0] for r in roles], k=reads):
+            kind = rng.choices(("recent", "busy", "tail"), weights=MIX[role][1])[0]
+            if kind == "recent" and self.recent:
+                order = rng.choice(self.recent)
+            elif kind == "busy" and self.busy:
+                order = rng.choices(self.busy, weights=self.busy_weights)[0]
+            else:
+                order = rng.choice(self.old)
+            drawn.append((role, order))
+        return drawn
+
+
+def population(locator: Locator, *, now: datetime, seed: int, recent_days: int = 30) -> Population:
+    """Orders by age, from the locator (streamed); busy = a fixed 2 % of the old ones."""
+    recent, old = [], []
+    cutoff = (now - timedelta(days=recent_days)).isoformat()
+    for page in locator.scan({"match_all": {}}):
+        for hit in page:
+            placed = hit["_source"].get("placed_at") or ""
+            (recent if placed >= cutoff else old).append(hit["_id"])
+    busy = random.Random(seed).sample(old, max(1, len(old) // 50))
+    return Population(recent, busy, old, [1 / (rank + 1) for rank in range(len(busy))])
+
+
+async def _replay(reader: TierReader, reads: list[tuple[str, str]], recorder: ReadRecorder) -> Counter[tuple[str, str]]:
+    served: Counter[tuple[str, str]] = Counter()
+    for i, (role, order_id) in enumerate(reads):
+        answer = await reader.by_reference(order_id)
+        served[(role, str(answer.tier) if answer is not None else "missing")] += 1
+        if i % 2000 == 1999:
+            await recorder.flush()
+    await recorder.flush()
+    return served
+
+
+async def _phase(settings: Settings, names: TierNames, cold: ColdStore, mover: Mover,
+                 reads: list[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    engine = await AsyncSearchEngine.connect(engine_config(settings))
+    tier = settings.tier
+    recorder = ReadRecorder(engine, names, flush_s=3600, read_window_days=tier.read_window_days,
+                            rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
+                            on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
+    try:
+        return await _replay(TierReader(engine, names, cold, recorder), reads, recorder)
+    finally:
+        await engine.close()
+
+
+def _shares(served: Counter[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for role in MIX:
+        total = sum(n for (r, _), n in served.items() if r == role)
+        out[role] = {"reads": total, **{tier: round(n / total, 4) for (r, tier), n in sorted(served.items())
+                                        if r == role}}
+    everything = sum(served.values())
+    out["all_reads_touching_cold"] = round(sum(n for (_, t), n in served.items() if t == "cold") / everything, 4)
+    out["storefront_from_hot"] = out["storefront"].get("hot", 0.0)
+    return out
+
+
+def skewed_workload(settings: Settings, names: TierNames, cold: ColdStore, mover: Mover, *,
+                    reads: int, seed: int) -> dict[str, Any]:
+    """Train on measured reads, run one pass, replay fresh reads: which tier served them."""
+    people = population(mover.locator, now=datetime.now(UTC), seed=seed)
+    training = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed), reads)))
+    moved = mover.run_pass()
+    measured = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed + 1), reads)))
+    return {"reads_per_phase": reads, "orders": {"recent": len(people.recent), "busy_old": len(people.busy),
+                                                 "old": len(people.old)},
+            "training": _shares(training), "pass": moved.as_dict(), "measured": _shares(measured)}

@@ -1,0 +1,38 @@
+"""The stored form of an order and of its events: what the write path indexes and what the
+cold tier recomputes from the events. Pure (standard library only, beside the domain).
+
+One definition for both sides, so an order read back from cold is exactly the document the
+write path would have stored for the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from order_domain.merge import State, document_of
+from order_domain.search_projection import order_facts, search_fields
+from order_domain.significance import TimelineEntry
+
+EVENT_LOG = "event_entries"
+
+
+def order_document(state: State, indexed_at: datetime, *, event_entries: Sequence[str] = ()) -> dict[str, Any]:
+    """What is stored: the order, when it was indexed (freshness), the search projection and its event ids."""
+    document = document_of(state)
+    return {**document, "indexed_at": indexed_at.isoformat(), "search": search_fields(document),
+            "facts": order_facts(document), EVENT_LOG: list(event_entries)}
+
+
+def event_document(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]:
+    """What is stored for one event: its entry (shown when `significant`) and the event itself."""
+    return {
+        "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
+        "occurred_at": entry.occurred_at.isoformat(), "indexed_at": indexed_at.isoformat(),
+        "source_version": entry.source_version, "channel": entry.channel, "source": entry.source,
+        "kind": entry.kind, "actor": entry.actor, "categories": list(entry.categories),
+        "significant": entry.significant, "status_before": entry.status_before, "status_after": entry.status_after,
+        "store_id": entry.store_id, "changes": entry.changes,
+        "event": entry.event,  # plain values: the engine's serialiser encodes them
+    }
