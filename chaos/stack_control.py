@@ -9,6 +9,7 @@ started again on the same data, the disk flood-stage watermark reached.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -22,6 +23,21 @@ from settings import Settings, StackSettings
 # the ports the launcher's own tests use (29xxx)
 DRILL_PORTS = {"opensearch_http_port": 27200, "opensearch_transport_port": 27300,
                "kafka_port": 27092, "kafka_controller_port": 27093}
+
+
+API_PORTS = range(27400, 27500)  # the drills' and soaks' API processes, first free one
+
+
+def free_api_port() -> int:
+    """The first free port of `API_PORTS`, so runs side by side (a test and `orderrepo chaos`) never share one."""
+    for port in API_PORTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port for the drill's API in {API_PORTS.start}-{API_PORTS.stop - 1}")
 
 
 def drill_settings(home: Path, *, prefix: str = "drill") -> Settings:
@@ -40,7 +56,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "ORDERREPO_INDEX_PREFIX": settings.index_prefix, "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix,
             "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
             "ORDERREPO_CONSUMER_SESSION_TIMEOUT_MS": str(settings.consumer_session_timeout_ms),
-            "ORDERREPO_STACK_HOME": str(settings.stack.home), "ORDERREPO_LOG_FORMAT": "json"}
+            "ORDERREPO_STACK_HOME": str(settings.stack.home), "ORDERREPO_LOG_FORMAT": "json",
+            "ORDERREPO_INGEST_PROCESSES": "1"}  # one worker per child: the drill counts and kills them one by one
 
 
 def start(settings: Settings) -> None:

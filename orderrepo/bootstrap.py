@@ -34,7 +34,7 @@ def index_names(settings: Settings) -> IndexNames:
 
 
 def topic_map(settings: Settings) -> TopicMap:
-    return TopicMap.build(settings.topic_prefix, settings.channel_topics, settings.dead_letter_topic)
+    return TopicMap.from_settings(settings)
 
 
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
