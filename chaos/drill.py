@@ -30,6 +30,7 @@ from order_domain.model import Channel
 from sample_traffic import generate
 from settings import Settings
 
+KILL_MEMBER = "SIGKILL worker-1 for good: its partitions move"
 FAULTS = ("kill-worker", "kill-member", "engine-restart", "kafka-restart", "disk-full", "clock-skew")
 
 
@@ -69,7 +70,7 @@ class Drill:
     seed: int = 7
     rate: float = 60.0
     faults: tuple[str, ...] = FAULTS
-    api_port: int | None = None  # None: the first free one of stack_control.API_PORTS
+    api_port: int | None = None  # None: stack_control.api_port (27400 for the default stack)
     outage_s: float = 10.0
     log: Callable[[str], None] = print
     report: DrillReport = field(default_factory=DrillReport)
@@ -82,7 +83,7 @@ class Drill:
             self.report.faults_injected.append("clock-skew: b2b events stamped 7 minutes in the future")
         truth = ground_truth(messages)
         self.report.messages, self.report.expected_dead_letters = len(messages), truth.refused
-        port = self.api_port or stack_control.free_api_port()
+        port = self.api_port or stack_control.api_port(self.settings)
         env = stack_control.process_env(self.settings)
         workers = [Child(f"worker-{i}", ["ingest", "run"], env, self.workdir / f"worker-{i}.log") for i in (0, 1)]
         api = Child("api", ["api", "--port", str(port)], env, self.workdir / "api.log")
@@ -159,10 +160,11 @@ class Drill:
             plan.append((0.35, f"search engine stopped for {outage}", lambda: self._engine_outage(port)))
         if "kafka-restart" in self.faults:
             plan.append((0.55, f"Kafka broker stopped for {outage}", self._kafka_outage))
-        if "disk-full" in self.faults:
-            plan.append((0.7, f"disk flood-stage watermark reached for {outage}", self._disk_full))
-        if "kill-member" in self.faults:
-            plan.append((0.85, "SIGKILL worker-1 for good: its partitions move", workers[1].kill_hard))
+        if "disk-full" in self.faults:  # with the member lost meanwhile, when that fault is asked for
+            lose = workers[1] if "kill-member" in self.faults else None
+            plan.append((0.7, f"disk flood-stage watermark reached for {outage} or more", lambda: self._disk_full(lose)))
+        elif "kill-member" in self.faults:
+            plan.append((0.85, KILL_MEMBER, workers[1].kill_hard))
         return sorted(plan, key=lambda step: step[0])
 
     def _kill_and_restart(self, worker: Child) -> None:
@@ -182,9 +184,17 @@ class Drill:
         time.sleep(self.outage_s)
         stack_control.start_again(self.settings)
 
-    def _disk_full(self) -> None:
+    def _disk_full(self, lose: Child | None) -> None:
+        """With a member to lose, it is killed once every index is blocked, and the disk stays full
+        until its partitions have moved (twice the session timeout): the group rebalances inside
+        the polls of the survivor's back-off, as it does after a broker restart."""
         stack_control.flood_stage(self.settings, reached=True)
-        time.sleep(self.outage_s)
+        hold = self.outage_s
+        if lose is not None:
+            lose.kill_hard()
+            self.report.faults_injected.append(KILL_MEMBER)
+            hold = max(hold, 2 * self.settings.consumer_session_timeout_ms / 1000)
+        time.sleep(hold)
         stack_control.flood_stage(self.settings, reached=False)
 
     def _catch_up(self, fleet: Fleet, timeout_s: float = 300) -> None:

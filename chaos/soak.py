@@ -117,13 +117,13 @@ class Soak:
     seconds: float = 60.0
     rate: float = 30.0
     clients: int = 4
-    api_port: int | None = None  # None: the first free one of stack_control.API_PORTS
+    api_port: int | None = None  # None: stack_control.api_port (27400 for the default stack)
     seed: int = 17
     failure: str | None = None
 
     def run(self) -> SoakReport:
         """Always returns the report; `failure` says why the soak ended early."""
-        port = self.api_port or stack_control.free_api_port()
+        port = self.api_port or stack_control.api_port(self.settings)
         env = {**stack_control.process_env(self.settings), "ORDERREPO_API_TOKEN_SECRET": SOAK_SECRET}
         worker = Child("worker", ["ingest", "run"], env, self.workdir / "soak-worker.log")
         api = Child("api", ["api", "--port", str(port)], env, self.workdir / "soak-api.log")

@@ -9,7 +9,6 @@ started again on the same data, the disk flood-stage watermark reached.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -25,19 +24,10 @@ DRILL_PORTS = {"opensearch_http_port": 27200, "opensearch_transport_port": 27300
                "kafka_port": 27092, "kafka_controller_port": 27093}
 
 
-API_PORTS = range(27400, 27500)  # the drills' and soaks' API processes, first free one
-
-
-def free_api_port() -> int:
-    """The first free port of `API_PORTS`, so runs side by side (a test and `orderrepo chaos`) never share one."""
-    for port in API_PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port for the drill's API in {API_PORTS.start}-{API_PORTS.stop - 1}")
+def api_port(settings: Settings) -> int:
+    """The port of a drill's or soak's API process: tied to its stack's engine port (27200 -> 27400), so
+    runs side by side (a test and `orderrepo chaos`, whose stacks cannot share ports) never share one."""
+    return settings.stack.opensearch_http_port + 200
 
 
 def drill_settings(home: Path, *, prefix: str = "drill") -> Settings:
@@ -78,7 +68,7 @@ def start_again(settings: Settings) -> float:
 
 def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> None:
     """Make the engine believe its disk is full until every index of the drill is blocked
-    (read-only-allow-delete), or give the disk back and lift the block. The absolute
+    (read-only-allow-delete), or give the disk back and lift the blocks. The absolute
     watermarks ask for more free space than any disk has; the engine checks its disks
     every 10 s at the most (its lower bound), so this waits for the block to appear."""
     value = "1000tb" if reached else None
@@ -87,7 +77,7 @@ def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> 
         "cluster.routing.allocation.disk.watermark.low": value,
         "cluster.routing.allocation.disk.watermark.high": value,
         "cluster.routing.allocation.disk.watermark.flood_stage": value,
-        "cluster.info.update.interval": "10s" if reached else None,
+        "cluster.info.update.interval": "10s",
     }}
     url = settings.resolved_engine_url()
     httpx.put(f"{url}/_cluster/settings", json=body, timeout=30).raise_for_status()
@@ -98,6 +88,28 @@ def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> 
         return
     httpx.put(f"{url}/{settings.index_prefix}-*/_settings", json={"index.blocks.read_only_allow_delete": None},
               timeout=30).raise_for_status()
+    _lift_create_index_block(url, timeout_s)
+
+
+def _lift_create_index_block(url: str, timeout_s: float) -> None:
+    """Found by the chaos run: while every node is over the high watermark the engine also blocks
+    index creation cluster-wide (a cluster setting), and lifts it only on a later disk check, so
+    the next run's workers could not create their indices. Lifted here, and checked again after
+    one disk check (10 s) in case that check was already under way."""
+    clear = {"persistent": {"cluster.blocks.create_index": None}, "transient": {"cluster.blocks.create_index": None}}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        httpx.put(f"{url}/_cluster/settings", json=clear, timeout=30).raise_for_status()
+        time.sleep(11)
+        if not _create_index_blocked(url) or time.monotonic() > deadline:
+            break
+    httpx.put(f"{url}/_cluster/settings", json={"transient": {"cluster.info.update.interval": None}},
+              timeout=30).raise_for_status()
+
+
+def _create_index_blocked(url: str) -> bool:
+    answer = httpx.get(f"{url}/_cluster/settings", params={"flat_settings": "true"}, timeout=30).json()
+    return any(str(scope.get("cluster.blocks.create_index")).lower() == "true" for scope in answer.values())
 
 
 def _all_blocked(url: str, prefix: str) -> bool:
