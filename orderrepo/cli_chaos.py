@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from chaos.drill import DrillReport
     from chaos.soak import SoakReport
+    from settings import Settings
 
 console = Console()
 
@@ -47,35 +50,46 @@ def chaos_command(
     from chaos import stack_control
     from chaos.drill import Drill
     from chaos.soak import Soak
-    from local_stack import stack
 
     soak_seconds = _seconds(soak)
     run_dir = out / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run_dir.mkdir(parents=True, exist_ok=True)
-    home, report_file = run_dir / "stack", run_dir / "report.json"
-    settings = stack_control.drill_settings(home, prefix="chaos")
-    console.print(f"starting the drill stack in {home} ({settings.resolved_engine_url()}, "
-                  f"Kafka {settings.resolved_kafka_servers()}) ...")
+    report_file = run_dir / "report.json"
     drilled: DrillReport | None = None
     soaked: SoakReport | None = None
-    stack_control.start(settings)
-    try:
-        if drill:
-            drilled = Drill(settings=settings, workdir=run_dir, orders=orders, rate=rate,
-                            log=lambda line: console.print(f"[yellow]{line}[/]")).run()
+    with _own_stack(run_dir / "stack", keep=keep_stack) as settings:
+        try:
+            if drill:
+                drilled = Drill(settings=settings, workdir=run_dir, orders=orders, rate=rate,
+                                log=lambda line: console.print(f"[yellow]{line}[/]")).run()
+                _save(report_file, drilled, soaked)
+            if soak_seconds:
+                console.print(f"soaking for {soak_seconds:.0f}s ...")
+                soaked = Soak(settings=stack_control.drill_settings(settings.stack.home, prefix="soak"),
+                              workdir=run_dir, seconds=soak_seconds, rate=soak_rate).run()
+        finally:
             _save(report_file, drilled, soaked)
-        if soak_seconds:
-            console.print(f"soaking for {soak_seconds:.0f}s ...")
-            soaked = Soak(settings=stack_control.drill_settings(home, prefix="soak"), workdir=run_dir,
-                          seconds=soak_seconds, rate=soak_rate).run()
-    finally:
-        _save(report_file, drilled, soaked)
-        if not keep_stack:
-            stack.down(settings, wipe=True, report=lambda line: None)
     _print(drilled, soaked)
     console.print(f"report: {report_file}")
     ok = (drilled is None or drilled.ok) and (soaked is None or soaked.ok)
     raise typer.Exit(code=0 if ok else 1)
+
+
+@contextmanager
+def _own_stack(home: Path, *, keep: bool) -> Iterator[Settings]:
+    """The drill stack (ports 27xxx), started, then stopped and wiped unless kept."""
+    from chaos import stack_control
+    from local_stack import stack
+
+    settings = stack_control.drill_settings(home, prefix="chaos")
+    console.print(f"starting the drill stack in {home} ({settings.resolved_engine_url()}, "
+                  f"Kafka {settings.resolved_kafka_servers()}) ...")
+    stack_control.start(settings)
+    try:
+        yield settings
+    finally:
+        if not keep:
+            stack.down(settings, wipe=True, report=lambda line: None)
 
 
 def _save(path: Path, drilled: DrillReport | None, soaked: SoakReport | None) -> None:
