@@ -103,7 +103,7 @@ class Drill:
 
     def _stream(self, messages: list[Any], fleet: Fleet, *, workers: list[Child], api: Child, port: int) -> None:
         """Publish at the steady rate while the faults fire, then wait for the group to catch up."""
-        self._wait_for_topics(fleet)
+        wait_for_topics(self.settings, fleet)
         wait_ready(port, api)
         publisher = SteadyPublisher(servers=self.settings.resolved_kafka_servers(), topics=self._topics(),
                                     messages=messages, rate=self.rate)
@@ -120,19 +120,6 @@ class Drill:
 
     def _topics(self) -> TopicMap:
         return TopicMap.from_settings(self.settings)
-
-    def _wait_for_topics(self, fleet: Fleet, timeout_s: float = 120) -> None:
-        wanted = set(self._topics().all_topics())
-        deadline = time.monotonic() + timeout_s
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.resolved_kafka_servers())
-        try:
-            while not wanted <= set(admin.list_topics()):
-                fleet.check()
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the workers did not create the topics {sorted(wanted)}")
-                time.sleep(0.5)
-        finally:
-            admin.close()
 
     def _inject_faults(self, publisher: SteadyPublisher, fleet: Fleet, workers: list[Child], port: int, *,
                        duration: float) -> None:
@@ -214,6 +201,21 @@ class Drill:
         copies, lines = stored_copies(self.settings.resolved_engine_url(), self.settings.index_prefix)
         self.report.verdict = judge(truth, copies, lines)
         self.report.dead_letters = topic_size(self.settings, self._topics().dead_letter)
+
+
+def wait_for_topics(settings: Settings, fleet: Fleet, timeout_s: float = 120) -> None:
+    """Until the workers created every topic: a producer would block on the metadata of a missing one."""
+    wanted = set(TopicMap.from_settings(settings).all_topics())
+    deadline = time.monotonic() + timeout_s
+    admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_servers())
+    try:
+        while not wanted <= set(admin.list_topics()):
+            fleet.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the workers did not create the topics {sorted(wanted)}")
+            time.sleep(0.5)
+    finally:
+        admin.close()
 
 
 def wait_ready(port: int, api: Child, timeout_s: float = 120) -> None:

@@ -65,13 +65,15 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     kills: int = 0
     exits: list[ChildExit] = field(default_factory=list)
-    rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds, bytes) of the current process
+    peak_rss: int = 0  # over every run of this child
     started_at: float = field(default_factory=time.monotonic)  # the run's time zero (shared by a fleet)
     _signalled: bool = False
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._signalled = False
+        self.rss_samples = []  # a slope across a restart would only show the restart
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([*self.program, *self.command],
                                             env={**self.env, "PYTHONFAULTHANDLER": "1"},
@@ -117,7 +119,9 @@ class Child:
     def sample_rss(self) -> None:
         if self.alive():
             assert self.process is not None
-            self.rss_samples.append((time.monotonic() - self.started_at, rss_bytes(self.process.pid)))
+            rss = rss_bytes(self.process.pid)
+            self.rss_samples.append((time.monotonic() - self.started_at, rss))
+            self.peak_rss = max(self.peak_rss, rss)
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -156,7 +160,8 @@ class Fleet:
             child.stop()
 
     def memory(self) -> dict[str, dict[str, float]]:
-        return {child.name: {"peak_mb": round(max((m for _, m in child.rss_samples), default=0) / 1e6, 1),
+        """Peak over every run of each child; slope over its last (longest-lived, for a restarted worker)."""
+        return {child.name: {"peak_mb": round(child.peak_rss / 1e6, 1),
                              "slope_mb_per_min": round(slope_mb_per_min(child.rss_samples), 3),
                              "samples": len(child.rss_samples)}
                 for child in self.children}

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from chaos import stack_control
-from chaos.drill import lag, wait_ready
+from chaos.drill import lag, wait_for_topics, wait_ready
 from chaos.processes import Child, ChildDied, Fleet
 from chaos.publisher import SteadyPublisher
 from ingest.topics import TopicMap
@@ -135,14 +135,15 @@ class Soak:
         drained = None
         try:
             fleet.start()
+            wait_for_topics(self.settings, fleet)
             wait_ready(port, api)
             publisher.start()
             asyncio.run(self._load(fleet, topics, minutes, port))
             publisher.stopping.set()
             publisher.join(60)
             drained = None if self.failure else self._drain(topics, fleet)
-        except ChildDied as died:
-            self.failure = f"ChildDied: {died}"
+        except (ChildDied, TimeoutError) as error:
+            self.failure = f"{type(error).__name__}: {error}"
         finally:  # a soak that fails half-way leaves no process behind
             publisher.stopping.set()
             fleet.stop()

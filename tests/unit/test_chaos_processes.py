@@ -54,6 +54,7 @@ def test_ends_the_run_caused_are_recorded_and_not_raised(tmp_path: Path) -> None
     child = Child("worker-0", [], {}, tmp_path / "w.log", program=SLEEPER)
     fleet = Fleet([child])
     fleet.start()
+    fleet.sample()
     child.kill_hard()
     fleet.check()
     child.start()
@@ -65,7 +66,8 @@ def test_ends_the_run_caused_are_recorded_and_not_raised(tmp_path: Path) -> None
                                                                      ("killed by SIGTERM", True)]
     assert fleet.unexpected() == []
     assert set(fleet.memory()["worker-0"]) == {"peak_mb", "slope_mb_per_min", "samples"}
-    assert fleet.memory()["worker-0"]["samples"] == 1
+    assert fleet.memory()["worker-0"]["samples"] == 1, "the slope is over the current process only"
+    assert fleet.memory()["worker-0"]["peak_mb"] > 0
 
 
 def test_a_minute_reports_error_rate_and_p99_per_role() -> None:
