@@ -142,14 +142,16 @@ class Drill:
         outage = f"{self.outage_s:.0f} s"
         if "kill-worker" in self.faults:
             for at in sorted(rng.uniform(0.05, 0.3) for _ in range(2)):
-                plan.append((at, "SIGKILL worker-0, restarted 2 s later", lambda: self._kill_and_restart(workers[0])))
+                plan.append((at, "SIGKILL worker-0, restarted 2 s later",
+                             lambda: self._kill_and_restart(workers[0])))
         if "engine-restart" in self.faults:
             plan.append((0.35, f"search engine stopped for {outage}", lambda: self._engine_outage(port)))
         if "kafka-restart" in self.faults:
             plan.append((0.55, f"Kafka broker stopped for {outage}", self._kafka_outage))
         if "disk-full" in self.faults:  # with the member lost meanwhile, when that fault is asked for
             lose = workers[1] if "kill-member" in self.faults else None
-            plan.append((0.7, f"disk flood-stage watermark reached for {outage} or more", lambda: self._disk_full(lose)))
+            plan.append((0.7, f"disk flood-stage watermark reached for {outage} or more",
+                         lambda: self._disk_full(lose)))
         elif "kill-member" in self.faults:
             plan.append((0.85, KILL_MEMBER, workers[1].kill_hard))
         return sorted(plan, key=lambda step: step[0])
