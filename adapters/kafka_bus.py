@@ -201,10 +201,19 @@ class KafkaChangeSource:
             raise OffsetsNotCommitted(f"{type(error).__name__}: {error}") from error
 
     def pause(self, partitions: Collection[Partition]) -> None:
-        self._consumer.pause(*(_native(p) for p in partitions))
+        self._consumer.pause(*self._still_assigned(partitions))
 
     def resume(self, partitions: Collection[Partition]) -> None:
-        self._consumer.resume(*(_native(p) for p in partitions))
+        self._consumer.resume(*self._still_assigned(partitions))
+
+    def seek(self, partition: Partition, offset: int) -> None:
+        self._consumer.seek(_native(partition), offset)
+
+    def _still_assigned(self, partitions: Collection[Partition]) -> list[TopicPartition]:
+        """A rebalance during a worker's back-off (the broker restarted, a member left) revokes partitions
+        it paused; the client raises KeyError for those, which ended the worker. They are skipped."""
+        assigned = self._consumer.assignment()
+        return [tp for tp in map(_native, partitions) if tp in assigned]
 
     def assignment(self) -> set[Partition]:
         return {_neutral(tp) for tp in self._consumer.assignment()}

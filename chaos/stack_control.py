@@ -24,6 +24,12 @@ DRILL_PORTS = {"opensearch_http_port": 27200, "opensearch_transport_port": 27300
                "kafka_port": 27092, "kafka_controller_port": 27093}
 
 
+def api_port(settings: Settings) -> int:
+    """The port of a drill's or soak's API process: tied to its stack's engine port (27200 -> 27400), so
+    runs side by side (a test and `orderrepo chaos`, whose stacks cannot share ports) never share one."""
+    return settings.stack.opensearch_http_port + 200
+
+
 def drill_settings(home: Path, *, prefix: str = "drill") -> Settings:
     """Settings for the drill stack: its own home and ports, its own index and topic names."""
     overrides = {name: int(os.environ.get(f"ORDERREPO_DRILL_{name.upper()}", port))
@@ -40,7 +46,8 @@ def process_env(settings: Settings) -> dict[str, str]:
             "ORDERREPO_INDEX_PREFIX": settings.index_prefix, "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix,
             "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
             "ORDERREPO_CONSUMER_SESSION_TIMEOUT_MS": str(settings.consumer_session_timeout_ms),
-            "ORDERREPO_STACK_HOME": str(settings.stack.home), "ORDERREPO_LOG_FORMAT": "json"}
+            "ORDERREPO_STACK_HOME": str(settings.stack.home), "ORDERREPO_LOG_FORMAT": "json",
+            "ORDERREPO_INGEST_PROCESSES": "1"}  # one worker per child: the drill counts and kills them one by one
 
 
 def start(settings: Settings) -> None:
@@ -61,7 +68,7 @@ def start_again(settings: Settings) -> float:
 
 def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> None:
     """Make the engine believe its disk is full until every index of the drill is blocked
-    (read-only-allow-delete), or give the disk back and lift the block. The absolute
+    (read-only-allow-delete), or give the disk back and lift the blocks. The absolute
     watermarks ask for more free space than any disk has; the engine checks its disks
     every 10 s at the most (its lower bound), so this waits for the block to appear."""
     value = "1000tb" if reached else None
@@ -70,7 +77,7 @@ def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> 
         "cluster.routing.allocation.disk.watermark.low": value,
         "cluster.routing.allocation.disk.watermark.high": value,
         "cluster.routing.allocation.disk.watermark.flood_stage": value,
-        "cluster.info.update.interval": "10s" if reached else None,
+        "cluster.info.update.interval": "10s",
     }}
     url = settings.resolved_engine_url()
     httpx.put(f"{url}/_cluster/settings", json=body, timeout=30).raise_for_status()
@@ -81,6 +88,28 @@ def flood_stage(settings: Settings, *, reached: bool, timeout_s: float = 60) -> 
         return
     httpx.put(f"{url}/{settings.index_prefix}-*/_settings", json={"index.blocks.read_only_allow_delete": None},
               timeout=30).raise_for_status()
+    _lift_create_index_block(url, timeout_s)
+
+
+def _lift_create_index_block(url: str, timeout_s: float) -> None:
+    """Found by the chaos run: while every node is over the high watermark the engine also blocks
+    index creation cluster-wide (a cluster setting), and lifts it only on a later disk check, so
+    the next run's workers could not create their indices. Lifted here, and checked again after
+    one disk check (10 s) in case that check was already under way."""
+    clear = {"persistent": {"cluster.blocks.create_index": None}, "transient": {"cluster.blocks.create_index": None}}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        httpx.put(f"{url}/_cluster/settings", json=clear, timeout=30).raise_for_status()
+        time.sleep(11)
+        if not _create_index_blocked(url) or time.monotonic() > deadline:
+            break
+    httpx.put(f"{url}/_cluster/settings", json={"transient": {"cluster.info.update.interval": None}},
+              timeout=30).raise_for_status()
+
+
+def _create_index_blocked(url: str) -> bool:
+    answer = httpx.get(f"{url}/_cluster/settings", params={"flat_settings": "true"}, timeout=30).json()
+    return any(str(scope.get("cluster.blocks.create_index")).lower() == "true" for scope in answer.values())
 
 
 def _all_blocked(url: str, prefix: str) -> bool:

@@ -39,7 +39,9 @@ class ChangeSource(Protocol):
     `poll` answers the records of the assigned partitions by partition, in offset
     order; `commit` stores, per partition, the offset of the *next* record to read;
     paused partitions answer nothing from `poll` while polling keeps the membership
-    alive. Partitions are only revoked inside `poll`.
+    alive; pausing or resuming a partition no longer assigned does nothing; `seek` makes
+    the next `poll` answer an assigned partition from that offset. Partitions are only
+    assigned and revoked inside `poll`.
     """
 
     def poll(self, *, timeout_ms: int) -> dict[Partition, list[ConsumedRecord]]: ...
@@ -49,6 +51,8 @@ class ChangeSource(Protocol):
     def pause(self, partitions: Collection[Partition]) -> None: ...
 
     def resume(self, partitions: Collection[Partition]) -> None: ...
+
+    def seek(self, partition: Partition, offset: int) -> None: ...
 
     def assignment(self) -> set[Partition]: ...
 

@@ -1,4 +1,4 @@
-"""Which Kafka topic carries which channel, in which native format. Pure.
+"""Which Kafka topic carries which channel, in which native format. Pure (settings are plain values).
 
 One topic per channel (configurable); every message is keyed by the canonical
 order id, so all events of one order share a partition and keep their order.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from order_domain.model import Channel
+from settings import Settings
 
 CHANNEL_FORMATS: dict[Channel, str] = {
     Channel.WEB: "shopify",
@@ -37,6 +38,11 @@ class TopicMap:
                              f"known: {[c.value for c in Channel]}")
         by_channel = {channel: overrides.get(channel.value, f"{prefix}.{channel.value}") for channel in Channel}
         return cls(by_channel=by_channel, dead_letter=dead_letter or f"{prefix}.dead-letter")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TopicMap:
+        """The one way to name the topics of a deployment (prefix, per-channel overrides, dead letters)."""
+        return cls.build(settings.topic_prefix, settings.channel_topics, settings.dead_letter_topic)
 
     def source_topics(self) -> list[str]:
         return sorted(set(self.by_channel.values()))

@@ -247,13 +247,24 @@ class IngestWorker:
         self._pause_for(delay)
 
     def _pause_for(self, seconds: float) -> None:
-        """Paused partitions return nothing from poll(); polling keeps the group membership alive."""
-        assigned = self.source.assignment()
-        self.source.pause(assigned)
+        """Paused partitions return nothing from poll(); polling keeps the group membership alive.
+
+        A rebalance inside one of these polls (the broker restarted, a member left) can assign
+        partitions that are not paused: they are paused before the next poll, and records a poll
+        returns meanwhile are read again later (the source seeks back to the first), never dropped.
+        Only what is assigned at the end is resumed (a revoked partition has no pause to lift)."""
+        paused = self.source.assignment()
+        self.source.pause(paused)
         deadline = self.clock() + seconds
         while self.clock() < deadline:
-            self.source.poll(timeout_ms=min(1000, max(1, int((deadline - self.clock()) * 1000))))
-        self.source.resume(assigned)
+            if newly := self.source.assignment() - paused:
+                self.source.pause(newly)
+                paused |= newly
+            stray = self.source.poll(timeout_ms=min(1000, max(1, int((deadline - self.clock()) * 1000))))
+            for partition, records in stray.items():
+                if records:
+                    self.source.seek(partition, records[0].offset)
+        self.source.resume(self.source.assignment())
 
     def _observe(self, records: list[ConsumedRecord], letters: list[DeadLetter], started: float) -> None:
         now = time.time()

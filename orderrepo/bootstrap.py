@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from adapters.kafka_bus import (
     make_producer,
 )
 from adapters.engine_settings import connect_async_engine, connect_engine, engine_config  # re-exported for the entry points
-from adapters.search_engine import SearchEngine
+from adapters.bus_records import BusUnavailable
+from adapters.search_engine import EngineUnavailable, SearchEngine
 from index_templates import IndexNames, install
 from ingest.admission import AdmittedWriter
 from ingest.dead_letter import LetterBounds
@@ -34,7 +36,7 @@ def index_names(settings: Settings) -> IndexNames:
 
 
 def topic_map(settings: Settings) -> TopicMap:
-    return TopicMap.build(settings.topic_prefix, settings.channel_topics, settings.dead_letter_topic)
+    return TopicMap.from_settings(settings)
 
 
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
@@ -89,6 +91,26 @@ def build_worker(
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
         decoder_options=decoder_options(settings),
     )
+
+
+def start_worker(settings: Settings, engine: SearchEngine, *, worker_index: int, prepare: bool,
+                 on_wait: Callable[[Exception, float], None] = lambda error, left: None) -> IngestWorker:
+    """Storage prepared (unless the supervisor did) and the worker built. A worker (re)started while the
+    broker or the engine is away waits for them with capped backoff, up to ORDERREPO_ENGINE_START_WAIT_S,
+    instead of exiting: found by the fault drill (a worker restarted on a loaded machine was still
+    starting when the broker restarted, and ended)."""
+    deadline, attempt = time.monotonic() + settings.engine_start_wait_s, 0
+    while True:
+        try:
+            if prepare:
+                prepare_storage(settings, engine)
+            return build_worker(settings, engine, worker_index=worker_index)
+        except (BusUnavailable, EngineUnavailable) as error:
+            if time.monotonic() >= deadline:
+                raise
+            on_wait(error, deadline - time.monotonic())
+            time.sleep(min(0.5 * 2**attempt, 10.0, max(0.0, deadline - time.monotonic())))
+            attempt += 1
 
 
 def admitted_writer(settings: Settings, engine: SearchEngine) -> AdmittedWriter:

@@ -142,7 +142,7 @@ def ingest_run(
     from prometheus_client import start_http_server
 
     from ingest.supervisor import supervise
-    from orderrepo.bootstrap import build_worker, connect_engine, prepare_storage
+    from orderrepo.bootstrap import connect_engine, prepare_storage, start_worker
 
     settings = get_settings()
     count = processes or settings.ingest_processes
@@ -154,12 +154,12 @@ def ingest_run(
         child = [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", "1"]
         child += ["--idle-exit", str(idle_exit)] if idle_exit is not None else []
         raise typer.Exit(code=supervise([[*child, "--worker-index", str(i)] for i in range(count)]))
-    if worker_index is None:  # on its own; a supervised child finds storage prepared by its parent
-        prepare_storage(settings, engine)
     index = worker_index or 0
     if settings.ingest_metrics_port:
         start_http_server(settings.ingest_metrics_port + index, addr="127.0.0.1")
-    worker = build_worker(settings, engine, worker_index=index)
+    worker = start_worker(settings, engine, worker_index=index, prepare=worker_index is None,  # else: the parent did
+                          on_wait=lambda error, left: console.print(
+                              f"[yellow]waiting for the broker and the engine[/] ({error}); giving up in {left:.0f}s"))
     worker.install_signal_handlers()
     console.print(f"ingest worker {index} into {engine.info.kind} {engine.info.version} at {engine.info.url}")
     worker.run(idle_exit_s=idle_exit)

@@ -35,6 +35,8 @@ class FakeChangeSource:
         self.refuse_commits = 0  # the next N commits fail as after a rebalance
         self.pause_calls = 0
         self.polls = 0
+        self.owned: set[Partition] | None = None  # None: every partition with records
+        self.rebalances: list[set[Partition]] = []  # assignments the next polls bring, one per poll
         self.closed = False
 
     def append(self, topic: str, value: bytes | None, *, key: bytes | None = None, partition: int = 0,
@@ -54,8 +56,17 @@ class FakeChangeSource:
         """Read everything again from the committed offsets (what a restarted member does)."""
         self.positions = {p: self.committed.get(p, 0) for p in self.logs}
 
+    def reassign(self, partitions: set[Partition]) -> None:
+        """A rebalance: revoked partitions lose their pause, new ones are read from the committed offset."""
+        for partition in partitions - self.assignment():
+            self.positions[partition] = self.committed.get(partition, 0)
+        self.owned = set(partitions)
+        self.paused &= self.owned
+
     def poll(self, *, timeout_ms: int) -> dict[Partition, list[ConsumedRecord]]:
         self.polls += 1
+        if self.rebalances:  # as in Kafka, inside the poll, which may then answer the new partitions at once
+            self.reassign(self.rebalances.pop(0))
         batch: dict[Partition, list[ConsumedRecord]] = {}
         room = self.max_batch
         for partition in sorted(self.assignment() - self.paused):
@@ -77,13 +88,19 @@ class FakeChangeSource:
 
     def pause(self, partitions: Collection[Partition]) -> None:
         self.pause_calls += 1
-        self.paused |= set(partitions)
+        self.paused |= set(partitions) & self.assignment()
 
     def resume(self, partitions: Collection[Partition]) -> None:
         self.paused -= set(partitions)
 
+    def seek(self, partition: Partition, offset: int) -> None:
+        assert partition in self.assignment(), f"seek on {partition}, which is not assigned"
+        self.positions[partition] = offset
+
     def assignment(self) -> set[Partition]:
-        return set(self.logs) if self.assigned else set()
+        if not self.assigned:
+            return set()
+        return set(self.logs) if self.owned is None else set(self.owned)
 
     def end_offsets(self, partitions: Collection[Partition]) -> dict[Partition, int]:
         return {p: len(self.logs[p]) for p in partitions}

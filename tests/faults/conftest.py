@@ -1,5 +1,6 @@
 """A stack of its own for the fault drills: they stop and start servers, so they never touch
-the stack the rest of the suite (or a developer) uses. Ports 27xxx (ORDERREPO_DRILL_*)."""
+the stack the rest of the suite (or a developer) uses. Ports 27xxx (ORDERREPO_DRILL_*), the
+API processes on the engine port + 200. Each test has its own index and topic prefix."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="module")  # stopped once its tests are done: not up for the rest of the session
+@pytest.fixture(scope="package")  # one stack for the drill and the soak, stopped once they are done
 def drill_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("drill-stack")
     settings = stack_control.drill_settings(home)

@@ -9,6 +9,7 @@ import pytest
 from adapters.search_engine import EngineKind, classify_root_answer
 from local_stack.java_runtime import Jdk, NoSuitableJava, pick_for_elasticsearch, pick_for_kafka, pick_for_opensearch
 from local_stack.servers import opensearch_version_for
+from order_domain.model import Channel
 from settings import Settings, StackSettings
 
 
@@ -115,6 +116,16 @@ def test_topic_map_defaults_overrides_and_unknown_channels() -> None:
     assert topics.dead_letter == "orders.dead-letter" and topics.format_of("orders.web") is None
     with pytest.raises(ValueError, match="unknown channel"):
         TopicMap.build("orders", {"telepathy": "x"})
+
+
+def test_topic_map_from_settings_takes_prefix_overrides_and_dead_letter_topic() -> None:
+    from ingest.topics import TopicMap
+
+    topics = TopicMap.from_settings(Settings(topic_prefix="acme", channel_topics={"b2b": "erp-orders"},
+                                             dead_letter_topic="acme.parked"))
+    assert topics.by_channel[Channel.B2B] == "erp-orders" and topics.by_channel[Channel.WEB] == "acme.web"
+    assert topics.dead_letter == "acme.parked"
+    assert TopicMap.from_settings(Settings(topic_prefix="acme")).dead_letter == "acme.dead-letter"
 
 
 def test_dead_letters_keep_the_original_bytes_and_the_reason() -> None:
