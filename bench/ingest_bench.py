@@ -46,10 +46,12 @@ def run_pipeline(settings: Settings, processes: int = 1) -> dict[str, Any]:
     stats = [s for s in stats if s["first_progress_at"] is not None]  # a member may have had no partition
     seconds = max(s["last_progress_at"] for s in stats) - min(s["first_progress_at"] for s in stats)
     records = sum(s["records"] for s in stats)
+    cpu = sum(s["cpu_at_last_batch"] - s["cpu_at_first_batch"] for s in stats)
     return {"processes": processes, "records": records, "changes": sum(s["changes"] for s in stats),
             "order_writes": sum(s["orders_written"] for s in stats),
             "timeline_entries": sum(s["timeline_written"] for s in stats), "seconds": round(seconds, 2),
             "records_per_s": round(records / seconds, 1), "peak_rss_mb": round(peak, 1),
+            "worker_cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu / max(records, 1) * 1e6, 1),
             "exit_code": worker.returncode}
 
 
