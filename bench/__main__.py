@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,10 @@ API_COMMAND = ("-m", "orderrepo.cli", "api")
 
 def _start_api(settings: Settings, command: tuple[str, ...] = API_COMMAND, *,
                port: int = 18080) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET}
+    # the load generator is one address and one staff token: limits far above its rate keep the
+    # limiter's work on every request without turning the measurement into 429s
+    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET, "ORDERREPO_API_RATE_PER_TOKEN": "1e9",
+           "ORDERREPO_API_RATE_PER_CLIENT": "1e9"}
     process = subprocess.Popen([sys.executable, *command, "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -144,13 +147,17 @@ def _drop(settings: Settings, engine: Any) -> None:
 
 def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
              freshness_seconds: float, processes: int, profile_to: Path | None, keep: bool,
-             direct: bool = False) -> dict[str, Any]:
+             direct: bool = False, result: dict[str, Any] | None = None,
+             checkpoint: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Fills `result` phase by phase and calls `checkpoint` after each: a run stopped half-way
+    keeps the figures it measured."""
     engine = connect_engine(settings)
     scoped = _scoped(settings, f"bench{orders}-{int(time.time())}")
     try:
         return _measure_size(settings, scoped, engine, orders, seed=seed, per_level=per_level, postgres=postgres,
                              freshness_seconds=0 if direct else freshness_seconds, processes=processes,
-                             profile_to=profile_to, direct=direct)
+                             profile_to=profile_to, direct=direct,
+                             result=result if result is not None else {"orders": orders}, checkpoint=checkpoint)
     finally:
         if not keep:
             _drop(scoped, engine)
@@ -171,27 +178,31 @@ def _ingest(scoped: Settings, engine: Any, orders: int, *, seed: int, processes:
 
 def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
                   postgres: bool, freshness_seconds: float, processes: int,
-                  profile_to: Path | None, direct: bool) -> dict[str, Any]:
+                  profile_to: Path | None, direct: bool, result: dict[str, Any],
+                  checkpoint: Callable[[], None]) -> dict[str, Any]:
     prepare_storage(scoped, engine)
-    result: dict[str, Any] = {"orders": orders}
     if direct:
         _say(f"{orders:,} orders: loading without Kafka (read figures only at this size)")
         result["data"] = direct_load(scoped, engine, orders, seed)
     else:
         result |= _ingest(scoped, engine, orders, seed=seed, processes=processes)
+    checkpoint()
     result["disk"] = disk_per_1000_orders(scoped, engine)
     names = index_names(scoped)
     inputs = sample_inputs(random_orders(engine, names.orders))
     levels = (1, 8, 32)
     _say("query latency: API")
     result["api"], result["api_peak_rss_mb"] = _through_api(scoped, API_COMMAND, inputs, levels, per_level)
+    checkpoint()
     _say("query latency: direct engine")
     result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), {}, inputs, levels, per_level,
                                          lambda c: engine_calls(c, names.orders, names.events, inputs)))
+    checkpoint()
     if postgres:
         _say("query latency: PostgreSQL baseline (install/start/load)")
         result["postgres"] = _postgres_results(scoped, _orders(engine, names.orders),
                                                _timeline_rows(engine, names.events), inputs, levels, per_level)
+        checkpoint()
     if freshness_seconds:
         _say("freshness at 25/50/90% of the sustained rate")
         fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")
@@ -201,7 +212,7 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
         finally:
             _drop(fresh, engine)
     if profile_to is not None and not direct:
-        _say("profile of one ingest worker (py-spy, 10,000 orders)")
+        _say("profile of one ingest worker (py-spy, 3,000 orders)")
         sampled = _scoped(settings, f"profile{orders}-{int(time.time())}")
         try:
             result["profile"] = profile_ingest(sampled, profile_to)
@@ -245,10 +256,11 @@ def main(
     sizes = [orders] + ([size for size in FULL_SIZES if size != orders] if full else [])
     runs: list[dict[str, Any]] = []
     for number, size in enumerate(sizes):
-        runs.append(run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
-                             freshness_seconds=freshness_seconds, processes=ingest_processes,
-                             profile_to=out if profile and number == 0 else None, keep=keep,
-                             direct=size >= direct_load_from))
+        runs.append({"orders": size})
+        run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+                 freshness_seconds=freshness_seconds, processes=ingest_processes,
+                 profile_to=out if profile and number == 0 else None, keep=keep, direct=size >= direct_load_from,
+                 result=runs[-1], checkpoint=lambda: _save(settings, out, started, runs))
         _save(settings, out, started, runs)  # after every size: a later failure keeps what was measured
     if tier_orders:
         _say(f"tiers: hot, warm and cold bytes per order and cold lookups ({tier_orders:,} orders)")

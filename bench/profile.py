@@ -25,7 +25,7 @@ OWN_PACKAGES = ("order_domain/", "ingest/", "adapters/", "opensearchpy/", "kafka
 _FRAME = re.compile(r"^(?P<function>.+?) \((?P<file>[^:]+)(:\d+)?\)$")
 
 
-def profile_ingest(settings: Settings, out: Path, *, orders: int = 10_000, seed: int = 7) -> dict[str, Any]:
+def profile_ingest(settings: Settings, out: Path, *, orders: int = 3_000, seed: int = 7) -> dict[str, Any]:
     spy = find_py_spy()
     if spy is None:
         return {"skipped": "py-spy is not installed (pip install -e '.[bench]')"}

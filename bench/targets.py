@@ -45,6 +45,8 @@ def ingest_checks(run: dict[str, Any]) -> list[Check]:
 
 
 def api_checks(run: dict[str, Any]) -> list[Check]:
+    if "api" not in run or "engine" not in run:
+        return []
     checks = []
     for clients, limit in (("1", 1.5), ("8", 3.0)):
         for query in QUERIES:
@@ -62,7 +64,7 @@ def api_checks(run: dict[str, Any]) -> list[Check]:
 def baseline_checks(run: dict[str, Any]) -> list[Check]:
     """Against PostgreSQL served through the same API (routes, auth, views, JSON)."""
     pg = (run.get("postgres") or {}).get("api")
-    if not pg:
+    if not pg or "api" not in run:
         return []
     checks = []
     for query in ("order_by_reference", "history_page"):
@@ -78,8 +80,10 @@ def baseline_checks(run: dict[str, Any]) -> list[Check]:
 
 
 def resource_checks(run: dict[str, Any]) -> list[Check]:
-    checks = [Check("API process < 250 MB RSS", f"{run['api_peak_rss_mb']} MB",
-                    round(run["api_peak_rss_mb"] / 250, 2), run["api_peak_rss_mb"] < 250)]
+    checks = []
+    if "api_peak_rss_mb" in run:
+        checks.append(Check("API process < 250 MB RSS", f"{run['api_peak_rss_mb']} MB",
+                            round(run["api_peak_rss_mb"] / 250, 2), run["api_peak_rss_mb"] < 250))
     if "pipeline" in run:
         rss = run["pipeline"]["peak_rss_mb"]
         checks.append(Check("ingest worker < 300 MB RSS", f"{rss} MB", round(rss / 300, 2), rss < 300))

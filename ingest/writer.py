@@ -52,6 +52,9 @@ from order_domain.significance import TimelineEntry
 from order_domain.timeline import with_links
 
 _timeline_document = event_document  # the name the template tests know it by
+# a poll batch (up to 2,000 records) goes as one request per family: every bulk request is a
+# translog sync and a round trip, and the bulk helper still bounds a request by bytes
+BULK_CHUNK = 5000
 
 
 class TransientWriteFailure(RuntimeError):
@@ -149,12 +152,12 @@ class OrderStoreWriter:
         retry: set[str] = set()
         refused: dict[str, str] = {}
         order_of_entry = {entry.entry_id: entry.order_id for entry in plan.entries}
-        for result in self.engine.bulk(self._timeline_actions(plan.entries, now)):
+        for result in self.engine.bulk(self._timeline_actions(plan.entries, now), chunk_size=BULK_CHUNK):
             # by id, not position: the bulk helper yields items it retried after the others
             self._classify(result, order_of_entry[result.doc_id], retry, refused)
             outcome.timeline_written += result.ok
         writes = {w.order_id: w for w in plan.orders if w.order_id not in retry and w.order_id not in refused}
-        for result in self.engine.bulk(self._order_actions(list(writes.values()), now)):
+        for result in self.engine.bulk(self._order_actions(list(writes.values()), now), chunk_size=BULK_CHUNK):
             self._classify(result, result.doc_id, retry, refused)
             self._remember(writes[result.doc_id], result)
             outcome.orders_written += result.ok
