@@ -53,10 +53,11 @@ def _cores(rate: float, us_per_unit: float) -> int:
 def ingest_rows(units: dict[str, tuple[float, str]]) -> list[str]:
     worker, engine = units["worker_us_per_event"][0], units["engine_us_per_event"][0]
     rows = ["| events/s | worker cores | worker processes | Kafka partitions (all channel topics) | "
-            "engine indexing cores |", "|---|---|---|---|---|"]
+            "engine indexing cores | engine nodes for indexing |", "|---|---|---|---|---|---|"]
     for rate in EVENT_RATES:
-        workers = _cores(rate, worker)
-        rows.append(f"| {rate:,} | {workers} | {workers} | {max(12, 2 * workers)} | {_cores(rate, engine)} |")
+        workers, indexing = _cores(rate, worker), _cores(rate, engine)
+        rows.append(f"| {rate:,} | {workers} | {workers} | {max(12, 2 * workers)} | {indexing} | "
+                    f"{math.ceil(indexing / NODE_CORES)} |")
     return rows
 
 

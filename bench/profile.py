@@ -82,9 +82,8 @@ STAGES = (
     ("OrderStoreWriter._history", "re-read of event documents"),
     ("plan_writes", "merge and plan"),
     ("history_needed", "merge and plan"),
-    ("_order_actions", "document building"),
-    ("_timeline_actions", "document building"),
-    ("dumps", "serialisation"),
+    ("OrderStoreWriter._order_actions", "document building"),
+    ("OrderStoreWriter._timeline_actions", "document building"),
     ("SearchEngine.bulk", "bulk write (engine)"),
     ("IngestWorker._send_letters", "dead letters"),
 )
