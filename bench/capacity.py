@@ -95,8 +95,9 @@ def render(results: dict[str, Any], source: str) -> str:
         "# Capacity plan", "",
         f"Derived by `python -m bench.capacity {source}` from that benchmark run (machine: "
         f"{results['machine']['cores']} cores shared by the load generator, the workers, the API, the engine "
-        "and the broker; every per-unit cost is therefore an upper bound). Re-run the bench and this command "
-        "to refresh every number below.", "",
+        "and the broker; every per-unit cost is therefore an upper bound, and a loud one when other work "
+        "shared the machine and the engine during the run: re-measure on a quiet machine before buying "
+        "hardware). Re-run the bench and this command to refresh every number below.", "",
         "## Measured unit costs", "", *measured, "",
         "## Assumptions (not measured: the retailer's policy and hardware)", "",
         f"- cores are planned at {CPU_UTILISATION:.0%} utilisation of the measured load;",

@@ -106,5 +106,5 @@ def tier_checks(tiers: dict[str, Any]) -> list[dict[str, Any]]:
         p99 = (lookups.get(f"{phase}_ms") or {}).get("p99")
         if p99 is not None:
             checks.append(Check(f"cold lookup by reference p99 < {limit} ms ({phase.replace('_', ' ')})",
-                                f"{p99} ms", round(p99 / limit, 2), p99 < limit))
+                                f"{p99:.1f} ms", round(p99 / limit, 2), p99 < limit))
     return [asdict(check) for check in checks]

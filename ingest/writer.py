@@ -79,9 +79,10 @@ class OrderStoreWriter:
     def __init__(
         self, engine: OrderStore, names: IndexNames, *, max_rounds: int = 8,
         clock: Callable[[], datetime] = _utcnow, sleep: Callable[[float], None] = time.sleep,
-        remember: int = 20_000,
+        remember: int = 5_000,
     ) -> None:
-        """`remember`: how many written orders to keep as guards (0 = read every order back)."""
+        """`remember`: how many written orders to keep as guards (0 = read every order back); a
+        merge state is a few KiB, and a poll batch touches a few hundred orders."""
         self.engine = engine
         self.names = names
         self.max_rounds = max_rounds
