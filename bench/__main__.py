@@ -1,6 +1,10 @@
-"""`python -m bench [--full]`: every measurement side by side, saved under bench/results/<stamp>/.
+"""`python -m bench [--quick | --full]`: every measurement side by side, saved under bench/results/<stamp>/.
 
-Quick set: 100,000 orders. Full set (--full): 100,000 and 1,000,000 orders.
+Quick set (the default): 100,000 orders. Full set (--full): 100,000, 1,000,000 and 3,000,000
+orders; from `--direct-load-from` orders on (3,000,000 by default) the data is loaded without
+Kafka (`bench.direct_load`: the same documents) and only read, disk and latency figures are
+measured at that size. Every figure is saved with its target, ratio and verdict
+(`bench.targets`).
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ import aiohttp
 import httpx
 import typer
 
+from bench.direct_load import direct_load
 from bench.freshness_bench import measure_freshness
 from bench.ingest_bench import (
     disk_per_1000_orders,
@@ -34,6 +40,7 @@ from bench.profile import profile_ingest
 from bench.query_bench import (api_calls, engine_calls, random_orders, run_http_target, run_postgres_target,
                                sample_inputs, shopper)
 from bench.report import write_report
+from bench.targets import checks_of, tier_checks
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
 from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
@@ -43,6 +50,7 @@ from query_api.auth import Caller, Role, issue_token
 app = typer.Typer(add_completion=False)
 RESULTS = Path(__file__).resolve().parent / "results"
 SECRET = "bench-secret-bench-secret-bench-secret-0001"
+FULL_SIZES = (1_000_000, 3_000_000)
 
 
 def _say(text: str) -> None:
@@ -60,10 +68,16 @@ def _orders(engine: Any, alias: str) -> Iterator[dict[str, Any]]:
             yield source
 
 
-def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    port = 18080
-    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET}
-    process = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "api", "--port", str(port)], env=env,
+API_COMMAND = ("-m", "orderrepo.cli", "api")
+
+
+def _start_api(settings: Settings, command: tuple[str, ...] = API_COMMAND, *,
+               port: int = 18080) -> tuple[subprocess.Popen[bytes], str]:
+    # the load generator is one address and one staff token: limits far above its rate keep the
+    # limiter's work on every request without turning the measurement into 429s
+    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET, "ORDERREPO_API_RATE_PER_TOKEN": "1e9",
+           "ORDERREPO_API_RATE_PER_CLIENT": "1e9"}
+    process = subprocess.Popen([sys.executable, *command, "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -72,12 +86,27 @@ def _start_api(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.2)
+    process.terminate()
     raise RuntimeError("the API did not start")
 
 
-def _postgres_results(orders: Iterator[dict[str, Any]], timeline: Iterator[tuple], inputs: Any,
-                      levels: tuple[int, ...],
-                      per_level: int) -> dict[str, Any]:
+def _through_api(settings: Settings, command: tuple[str, ...], inputs: Any, levels: tuple[int, ...],
+                 per_level: int, *, port: int = 18080) -> tuple[dict[str, Any], float]:
+    """The five questions over HTTP, as a staff member and as the shoppers; and the API's peak RSS."""
+    api, base = _start_api(settings, command, port=port)
+    try:
+        token = issue_token(SECRET, subject="bench", role=Role.ADMIN)
+        shoppers = {email: _token_for(shopper(email)) for email in inputs.emails}
+        latency = asyncio.run(_http(base, {"Authorization": f"Bearer {token}"}, inputs, levels, per_level,
+                                    lambda c: api_calls(c, inputs, shoppers)))
+        return latency, round(peak_rss_mb(api.pid), 1)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+
+
+def _postgres_results(settings: Settings, orders: Iterator[dict[str, Any]], timeline: Iterator[tuple], inputs: Any,
+                      levels: tuple[int, ...], per_level: int) -> dict[str, Any]:
     import psycopg
 
     from bench.pg import queries as pgq
@@ -96,7 +125,10 @@ def _postgres_results(orders: Iterator[dict[str, Any]], timeline: Iterator[tuple
         }
         latency = run_postgres_target(calls, lambda: psycopg.connect(server.dsn, autocommit=True), levels=levels,
                                       per_level=per_level)
-        return {"load_seconds": round(stats.total_seconds, 2), "latency": latency}
+        _say("query latency: PostgreSQL through the same API (routes, auth, views)")
+        api, rss = _through_api(settings, ("-m", "bench.pg.api", "--dsn", server.dsn), inputs, levels, per_level,
+                                port=18081)
+        return {"load_seconds": round(stats.total_seconds, 2), "latency": latency, "api": api, "api_peak_rss_mb": rss}
 
 
 def _timeline_rows(engine: Any, alias: str) -> Iterator[tuple]:
@@ -114,51 +146,63 @@ def _drop(settings: Settings, engine: Any) -> None:
 
 
 def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
-             freshness_seconds: float, processes: int, profile_to: Path | None, keep: bool) -> dict[str, Any]:
+             freshness_seconds: float, processes: int, profile_to: Path | None, keep: bool,
+             direct: bool = False, result: dict[str, Any] | None = None,
+             checkpoint: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Fills `result` phase by phase and calls `checkpoint` after each: a run stopped half-way
+    keeps the figures it measured."""
     engine = connect_engine(settings)
     scoped = _scoped(settings, f"bench{orders}-{int(time.time())}")
     try:
         return _measure_size(settings, scoped, engine, orders, seed=seed, per_level=per_level, postgres=postgres,
-                             freshness_seconds=freshness_seconds, processes=processes, profile_to=profile_to)
+                             freshness_seconds=0 if direct else freshness_seconds, processes=processes,
+                             profile_to=profile_to, direct=direct,
+                             result=result if result is not None else {"orders": orders}, checkpoint=checkpoint)
     finally:
         if not keep:
             _drop(scoped, engine)
 
 
-def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
-                  postgres: bool, freshness_seconds: float, processes: int,
-                  profile_to: Path | None) -> dict[str, Any]:
-    prepare_storage(scoped, engine)
-    result: dict[str, Any] = {"orders": orders}
+def _ingest(scoped: Settings, engine: Any, orders: int, *, seed: int, processes: int) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     _say(f"{orders:,} orders: publishing sample traffic")
     result["data"] = publish(scoped, orders, seed)
     _say(f"ingest pipeline ({processes} worker processes, Kafka -> engine)")
     result["pipeline"] = run_pipeline(scoped, processes)
-    _say(f"pipeline: {result['pipeline']['records_per_s']:,} records/s; raw bulk limit next")
+    _say(f"pipeline: {result['pipeline']['records_per_s']:,} records/s, "
+         f"{result['pipeline']['cpu_us_per_event']} µs worker CPU per event; raw bulk limit next")
     result["raw_bulk"] = raw_bulk_limit(scoped, engine, chunk_sizes=(1000, 5000) if orders < 500_000 else (5000,))
     result["pipeline_vs_raw"] = round(result["raw_bulk"]["seconds"] / result["pipeline"]["seconds"], 3)
+    return result
+
+
+def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
+                  postgres: bool, freshness_seconds: float, processes: int,
+                  profile_to: Path | None, direct: bool, result: dict[str, Any],
+                  checkpoint: Callable[[], None]) -> dict[str, Any]:
+    prepare_storage(scoped, engine)
+    if direct:
+        _say(f"{orders:,} orders: loading without Kafka (read figures only at this size)")
+        result["data"] = direct_load(scoped, engine, orders, seed)
+    else:
+        result |= _ingest(scoped, engine, orders, seed=seed, processes=processes)
+    checkpoint()
     result["disk"] = disk_per_1000_orders(scoped, engine)
     names = index_names(scoped)
     inputs = sample_inputs(random_orders(engine, names.orders))
     levels = (1, 8, 32)
     _say("query latency: API")
-    api, base = _start_api(scoped)
-    try:
-        token = issue_token(SECRET, subject="bench", role=Role.ADMIN)
-        shoppers = {email: _token_for(shopper(email)) for email in inputs.emails}
-        result["api"] = asyncio.run(_http(base, {"Authorization": f"Bearer {token}"}, inputs, levels, per_level,
-                                          lambda c: api_calls(c, inputs, shoppers)))
-        result["api_peak_rss_mb"] = round(peak_rss_mb(api.pid), 1)
-    finally:
-        api.terminate()
-        api.wait(timeout=30)
+    result["api"], result["api_peak_rss_mb"] = _through_api(scoped, API_COMMAND, inputs, levels, per_level)
+    checkpoint()
     _say("query latency: direct engine")
     result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), {}, inputs, levels, per_level,
                                          lambda c: engine_calls(c, names.orders, names.events, inputs)))
+    checkpoint()
     if postgres:
         _say("query latency: PostgreSQL baseline (install/start/load)")
-        result["postgres"] = _postgres_results(_orders(engine, names.orders), _timeline_rows(engine, names.events),
-                                               inputs, levels, per_level)
+        result["postgres"] = _postgres_results(scoped, _orders(engine, names.orders),
+                                               _timeline_rows(engine, names.events), inputs, levels, per_level)
+        checkpoint()
     if freshness_seconds:
         _say("freshness at 25/50/90% of the sustained rate")
         fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")
@@ -167,8 +211,8 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
                                                     processes=processes, seconds=freshness_seconds)
         finally:
             _drop(fresh, engine)
-    if profile_to is not None:
-        _say("profile of one ingest worker (py-spy, 10,000 orders)")
+    if profile_to is not None and not direct:
+        _say("profile of one ingest worker (py-spy, 3,000 orders)")
         sampled = _scoped(settings, f"profile{orders}-{int(time.time())}")
         try:
             result["profile"] = profile_ingest(sampled, profile_to)
@@ -191,14 +235,17 @@ async def _http(base: str, headers: dict[str, str], inputs: Any, levels: tuple[i
 
 @app.command()
 def main(
-    full: bool = typer.Option(False, "--full", help="also 1,000,000 orders (about 4 million change events)"),
+    full: bool = typer.Option(False, "--full/--quick",
+                              help="also 1,000,000 and 3,000,000 orders (about 4 and 12 million change events)"),
     orders: int = typer.Option(100_000, help="size of the quick set"),
+    direct_load_from: int = typer.Option(3_000_000, help="from this size on, load without Kafka (read figures only)"),
     seed: int = typer.Option(42),
     per_level: int = typer.Option(300, help="requests per query type and concurrency level"),
     postgres: bool = typer.Option(True, help="include the PostgreSQL baseline"),
     freshness_seconds: float = typer.Option(20.0, help="seconds per freshness level (0 = skip)"),
     ingest_processes: int = typer.Option(os.cpu_count() or 1, min=1, help="ingest worker processes [default: cores]"),
     profile: bool = typer.Option(True, help="py-spy profile of one ingest worker (first size only)"),
+    tier_orders: int = typer.Option(20_000, help="orders for the tier figures (bench.tier_bench; 0 = skip)"),
     keep: bool = typer.Option(False, help="keep the benchmark's indices and topics afterwards"),
 ) -> None:
     settings = get_settings()
@@ -206,19 +253,37 @@ def main(
     started = time.time()
     out = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
-    sizes = [orders] + ([1_000_000] if full and orders != 1_000_000 else [])
+    sizes = [orders] + ([size for size in FULL_SIZES if size != orders] if full else [])
     runs: list[dict[str, Any]] = []
     for number, size in enumerate(sizes):
-        runs.append(run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
-                             freshness_seconds=freshness_seconds, processes=ingest_processes,
-                             profile_to=out if profile and number == 0 else None, keep=keep))
+        runs.append({"orders": size})
+        run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+                 freshness_seconds=freshness_seconds, processes=ingest_processes,
+                 profile_to=out if profile and number == 0 else None, keep=keep, direct=size >= direct_load_from,
+                 result=runs[-1], checkpoint=lambda: _save(settings, out, started, runs))
         _save(settings, out, started, runs)  # after every size: a later failure keeps what was measured
+    if tier_orders:
+        _say(f"tiers: hot, warm and cold bytes per order and cold lookups ({tier_orders:,} orders)")
+        _save(settings, out, started, runs, tiers=_tiers(settings, tier_orders, seed))
     _say(f"saved {out}")
 
 
-def _save(settings: Settings, out: Path, started: float, runs: list[dict[str, Any]]) -> None:
+def _tiers(settings: Settings, orders: int, seed: int) -> dict[str, Any]:
+    from bench.tier_bench import run as tier_run
+
+    scoped = settings.model_copy(update={"index_prefix": f"tierbench{int(time.time())}"})
+    with tempfile.TemporaryDirectory(prefix="tier-bench-") as scratch:
+        return tier_run(scoped, orders=orders, seed=seed, cold_root=Path(scratch))
+
+
+def _save(settings: Settings, out: Path, started: float, runs: list[dict[str, Any]],
+          tiers: dict[str, Any] | None = None) -> None:
+    for run in runs:
+        run["checks"] = checks_of(run)
     payload = {"machine": machine(), "engine": connect_engine(settings).info.__dict__ | {"kind": "opensearch"},
                "seconds": round(time.time() - started, 1), "runs": runs}
+    if tiers is not None:
+        payload["tiers"] = tiers | {"checks": tier_checks(tiers)}
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
     print(write_report(payload, out))
 

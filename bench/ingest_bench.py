@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from adapters.search_engine import SearchEngine
-from bench.measure import Stopwatch, watch_peak_rss
+from bench.measure import Stopwatch, engine_cpu_seconds, watch_peak_rss
 from index_templates import IndexNames, install
 from orderrepo.bootstrap import health_files, index_names
 from settings import Settings
@@ -37,19 +37,24 @@ def publish(settings: Settings, orders: int, seed: int) -> dict[str, Any]:
 
 def run_pipeline(settings: Settings, processes: int = 1) -> dict[str, Any]:
     """The real worker(s) as their own processes: time from the first batch to the last, and peak RSS."""
+    engine_cpu = engine_cpu_seconds(settings.resolved_engine_url())
     worker = subprocess.Popen(
         [sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--idle-exit", "5", "--processes", str(processes)],
         env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = watch_peak_rss(worker)
+    engine_cpu = engine_cpu_seconds(settings.resolved_engine_url()) - engine_cpu
     stats = [orjson.loads(path.read_bytes()) for path in health_files(settings.model_copy(
         update={"ingest_processes": processes}))]
     stats = [s for s in stats if s["first_progress_at"] is not None]  # a member may have had no partition
     seconds = max(s["last_progress_at"] for s in stats) - min(s["first_progress_at"] for s in stats)
     records = sum(s["records"] for s in stats)
+    cpu = sum(s["cpu_at_last_batch"] - s["cpu_at_first_batch"] for s in stats)
     return {"processes": processes, "records": records, "changes": sum(s["changes"] for s in stats),
             "order_writes": sum(s["orders_written"] for s in stats),
             "timeline_entries": sum(s["timeline_written"] for s in stats), "seconds": round(seconds, 2),
             "records_per_s": round(records / seconds, 1), "peak_rss_mb": round(peak, 1),
+            "worker_cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu / max(records, 1) * 1e6, 1),
+            "engine_cpu_s": round(engine_cpu, 2), "engine_cpu_us_per_event": round(engine_cpu / max(records, 1) * 1e6, 1),
             "exit_code": worker.returncode}
 
 
@@ -101,23 +106,26 @@ def raw_bulk_limit(settings: Settings, engine: SearchEngine, chunk_sizes: tuple[
                                                       SORT_KEY[family], size, Path(folder))
                 files += written
                 total += count
-            seconds = _send_files(settings.resolved_engine_url(), files, f"{raw.orders},{raw.events}")
+            seconds, cpu = _send_files(settings.resolved_engine_url(), files, f"{raw.orders},{raw.events}")
         result = {"chunk_size": size, "documents": total, "seconds": round(seconds, 2),
-                  "docs_per_s": round(total / seconds, 1)}
+                  "docs_per_s": round(total / seconds, 1), "engine_cpu_s": round(cpu, 2),
+                  "engine_cpu_us_per_doc": round(cpu / max(total, 1) * 1e6, 1)}
         best = result if best is None or result["seconds"] < best["seconds"] else best
         for family in ("orders", "order-events"):
             engine.delete_index(raw.version(family, 1))
     return best or {}
 
 
-def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> float:
+def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> tuple[float, float]:
     """Sequential _bulk of each file; a 429 (the engine's back-pressure) is waited out and the
-    file sent again, as any bulk client does, and the wait counts in the time."""
+    file sent again, as any bulk client does, and the wait counts in the time. Answers the
+    seconds and the engine's CPU seconds over them."""
+    cpu = engine_cpu_seconds(engine_url)
     with httpx.Client(base_url=engine_url, timeout=300) as client, Stopwatch() as watch:
         for path in files:
             _send_until_accepted(client, path.read_bytes())
         client.post(f"/{refresh_target}/_refresh").raise_for_status()
-    return watch.seconds
+    return watch.seconds, engine_cpu_seconds(engine_url) - cpu
 
 
 def _send_until_accepted(client: httpx.Client, body: bytes, attempts: int = 10) -> None:

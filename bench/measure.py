@@ -74,3 +74,12 @@ def _children(pid: int) -> list[int]:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except (FileNotFoundError, ProcessLookupError):
         return []
+
+
+def engine_cpu_seconds(engine_url: str) -> float:
+    """The engine's process CPU time (all nodes), from its own node stats. On a shared engine
+    the difference over a phase includes whatever else it served meanwhile: an upper bound."""
+    import httpx
+
+    nodes = httpx.get(f"{engine_url}/_nodes/stats/process", timeout=30).json()["nodes"]
+    return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes.values()) / 1000

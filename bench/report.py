@@ -13,43 +13,28 @@ import matplotlib.pyplot as plt  # noqa: E402
 QUERIES = ("history_page", "order_by_reference", "csr_search", "order_timeline", "sales_aggregate")
 
 
+def _fmt(r: dict[str, Any] | None) -> str:
+    return f"{r['p50']}/{r['p95']}/{r['p99']}" if r else "–"
+
+
 def _latency_table(run: dict[str, Any]) -> list[str]:
-    lines = ["| query | clients | API p50/p95/p99 ms | engine p50/p95/p99 ms | PostgreSQL p50/p95/p99 ms | API qps |"
-             " API − engine p50 ms |", "|---|---|---|---|---|---|---|"]
+    pg = run.get("postgres") or {}
+    lines = ["| query | clients | API p50/p95/p99 ms | engine p50/p95/p99 ms | PostgreSQL via API p50/p95/p99 ms | "
+             "PostgreSQL direct p50/p95/p99 ms | API qps | API − engine p50 ms |", "|---|---|---|---|---|---|---|---|"]
     for query in QUERIES:
         for level, api in run["api"][query].items():
             engine = run["engine"][query][level]
-            pg = run.get("postgres", {}).get("latency", {}).get(query, {}).get(level)
-            fmt = lambda r: f"{r['p50']}/{r['p95']}/{r['p99']}" if r else "–"  # noqa: E731
-            lines.append(f"| {query} | {level} | {fmt(api)} | {fmt(engine)} | {fmt(pg)} | {api['qps']} | "
-                         f"{round(api['p50'] - engine['p50'], 2)} |")
+            via_api = (pg.get("api") or {}).get(query, {}).get(level)
+            direct = pg.get("latency", {}).get(query, {}).get(level)
+            lines.append(f"| {query} | {level} | {_fmt(api)} | {_fmt(engine)} | {_fmt(via_api)} | {_fmt(direct)} | "
+                         f"{api['qps']} | {round(api['p50'] - engine['p50'], 2)} |")
     return lines
 
 
-def _targets(run: dict[str, Any]) -> list[str]:
-    api8 = {q: run["api"][q]["8"] for q in QUERIES}
-    checks = [
-        ("pipeline ≥ 70% of the raw bulk limit", run["pipeline_vs_raw"] >= 0.7, f"{run['pipeline_vs_raw']:.0%}"),
-        ("storefront history p99 < 25 ms at 8 clients", api8["history_page"]["p99"] < 25,
-         f"{api8['history_page']['p99']} ms"),
-        ("order by reference p99 < 25 ms at 8 clients", api8["order_by_reference"]["p99"] < 25,
-         f"{api8['order_by_reference']['p99']} ms"),
-        ("API overhead < 3 ms at p50 (8 clients, every query)",
-         all(api8[q]["p50"] - run["engine"][q]["8"]["p50"] < 3 for q in QUERIES),
-         ", ".join(f"{q} {api8[q]['p50'] - run['engine'][q]['8']['p50']:.2f}" for q in QUERIES)),
-        ("ingest worker < 300 MB RSS", run["pipeline"]["peak_rss_mb"] < 300, f"{run['pipeline']['peak_rss_mb']} MB"),
-        ("API process < 250 MB RSS", run["api_peak_rss_mb"] < 250, f"{run['api_peak_rss_mb']} MB"),
-    ]
-    if "postgres" in run:
-        pg = run["postgres"]["latency"]["csr_search"]["8"]["p95"]
-        checks.append(("CSR search faster than PostgreSQL at p95 (8 clients)",
-                       run["api"]["csr_search"]["8"]["p95"] < pg, f"API {run['api']['csr_search']['8']['p95']} "
-                       f"ms vs PostgreSQL {pg} ms"))
-    for fresh in run.get("freshness", []):
-        if fresh["share_of_max"] == 0.5:
-            checks.append(("freshness p99 < 2 s at 50% of max rate", fresh["p99"] < 2, f"{fresh['p99']} s"))
-    return ["| target | holds | measured |", "|---|---|---|"] + [
-        f"| {name} | {'yes' if ok else '**no**'} | {value} |" for name, ok, value in checks]
+def _checks_table(checks: list[dict[str, Any]]) -> list[str]:
+    return ["| target | measured | ratio | holds |", "|---|---|---|---|"] + [
+        f"| {c['target']} | {c['measured']} | {'–' if c['ratio'] is None else c['ratio']} | "
+        f"{'pass' if c['holds'] else '**FAIL**'} |" for c in checks]
 
 
 def _plot(run: dict[str, Any], out: Path) -> str:
@@ -76,9 +61,10 @@ def _plot(run: dict[str, Any], out: Path) -> str:
 def _scaling(runs: list[dict[str, Any]]) -> list[str]:
     """How cost grows with the data: the same measurements side by side per size."""
     header = ["measure", *(f"{run['orders']:,} orders" for run in runs)]
-    rows = [("pipeline records/s", [run["pipeline"]["records_per_s"] for run in runs]),
-            ("raw bulk docs/s", [run["raw_bulk"]["docs_per_s"] for run in runs]),
-            ("pipeline / raw limit", [f"{run['pipeline_vs_raw']:.0%}" for run in runs])]
+    rows = [("pipeline records/s", [run.get("pipeline", {}).get("records_per_s", "–") for run in runs]),
+            ("raw bulk docs/s", [run.get("raw_bulk", {}).get("docs_per_s", "–") for run in runs]),
+            ("pipeline / raw limit", [f"{run['pipeline_vs_raw']:.0%}" if "pipeline_vs_raw" in run else "–"
+                                      for run in runs])]
     rows += [(f"API {query} p50/p99 ms @8", [f"{run['api'][query]['8']['p50']}/{run['api'][query]['8']['p99']}"
                                                for run in runs]) for query in QUERIES]
     rows += [("disk per 1,000 orders KiB (orders + events)",
@@ -93,10 +79,20 @@ def _profile_section(profile: dict[str, Any] | None) -> list[str]:
     if "skipped" in profile:
         return ["### Ingest worker profile", "", f"Skipped: {profile['skipped']}", ""]
     lines = ["### Ingest worker profile", "",
-             f"py-spy, one worker, {profile['orders']:,} orders; share of the worker loop's samples spent inside "
-             f"each function (inclusive). Collapsed stacks: `{profile['samples_file']}`.", "",
-             "| function | share |", "|---|---|"]
+             f"py-spy (idle samples kept), one worker, {profile['orders']:,} orders. Collapsed stacks: "
+             f"`{profile['samples_file']}`.", "", "| stage of the worker loop | share of samples | of which waiting |",
+             "|---|---|---|"]
+    lines += [f"| {name} | {row['share']:.1%} | {row['waiting']:.1%} |" for name, row in profile.get("stages", {}).items()]
+    lines += ["", "| function (inclusive) | share |", "|---|---|"]
     return lines + [f"| {row['function']} | {row['share']:.0%} |" for row in profile["top"]] + [""]
+
+
+def _tier_section(tiers: dict[str, Any] | None) -> list[str]:
+    if not tiers:
+        return []
+    return ["## Tiers", "", f"{tiers['hot']['orders']:,} orders moved hot → warm → cold (bench.tier_bench): "
+            f"hot {tiers['hot']['bytes_per_order']} B/order, warm {tiers['warm']['bytes_per_order']} B/order, "
+            f"cold {tiers['cold']['bytes_per_order']} B/order.", "", *_checks_table(tiers["checks"]), ""]
 
 
 def write_report(payload: dict[str, Any], out: Path) -> str:
@@ -104,31 +100,45 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
     lines = ["# Benchmark results\n", f"Machine: {m['cores']} cores, {m['memory_gib']} GiB; engine "
              f"{payload['engine'].get('kind')} {payload['engine'].get('version')}; total {payload['seconds']} s.\n"]
     for run in payload["runs"]:
-        p, raw = run["pipeline"], run["raw_bulk"]
-        lines += [f"## {run['orders']:,} orders ({run['data']['messages']:,} change messages)\n",
-                  f"- Ingest pipeline ({p.get('processes', 1)} worker processes): {p['records']:,} records in "
-                  f"{p['seconds']} s = **{p['records_per_s']:,} records/s** ({p['order_writes']:,} order writes, "
-                  f"{p['timeline_entries']:,} timeline entries), peak RSS per worker {p['peak_rss_mb']} MB",
-                  f"- Raw bulk limit (same final {raw['documents']:,} documents, pre-serialised, chunk "
-                  f"{raw['chunk_size']}): {raw['seconds']} s = {raw['docs_per_s']:,} docs/s",
-                  f"- Pipeline / limit (raw time ÷ pipeline time): **{run['pipeline_vs_raw']:.0%}**",
-                  f"- Engine disk per 1,000 orders (hot, force-merged): {run['disk']}",
-                  f"- API peak RSS: {run['api_peak_rss_mb']} MB"]
+        if "data" not in run:
+            continue  # stopped before its data was in
+        lines += [f"## {run['orders']:,} orders ({run['data']['messages']:,} change messages)\n", *_ingest_lines(run),
+                  f"- Engine disk per 1,000 orders (hot, force-merged): {run.get('disk', '–')}",
+                  f"- API peak RSS: {run.get('api_peak_rss_mb', '–')} MB"]
         if "postgres" in run:
             lines.append(f"- PostgreSQL baseline load: {run['postgres']['load_seconds']} s")
-        lines += ["", *_latency_table(run), ""]
+        lines += ["", *(_latency_table(run) if "engine" in run else ["(latency not measured)"]), ""]
         if run.get("freshness"):
             lines += ["| load (share of max) | records/s | markers | p50 s | p95 s | p99 s |", "|---|---|---|---|---|---|"]
             lines += [f"| {f['share_of_max']:.0%} | {f['rate_records_per_s']} | {f['visible']}/{f['markers']} | "
                       f"{f['p50']} | {f['p95']} | {f['p99']} |" for f in run["freshness"]]
             lines.append("")
-        lines += ["### Targets", "", *_targets(run), "", f"![p95 latency]({_plot(run, out)})", ""]
+        plot = f"![p95 latency]({_plot(run, out)})" if "engine" in run else ""
+        lines += ["### Targets", "", *_checks_table(run.get("checks", [])), "", plot, ""]
         lines += _profile_section(run.get("profile"))
-    if len(payload["runs"]) > 1:
-        lines += _scaling(payload["runs"])
+    if len([run for run in payload["runs"] if "engine" in run]) > 1:
+        lines += _scaling([run for run in payload["runs"] if "engine" in run])
+    lines += _tier_section(payload.get("tiers"))
     text = "\n".join(lines)
     (out / "report.md").write_text(text)
     return text
+
+
+def _ingest_lines(run: dict[str, Any]) -> list[str]:
+    if "pipeline" not in run:
+        return [f"- Loaded without Kafka ({run['data'].get('loaded_by')}) in {run['data'].get('load_seconds')} s: "
+                "read figures only at this size"]
+    p, raw = run["pipeline"], run["raw_bulk"]
+    return [f"- Ingest pipeline ({p.get('processes', 1)} worker processes): {p['records']:,} records in "
+            f"{p['seconds']} s = **{p['records_per_s']:,} records/s** ({p['order_writes']:,} order writes, "
+            f"{p['timeline_entries']:,} timeline entries), worker CPU **{p.get('cpu_us_per_event', '–')} µs per "
+            f"event**, peak RSS per worker {p['peak_rss_mb']} MB",
+            f"- Raw bulk limit (same final {raw['documents']:,} documents, pre-serialised, chunk "
+            f"{raw['chunk_size']}): {raw['seconds']} s = {raw['docs_per_s']:,} docs/s",
+            f"- Engine CPU: {raw.get('engine_cpu_us_per_doc', '–')} µs per document on the raw bulk load, "
+            f"{p.get('engine_cpu_us_per_event', '–')} µs per event through the pipeline (node stats; a shared "
+            f"engine's other work is included: upper bounds)",
+            f"- Pipeline / limit (raw time ÷ pipeline time): **{run['pipeline_vs_raw']:.0%}**"]
 
 
 if __name__ == "__main__":  # re-render a saved run: python -m bench.report bench/results/<stamp>

@@ -50,10 +50,25 @@ ENTRY_CONTENT = ("significant", "categories", "changes", "status_before", "statu
 
 @dataclass(frozen=True)
 class StoredOrder:
-    order: Order
+    """An order as stored, with the guard of that version. Read back (`order`), or remembered by
+    the writer from its own acknowledged write (`state`, the merge state it wrote: no read, no
+    validation round trip)."""
+
+    order: Order | None
     seq_no: int
     primary_term: int
     event_entries: tuple[str, ...] = ()  # ids of the order's event documents
+    state: State | None = None
+
+    def merge_state(self) -> State:
+        if self.state is not None:
+            return self.state
+        assert self.order is not None  # one of the two is always given
+        return state_of(self.order)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        return self.state.get("updated_at") if self.state is not None else self.order.updated_at if self.order else None
 
 
 @dataclass(frozen=True)
@@ -134,7 +149,7 @@ def _fresh(order_id: str, batch: list[OrderChange], held: StoredOrder | None) ->
 
 
 def _late(fresh: list[OrderChange], held: StoredOrder) -> bool:
-    latest = held.order.updated_at
+    latest = held.updated_at
     return latest is not None and fresh[0].occurred_at <= latest
 
 
@@ -159,7 +174,7 @@ def plan_writes(
 
 def _plan_one_order(plan: WritePlan, fresh: list[OrderChange], held: StoredOrder | None,
                     history: Sequence[StoredEvent] | None) -> None:
-    state, described = replay(state_of(held.order) if held is not None else None, fresh)
+    state, described = replay(held.merge_state() if held is not None else None, fresh)
     if held is not None and history is not None and _late(fresh, held):
         described = _recomputed(fresh, history)
     assert state is not None  # fresh is never empty

@@ -27,6 +27,8 @@ class OrderStore(Protocol):
 
     def mget(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
 
+    def aliases_of(self, alias: str) -> list[str]: ...
+
     def bulk(
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,

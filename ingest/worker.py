@@ -31,6 +31,7 @@ import random
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,10 @@ class WorkerStats:
     last_poll_at: float = field(default_factory=time.time)
     last_progress_at: float = field(default_factory=time.time)
     first_progress_at: float | None = None
+    # process CPU time (all threads) when the first batch started and when the last one ended:
+    # the benchmark's CPU per event, without start-up and idle polling
+    cpu_at_first_batch: float | None = None
+    cpu_at_last_batch: float = 0.0
     lag: int = 0
     lag_by_channel: dict[str, int] = field(default_factory=dict)
     # reason -> {count, latest detail, at}: what the operator view shows of dead letters and ignored records
@@ -149,6 +154,8 @@ class IngestWorker:
 
     def process(self, batch: dict[Partition, list[ConsumedRecord]]) -> None:
         started = self.clock()
+        if self.stats.cpu_at_first_batch is None:
+            self.stats.cpu_at_first_batch = time.process_time()
         records = [record for partition_records in batch.values() for record in partition_records]
         decoded = self._decode(records)
         outcome = self._guard.write(decoded.changes)
@@ -177,16 +184,19 @@ class IngestWorker:
     def _decode(self, records: list[ConsumedRecord]) -> _Decoded:
         decoded = _Decoded()
         for record in records:
-            metrics.EVENTS_CONSUMED.labels(record.topic).inc()
             result = decode_or_letter(record, self.topics, self.decoder_options)
             if isinstance(result, DeadLetter):
                 decoded.letters[record.coordinates] = result
                 continue
             for change in result:
-                metrics.CHANGES_DECODED.labels(change.channel.value).inc()
                 decoded.origin[change.event_id] = record
             decoded.changes.extend(result)
         self.stats.changes += len(decoded.changes)
+        # counted per batch, not per record: a labelled counter's lookup was 3% of the worker's CPU
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.EVENTS_CONSUMED.labels(topic).inc(count)
+        for channel, count in Counter(change.channel.value for change in decoded.changes).items():
+            metrics.CHANGES_DECODED.labels(channel).inc(count)
         return decoded
 
     def _channel(self, record: ConsumedRecord) -> str | None:
@@ -278,6 +288,7 @@ class IngestWorker:
         if self.stats.first_progress_at is None:  # when the first batch *started*: benchmarks time from here
             self.stats.first_progress_at = now - (self.clock() - started)
         metrics.BATCH_SECONDS.observe(self.clock() - started)
+        self.stats.cpu_at_last_batch = time.process_time()
         for record in records:
             if record.timestamp_ms:
                 metrics.VISIBLE_LAG.observe(max(0.0, now - record.timestamp_ms / 1000))

@@ -13,7 +13,14 @@ Guarantees:
 - an order that received a late event has its event documents re-read (by id, in
   real time) so the planner can recompute its timeline in event-time order;
 - only failed items are retried (429/5xx, with jittered backoff); items the engine
-  rejects for good (4xx) are reported so their events go to the dead-letter topic.
+  rejects for good (4xx) are reported so their events go to the dead-letter topic;
+- the writer remembers the orders it wrote (merge state + the guard the engine gave the
+  write, bounded, least recently written forgotten first), so the orders of its own
+  partitions are not read back and re-validated on every batch. A remembered version is
+  used only as a guard: if anyone else wrote the order since (another worker after a
+  rebalance, a rehydration, an erasure), the guard fails with a 409 and the order is
+  read from the engine. A guard names a version within one concrete index, so the memory
+  is dropped when the write alias moves to another index (a projection rebuild).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from index_templates import IndexNames
 from ingest.planner import (
     OrderWrite,
     StoredEvent,
+    StoredOrder,
     WritePlan,
     event_document,
     history_needed,
@@ -44,6 +52,9 @@ from order_domain.significance import TimelineEntry
 from order_domain.timeline import with_links
 
 _timeline_document = event_document  # the name the template tests know it by
+# a poll batch (up to 2,000 records) goes as one request per family: every bulk request is a
+# translog sync and a round trip, and the bulk helper still bounds a request by bytes
+BULK_CHUNK = 5000
 
 
 class TransientWriteFailure(RuntimeError):
@@ -68,12 +79,17 @@ class OrderStoreWriter:
     def __init__(
         self, engine: OrderStore, names: IndexNames, *, max_rounds: int = 8,
         clock: Callable[[], datetime] = _utcnow, sleep: Callable[[float], None] = time.sleep,
+        remember: int = 5_000,
     ) -> None:
+        """`remember`: how many written orders to keep as guards (0 = read every order back); a
+        merge state is a few KiB, and a poll batch touches a few hundred orders."""
         self.engine = engine
         self.names = names
         self.max_rounds = max_rounds
         self.clock = clock
         self.sleep = sleep
+        self.remember = remember
+        self._written: dict[str, tuple[str, StoredOrder]] = {}  # order id -> (concrete index, version)
 
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
         outcome = WriteOutcome()
@@ -93,9 +109,30 @@ class OrderStoreWriter:
             self.sleep(min(5.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         raise TransientWriteFailure(f"{len(pending)} changes still unwritten after {self.max_rounds} rounds")
 
-    def _load(self, order_ids: set[str]) -> dict[str, Any]:
-        found = self.engine.mget(self.names.orders_write, sorted(order_ids))
-        return {order_id: stored_order(hit) for order_id, hit in found.items()}
+    def _load(self, order_ids: set[str]) -> dict[str, StoredOrder]:
+        """Remembered versions for the orders this writer wrote last, the engine's for the others."""
+        if self._written and any(order_id in self._written for order_id in order_ids):
+            write_index = self.engine.aliases_of(self.names.orders_write)[-1]
+            held = {order_id: self._written[order_id] for order_id in order_ids if order_id in self._written}
+            if any(index != write_index for index, _ in held.values()):
+                self._written.clear()  # the alias moved: guards of the old index mean nothing in the new one
+                held = {}
+        else:
+            held = {}
+        missing = sorted(order_ids - held.keys())
+        found = self.engine.mget(self.names.orders_write, missing) if missing else {}
+        return {order_id: version for order_id, (_, version) in held.items()} | {
+            order_id: stored_order(hit) for order_id, hit in found.items()}
+
+    def _remember(self, write: OrderWrite, result: BulkItemResult) -> None:
+        """Keeps the acknowledged version; forgets an order whose write failed (read it back next time)."""
+        self._written.pop(write.order_id, None)
+        if not result.ok or result.seq_no is None or result.primary_term is None or self.remember <= 0:
+            return
+        self._written[write.order_id] = (result.index, StoredOrder(
+            None, result.seq_no, result.primary_term, write.event_entries, state=write.state))
+        while len(self._written) > self.remember:
+            del self._written[next(iter(self._written))]
 
     def _history(self, needed: dict[str, tuple[str, ...]]) -> dict[str, list[StoredEvent]]:
         """The listed event documents of orders that received a late event (mget: real time, unlike search)."""
@@ -116,13 +153,14 @@ class OrderStoreWriter:
         retry: set[str] = set()
         refused: dict[str, str] = {}
         order_of_entry = {entry.entry_id: entry.order_id for entry in plan.entries}
-        for result in self.engine.bulk(self._timeline_actions(plan.entries, now)):
+        for result in self.engine.bulk(self._timeline_actions(plan.entries, now), chunk_size=BULK_CHUNK):
             # by id, not position: the bulk helper yields items it retried after the others
             self._classify(result, order_of_entry[result.doc_id], retry, refused)
             outcome.timeline_written += result.ok
         writes = {w.order_id: w for w in plan.orders if w.order_id not in retry and w.order_id not in refused}
-        for result in self.engine.bulk(self._order_actions(list(writes.values()), now)):
+        for result in self.engine.bulk(self._order_actions(list(writes.values()), now), chunk_size=BULK_CHUNK):
             self._classify(result, result.doc_id, retry, refused)
+            self._remember(writes[result.doc_id], result)
             outcome.orders_written += result.ok
         for write in plan.orders:
             if write.order_id in refused:

@@ -21,6 +21,7 @@ from query_api.console import install_console
 from query_api.errors import error_responses, install_error_handlers
 from query_api.metrics import observe_engine, observe_request
 from query_api.params import cursor_key
+from query_api.read_port import OrderReader
 from query_api.schemas import ErrorBody
 from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import token_secret
@@ -35,7 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = await connect_async_engine(settings)
     app.state.engine.observer = observe_engine
     app.state.tiers = await open_tier_services(settings, app.state.engine)
-    app.state.reader = app.state.tiers.reader
+    app.state.reader = app.state.given_reader or app.state.tiers.reader
     gc.freeze()  # start-up objects (routes, models, schemas) leave the collector's full passes: shorter pauses
     yield
     try:
@@ -44,13 +45,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.engine.close()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, reader: OrderReader | None = None) -> FastAPI:
+    """`reader`: another implementation of the read port behind the same routes, auth and views
+    (the benchmark's PostgreSQL baseline); by default the tiered engine reader."""
     settings = settings or get_settings()
     # the default response class on purpose: with a response model, FastAPI has pydantic write
     # the JSON bytes in one pass (a custom class such as ORJSONResponse turns that path off)
     app = FastAPI(title="Omnichannel Order Repository", version="0.1.0", lifespan=lifespan,
                   description="Order reads for storefronts, customer service and analysts.")
     app.state.settings = settings
+    app.state.given_reader = reader
     app.state.token_secret = token_secret(settings)  # refuses unsafe secrets in production first
     app.state.cursor_key = cursor_key(app.state.token_secret)
     install_error_handlers(app)

@@ -82,6 +82,8 @@ class BulkItemResult:
     doc_id: str
     status: int
     error: str | None
+    seq_no: int | None = None  # the written version's guard, when the engine says (the writer's cache)
+    primary_term: int | None = None
 
 
 def classify_root_answer(answer: dict[str, Any], url: str) -> EngineInfo:
@@ -103,7 +105,7 @@ def bulk_item_result(ok: bool, item: dict[str, Any]) -> BulkItemResult:
     error = detail.get("error")
     return BulkItemResult(
         ok=ok, op=op, index=str(detail.get("_index", "")), doc_id=str(detail.get("_id", "")),
-        status=_status(detail.get("status")),
+        status=_status(detail.get("status")), seq_no=detail.get("_seq_no"), primary_term=detail.get("_primary_term"),
         error=None if error is None else (error if isinstance(error, str) else f"{error.get('type')}: {error.get('reason')}"),
     )
 

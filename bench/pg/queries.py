@@ -138,15 +138,19 @@ def order_by_reference(conn: psycopg.Connection[Any], reference: str) -> dict[st
     return rows[0] if rows else None
 
 
-def csr_search(conn: psycopg.Connection[Any], text: str, size: int = 20) -> list[dict[str, Any]]:
-    """Exact references first, then SKUs, phones (any formatting, partial), then fuzzy names/emails."""
+def csr_params(text: str, size: int) -> dict[str, Any]:
+    """The search statement's parameters: the text as typed, its LIKE pattern and its digits."""
     text = text.strip()
     digits = _NON_DIGITS.sub("", text)
     if len(digits) >= 10:  # a full number: compare in the stored form (country code added)
         digits = phone_digits(digits) or digits
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return _rows(conn, CSR_SEARCH_SQL, {"q": text, "pattern": f"%{like}%", "digits": digits,
-                                        "digits_pattern": f"%{digits}%", "size": size})
+    return {"q": text, "pattern": f"%{like}%", "digits": digits, "digits_pattern": f"%{digits}%", "size": size}
+
+
+def csr_search(conn: psycopg.Connection[Any], text: str, size: int = 20) -> list[dict[str, Any]]:
+    """Exact references first, then SKUs, phones (any formatting, partial), then fuzzy names/emails."""
+    return _rows(conn, CSR_SEARCH_SQL, csr_params(text, size))
 
 
 def order_timeline(conn: psycopg.Connection[Any], order_id: str) -> list[dict[str, Any]]:

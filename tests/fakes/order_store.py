@@ -62,6 +62,9 @@ class InMemoryOrderStore:
         stored = self._docs.get(index, {})
         return {doc_id: self._hit(index, doc_id, stored[doc_id]) for doc_id in ids if doc_id in stored}
 
+    def aliases_of(self, alias: str) -> list[str]:
+        return [alias]
+
     def bulk(
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,
@@ -93,7 +96,7 @@ class InMemoryOrderStore:
         version = 1 if current is None else current.version + 1
         docs[doc_id] = _Stored(copy.deepcopy(action["_source"]), self._take_seq_no(index), version)
         return BulkItemResult(ok=True, op=op, index=index, doc_id=doc_id, status=201 if current is None else 200,
-                              error=None)
+                              error=None, seq_no=docs[doc_id].seq_no, primary_term=PRIMARY_TERM)
 
     def _refusal_for(self, action: dict[str, Any]) -> _Refusal | None:
         for refusal in self._refusals:

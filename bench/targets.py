@@ -1,0 +1,110 @@
+"""The targets of the performance work, checked against one run's figures (pure).
+
+Every check compares figures measured side by side in the same run (absolute times on a
+shared 2-core machine are noisy; ratios are not), and carries its target, the measured
+value, the ratio to the target's reference where there is one, and whether it holds.
+A figure the run did not measure (a skipped phase, a size loaded without Kafka) is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+QUERIES = ("history_page", "order_by_reference", "csr_search", "order_timeline", "sales_aggregate")
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    measured: str
+    ratio: float | None
+    holds: bool
+
+
+def _overhead(run: dict[str, Any], query: str, clients: str) -> float:
+    return round(run["api"][query][clients]["p50"] - run["engine"][query][clients]["p50"], 2)
+
+
+def ingest_checks(run: dict[str, Any]) -> list[Check]:
+    if "pipeline" not in run:
+        return []
+    share, cpu = run["pipeline_vs_raw"], run["pipeline"].get("cpu_us_per_event")
+    checks = [Check("pipeline ≥ 75% of the raw bulk limit (same final documents)",
+                    f"{run['pipeline']['records_per_s']:,} records/s vs raw {run['raw_bulk']['docs_per_s']:,} docs/s",
+                    share, share >= 0.75)]
+    if cpu is not None:
+        checks.append(Check("worker CPU ≤ 60 µs per event (process CPU time)", f"{cpu} µs", round(cpu / 60, 2),
+                            cpu <= 60))
+    for fresh in run.get("freshness", []):
+        limit = {0.5: 1.5, 0.9: 2.5}.get(fresh["share_of_max"])
+        if limit is not None:
+            checks.append(Check(f"freshness p99 ≤ {limit} s at {fresh['share_of_max']:.0%} load", f"{fresh['p99']} s",
+                                round(fresh["p99"] / limit, 2), fresh["p99"] <= limit))
+    return checks
+
+
+def api_checks(run: dict[str, Any]) -> list[Check]:
+    if "api" not in run or "engine" not in run:
+        return []
+    checks = []
+    for clients, limit in (("1", 1.5), ("8", 3.0)):
+        for query in QUERIES:
+            extra = _overhead(run, query, clients)
+            checks.append(Check(f"API overhead p50 ≤ {limit} ms at {clients} client(s): {query}", f"+{extra} ms",
+                                round(extra / limit, 2), extra <= limit))
+    for query in QUERIES:
+        api, engine = run["api"][query]["8"]["p99"], run["engine"][query]["8"]["p99"]
+        ratio = round(api / engine, 2) if engine else None
+        checks.append(Check(f"API p99 ≤ 1.3× the engine's at 8 clients: {query}", f"{api} vs {engine} ms",
+                            ratio, ratio is not None and ratio <= 1.3))
+    return checks
+
+
+def baseline_checks(run: dict[str, Any]) -> list[Check]:
+    """Against PostgreSQL served through the same API (routes, auth, views, JSON)."""
+    pg = (run.get("postgres") or {}).get("api")
+    if not pg or "api" not in run:
+        return []
+    checks = []
+    for query in ("order_by_reference", "history_page"):
+        ours, theirs = run["api"][query]["8"]["p99"], pg[query]["8"]["p99"]
+        ratio = round(ours / theirs, 2) if theirs else None
+        checks.append(Check(f"{query} p99 within 2× of the PostgreSQL-backed API (8 clients)",
+                            f"{ours} vs {theirs} ms", ratio, ratio is not None and ratio <= 2))
+    ours, theirs = run["api"]["csr_search"]["8"]["p95"], pg["csr_search"]["8"]["p95"]
+    speedup = round(theirs / ours, 1) if ours else None
+    checks.append(Check("free-text search ≥ 20× faster than the PostgreSQL-backed API at p95 (8 clients)",
+                        f"{ours} vs {theirs} ms", speedup, speedup is not None and speedup >= 20))
+    return checks
+
+
+def resource_checks(run: dict[str, Any]) -> list[Check]:
+    checks = []
+    if "api_peak_rss_mb" in run:
+        checks.append(Check("API process < 250 MB RSS", f"{run['api_peak_rss_mb']} MB",
+                            round(run["api_peak_rss_mb"] / 250, 2), run["api_peak_rss_mb"] < 250))
+    if "pipeline" in run:
+        rss = run["pipeline"]["peak_rss_mb"]
+        checks.append(Check("ingest worker < 300 MB RSS", f"{rss} MB", round(rss / 300, 2), rss < 300))
+    return checks
+
+
+def checks_of(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [asdict(check) for check in (*ingest_checks(run), *api_checks(run), *baseline_checks(run),
+                                        *resource_checks(run))]
+
+
+def tier_checks(tiers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tiering targets (storage per order, cold lookups), from `bench.tier_bench.run`."""
+    ratios, lookups = tiers["ratios"], tiers.get("cold_lookup_by_reference", {})
+    checks = [Check("warm bytes per order ≤ 1/2 of hot", f"{tiers['warm']['bytes_per_order']} vs "
+                    f"{tiers['hot']['bytes_per_order']} B", ratios["warm_over_hot"], ratios["warm_over_hot"] <= 0.5),
+              Check("cold bytes per order ≤ 1/30 of hot", f"{tiers['cold']['bytes_per_order']} vs "
+                    f"{tiers['hot']['bytes_per_order']} B", ratios["cold_over_hot"], ratios["cold_over_hot"] <= 1 / 30)]
+    for phase, limit in (("cold_start", 250), ("warm", 20)):
+        p99 = (lookups.get(f"{phase}_ms") or {}).get("p99")
+        if p99 is not None:
+            checks.append(Check(f"cold lookup by reference p99 < {limit} ms ({phase.replace('_', ' ')})",
+                                f"{p99:.1f} ms", round(p99 / limit, 2), p99 < limit))
+    return [asdict(check) for check in checks]
