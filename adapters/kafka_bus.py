@@ -12,7 +12,7 @@ kafka-python's types.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -236,11 +236,17 @@ class KafkaChangeSource:
 
 
 class KafkaRecordSink:
-    """A producer behind the `RecordSink` port: `send` waits for the broker's acknowledgement."""
+    """A producer behind the `RecordSink` port: `send` waits for the broker's acknowledgement.
 
-    def __init__(self, producer: KafkaProducer, *, ack_timeout_s: float = 60.0) -> None:
+    After a broker restart a kafka-python producer can stay convinced for minutes that no broker
+    is reachable while consumers have long reconnected; with `renew`, a send that fails replaces
+    the producer, so the caller's retry goes through a fresh client instead of the stuck one."""
+
+    def __init__(self, producer: KafkaProducer, *, ack_timeout_s: float = 60.0,
+                 renew: Callable[[], KafkaProducer] | None = None) -> None:
         self._producer = producer
         self._ack_timeout_s = ack_timeout_s
+        self._renew = renew
 
     def send(self, records: Sequence[OutgoingRecord]) -> None:
         try:
@@ -249,7 +255,20 @@ class KafkaRecordSink:
             for future in futures:
                 future.get(timeout=self._ack_timeout_s)
         except KafkaError as error:
+            self._replace_producer()
             raise KafkaUnavailable(f"Kafka did not acknowledge {len(records)} record(s): {error}") from error
+
+    def _replace_producer(self) -> None:
+        if self._renew is None:
+            return
+        try:
+            self._producer.close(timeout=1)
+        except KafkaError:
+            pass  # what it still held was not acknowledged: the caller sends it again
+        try:
+            self._producer = self._renew()
+        except KafkaError:
+            pass  # broker still away: the old (closed) client fails the next send, which renews again
 
     def close(self) -> None:
         self._producer.flush(30)

@@ -39,6 +39,7 @@ class DrillReport:
     faults_injected: list[str] = field(default_factory=list)
     messages: int = 0
     resent: int = 0
+    publisher_restarts: int = 0  # the drill's own producer replaced after a round with no acknowledgement
     verdict: Verdict | None = None
     dead_letters: int = 0
     expected_dead_letters: int = 0
@@ -116,6 +117,7 @@ class Drill:
         if publisher.error:
             raise DrillFailed(f"the drill's own publisher failed, nothing judged: {publisher.error}")
         self.report.resent = publisher.resent
+        self.report.publisher_restarts = publisher.producer_restarts
         self._catch_up(fleet)
 
     def _topics(self) -> TopicMap:

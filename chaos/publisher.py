@@ -3,9 +3,12 @@
 The ground truth is computed from every message handed to it, so the publisher must not
 lose one while Kafka is away: each send's acknowledgement is awaited at the end, and every
 message whose send failed or was never acknowledged is sent again until the broker
-acknowledges it (a duplicate is harmless: ingest is idempotent). A publisher that cannot
-deliver within its deadline says so (`error`), and the drill fails instead of judging a
-stream that was never fully produced.
+acknowledges it (a duplicate is harmless: ingest is idempotent). After a broker restart the
+client can stay convinced that no broker is reachable ("No node available for metadata refresh"
+for minutes, seen with kafka-python 3.0 while the consumers had long reconnected), so a round
+that acknowledges nothing replaces the producer, as a channel's client restart would. A
+publisher that cannot deliver within its deadline says so (`error`), and the drill fails
+instead of judging a stream that was never fully produced.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class SteadyPublisher(threading.Thread):
         self.deliver_within_s = deliver_within_s
         self.sent = 0
         self.resent = 0
+        self.producer_restarts = 0
         self.error: str | None = None
         self.stopping = threading.Event()
         self._in_flight: list[tuple[TrafficMessage, Any]] = []
@@ -47,7 +51,7 @@ class SteadyPublisher(threading.Thread):
                 next_at += self.interval
                 self._send(producer, message)
                 time.sleep(max(0.0, next_at - time.monotonic()))
-            self._deliver_all(producer)
+            producer = self._deliver_all(producer)
             producer.close(timeout=10)
         except Exception as error:  # noqa: BLE001 - reported to the drill, which then fails loudly
             self.error = f"{type(error).__name__}: {error}"
@@ -71,7 +75,8 @@ class SteadyPublisher(threading.Thread):
         self._in_flight.append((message, future))
         self.sent += 1
 
-    def _deliver_all(self, producer: KafkaProducer) -> None:
+    def _deliver_all(self, producer: KafkaProducer) -> KafkaProducer:
+        """Returns the producer that delivered the rest (a fresh one if the first got stuck)."""
         deadline = time.monotonic() + self.deliver_within_s
         while self._in_flight:
             if time.monotonic() > deadline:
@@ -81,6 +86,8 @@ class SteadyPublisher(threading.Thread):
             except KafkaError:
                 pass  # what is still unacknowledged is sent again below
             failed = [message for message, future in self._in_flight if not _acknowledged(future)]
+            if failed and len(failed) == len(self._in_flight):
+                producer = self._replace(producer)
             self._in_flight = []
             if failed:
                 self.resent += len(failed)
@@ -88,6 +95,16 @@ class SteadyPublisher(threading.Thread):
                 for message in failed:
                     self._send(producer, message)
                 self.sent -= len(failed)  # counted once, however often it was sent
+        return producer
+
+    def _replace(self, producer: KafkaProducer) -> KafkaProducer:
+        """Nothing acknowledged in a whole round: a new client, with fresh connections and metadata."""
+        self.producer_restarts += 1
+        try:
+            producer.close(timeout=1)
+        except KafkaError:
+            pass  # what it still held is sent again by the caller
+        return self._producer()
 
 
 def _acknowledged(future: Any) -> bool:

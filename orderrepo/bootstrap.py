@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.kafka_bus import (
     KafkaChangeSource,
@@ -29,6 +30,9 @@ from retention.config import build_mover
 from retention.storage import TierNames, install_tier_storage
 from retention.write_gate import WriteGate
 from settings import Settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaProducer
 
 
 def index_names(settings: Settings) -> IndexNames:
@@ -61,8 +65,11 @@ def health_files(settings: Settings) -> list[Path]:
 def record_sink(settings: Settings, *, max_request_bytes: int | None = None) -> KafkaRecordSink:
     """A producer for the channel and dead-letter topics, with the configured request size limit
     (a replay of an original larger than that raises it: the broker's own limit still applies)."""
-    return KafkaRecordSink(make_producer(settings.resolved_kafka_servers(),
-                                         max_request_size=max_request_bytes or settings.kafka_max_request_bytes))
+    def producer() -> KafkaProducer:
+        return make_producer(settings.resolved_kafka_servers(),
+                             max_request_size=max_request_bytes or settings.kafka_max_request_bytes)
+
+    return KafkaRecordSink(producer(), renew=producer)
 
 
 def letter_bounds(settings: Settings) -> LetterBounds:

@@ -14,7 +14,8 @@ from settings import Settings
 def test_every_order_once_and_current_after_every_fault(drill: Settings, tmp_path: Path) -> None:
     report = Drill(settings=drill, workdir=tmp_path, orders=200, rate=10.0).run()
     print(f"drill: {report.messages} messages in {report.seconds:.0f}s, faults {report.faults_injected}, "
-          f"memory {report.memory}, catch-up {report.catch_up_s:.1f}s, resent {report.resent}, "
+          f"memory {report.memory}, catch-up {report.catch_up_s:.1f}s, resent {report.resent} "
+          f"(publisher restarts {report.publisher_restarts}), "
           f"exits {report.exits}")
     assert report.failure is None, report.failure
     verdict = report.verdict
