@@ -33,6 +33,7 @@ from adapters.search_engine import AsyncSearchEngine, EngineError, SearchEngine
 from index_templates import load_template
 from order_domain.identity_graph import MAX_COMPONENT_KEYS, MAX_ROUNDS, Expansion, Pair, pair
 from order_domain.tier_policy import Tier
+from retention.storage import TierNames
 from retention.tombstones import key_hash
 
 TEMPLATE = "identity-unlinks.json"
@@ -42,17 +43,19 @@ IGNORE_MISSING = {"ignore_unavailable": "true"}  # no locator or unlinks index y
 
 @dataclass(frozen=True)
 class IdentitySources:
-    """Where a prefix's graph is read: engine order indices, the locator, the unlinks."""
+    """Where a prefix's graph is read: engine order indices, the locator (named by the tiers'
+    own `TierNames`), and the unlinks."""
 
     prefix: str
 
     @property
     def orders(self) -> str:
-        return f"{self.prefix}-orders,{self.prefix}-orders-warm-*"
+        names = TierNames(self.prefix)
+        return f"{names.hot.orders},{names.warm_index('orders', '*')}"
 
     @property
     def locator(self) -> str:
-        return f"{self.prefix}-order-locator"
+        return TierNames(self.prefix).locator
 
     @property
     def unlinks(self) -> str:
