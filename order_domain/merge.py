@@ -29,11 +29,19 @@ from typing import Any
 from order_domain.identity import identity_keys
 from order_domain.model import (
     LINE_STATUS_RANK,
+    Address,
     CanonicalModel,
     ChangeKind,
     CustomerIdentity,
     Order,
     OrderChange,
+    OrderLine,
+    OrderLink,
+    OrderReference,
+    Payment,
+    ReturnLink,
+    Shipment,
+    Totals,
 )
 from order_domain.status_rules import order_status, reported_status
 
@@ -98,11 +106,18 @@ def document_of(state: State) -> dict[str, Any]:
 
 
 def _without_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_none(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list | tuple):
-        return [_without_none(item) for item in value]
+    """Drops None values from dicts, at every depth; tuples become lists (as the model dumps them).
+    Scalars are not passed through a call: this walk touches every value of every document."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _without_none(item) if type(item) in _CONTAINERS else item
+                for key, item in value.items() if item is not None}
+    if kind is list or kind is tuple:
+        return [_without_none(item) if type(item) in _CONTAINERS else item for item in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list, tuple})
 
 
 def apply_change(state: State, change: OrderChange) -> State:
@@ -205,7 +220,7 @@ def _merge_customer(state: dict[str, Any], customer: CustomerIdentity | None, wr
 def _merge_totals(state: dict[str, Any], change: OrderChange, writer: _FieldWriter) -> None:
     if change.totals is None:
         return
-    for field, value in change.totals.model_dump().items():
+    for field, value in fields_of(change.totals).items():
         writer.last(state["totals"], field, f"totals.{field}", value)
 
 
@@ -216,21 +231,28 @@ def _merge_collection(
     patches: tuple[CanonicalModel, ...],
     writer: _FieldWriter,
 ) -> None:
+    """Each patch field is written when the event's stamp beats the field's stamp (`_FieldWriter.last`,
+    inlined: this loop runs for every field of every item of every event)."""
     if not patches:
         return  # the list stays the same object: the timeline diff skips what the event did not touch
     items = {item[id_field]: item for item in state[collection]}
+    stamps, stamp = writer.stamps, writer.stamp
     for patch in patches:
-        values = patch.model_dump()
+        values = fields_of(patch)
         item_id = values[id_field]
         item = items[item_id] = dict(items.get(item_id) or {id_field: item_id})
+        prefix = f"{collection}.{item_id}."
         for field, value in values.items():
             if value is None or field == id_field:  # None: the event does not speak about the field
                 continue
             ranks = _RANKED_ITEM_FIELDS.get((collection, field))
             if ranks is not None:
                 _raise_by_rank(item, field, value, ranks)
-            else:
-                writer.last(item, field, f"{collection}.{item_id}.{field}", value)
+                continue
+            held = stamps.get(key := prefix + field)
+            if held is None or stamp > held:
+                item[field] = value
+                stamps[key] = stamp
     state[collection] = [items[item_id] for item_id in sorted(items)]
 
 
@@ -259,4 +281,27 @@ def _link_key(link: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _dump(value: Any) -> Any:
-    return value.model_dump() if isinstance(value, CanonicalModel) else value
+    return fields_of(value) if isinstance(value, CanonicalModel) else value
+
+
+def fields_of(model: CanonicalModel) -> dict[str, Any]:
+    """`model.model_dump()`, without the serialiser where no field holds a model: the frozen model's
+    own field dict, shared (read only; a state never mutates what it took from an event)."""
+    if type(model) in _FLAT_MODELS:
+        return model.__dict__
+    return model.model_dump()
+
+
+def _is_flat(model: type[CanonicalModel]) -> bool:
+    """No field can hold another model (a tuple of strings or enums is fine: dumped as is)."""
+    return not any(_holds_model(info.annotation) for info in model.model_fields.values())
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, CanonicalModel):
+        return True
+    return any(_holds_model(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+_FLAT_MODELS = frozenset(model for model in (OrderLine, Shipment, Payment, ReturnLink, OrderReference, OrderLink,
+                                             Address, Totals) if _is_flat(model))

@@ -33,7 +33,7 @@ from __future__ import annotations
 from ingest.decoders import status as order_status
 from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
 from ingest.decoders.poslog import links, parties, receipt
-from ingest.decoders.poslog.xml import NS, SOURCE, Element, R, local, parse, q, text
+from ingest.decoders.poslog.xml import NS, SOURCE, Element, R, child, local, parse, q, text
 from ingest.decoders.reader import IgnoredPayload, shielded, version_of
 from order_domain.model import (
     ChangeKind,
@@ -73,7 +73,7 @@ def decode(payload: bytes, options: DecoderOptions = DEFAULT_OPTIONS) -> list[Or
 
 def _skip_reason(transaction: Element) -> str | None:
     """Why this transaction carries no order, or None when it does."""
-    retail = transaction.find(q("RetailTransaction"))
+    retail = child(transaction, "RetailTransaction")
     if retail is None:
         kinds = [local(child) for child in transaction if local(child).endswith("Transaction")]
         return _SKIPPED_KINDS.get(kinds[0], "not_a_retail_transaction") if kinds else "not_a_retail_transaction"
@@ -90,7 +90,7 @@ def _state(transaction: Element, retail: Element) -> str:
 
 
 def _transaction(transaction: Element, options: DecoderOptions) -> list[OrderChange]:
-    retail = transaction.find(q("RetailTransaction"))
+    retail = child(transaction, "RetailTransaction")
     head = receipt.header(transaction, options)
     lines = receipt.lines(retail, head)
     customer = parties.customer(retail)

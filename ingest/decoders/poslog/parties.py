@@ -22,6 +22,7 @@ from ingest.decoders.poslog.xml import (
     Element,
     R,
     attr_or_child,
+    child,
     flag,
     located,
     money,
@@ -46,7 +47,7 @@ def _first(element: Element | None, paths: tuple[str, ...]) -> str | None:
 
 
 def customer(retail: Element) -> CustomerIdentity | None:
-    found = retail.find(q("Customer"))
+    found = child(retail, "Customer")
     account = text(retail, ".//CustomerAccount/CustomerAccountID")
     name = _first(found, ("Name/FullName", "Name", "CustomerName"))
     identity = CustomerIdentity(
@@ -72,11 +73,11 @@ def card_token(retail: Element) -> str | None:
 def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
     found = []
     for position, item in enumerate(retail.findall(q("LineItem")), start=1):
-        tender = item.find(q("Tender"))
+        tender = child(item, "Tender")
         if tender is None or flag(item, "VoidFlag"):
             continue
         line_id = text(item, "SequenceNumber") or str(position)
-        card = tender.find(q("CreditDebit"))
+        card = child(tender, "CreditDebit")
         digits = re.sub(r"\D", "", text(card, "PrimaryAccountNumber") or "")
         amount = money(tender, "Amount")
         type_code = tender.get("TypeCode") or text(tender, "TypeCode")
@@ -104,7 +105,7 @@ def totals(retail: Element) -> Totals | None:
 
 def delivery_address(delivery: Element | None) -> Address | None:
     """The address a ship-from-store sale goes to (Delivery/Address), if any."""
-    address = delivery.find(q("Address")) if delivery is not None else None
+    address = child(delivery, "Address") if delivery is not None else None
     if address is None:
         return None
     lines = [line.text.strip() for line in address.findall(q("AddressLine")) if line.text and line.text.strip()]

@@ -26,6 +26,7 @@ from ingest.decoders.options import DecoderOptions
 from ingest.decoders.poslog.xml import (
     Element,
     R,
+    child,
     flag,
     located,
     moment,
@@ -84,7 +85,7 @@ def header(transaction: Element, options: DecoderOptions) -> Receipt:
 
 def store_id(transaction: Element) -> str:
     """RetailStoreID, else the BusinessUnit's UnitID (typed RetailStore first)."""
-    if transaction.find(q("RetailStoreID")) is not None:
+    if child(transaction, "RetailStoreID") is not None:
         return token(transaction, "RetailStoreID")
     units = transaction.findall(q("BusinessUnit/UnitID"))
     stores = [unit for unit in units if (unit.get("TypeCode") or "").lower() == "retailstore"] or units
@@ -112,11 +113,11 @@ def lines(retail: Element, head: Receipt) -> list[Line]:
     ]
     found: list[Line] = []
     for position, item in enumerate(retail.findall(q("LineItem")), start=1):
-        detail = item.find(q("Sale"))
-        detail = detail if detail is not None else item.find(q("Return"))
+        detail = child(item, "Sale")
+        detail = detail if detail is not None else child(item, "Return")
         if detail is None:
             continue
-        has_number = item.find(q("SequenceNumber")) is not None
+        has_number = child(item, "SequenceNumber") is not None
         line_id = token(item, "SequenceNumber") if has_number else str(position)
         found.append(_line(item, detail, head, line_id=line_id, shared_links=shared_links))
     if len({entry.line.line_id for entry in found}) != len(found):
@@ -148,8 +149,8 @@ def _line(item: Element, detail: Element, head: Receipt, *, line_id: str, shared
 
 
 def _delivery(item: Element, detail: Element) -> Element | None:
-    found = detail.find(q("Delivery"))
-    return found if found is not None else item.find(q("Delivery"))
+    found = child(detail, "Delivery")
+    return found if found is not None else child(item, "Delivery")
 
 
 def _quantity(detail: Element) -> tuple[int, bool]:
