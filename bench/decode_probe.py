@@ -3,9 +3,10 @@
 `python bench/decode_probe.py ROOT MESSAGES` imports the repository at ROOT (the current
 tree or a read-only copy of an older commit) and, per channel format, times with process
 CPU time: decoding every message (`decode`), then folding the changes into order states
-in batches as the worker does (`merge`: the write planner, with the stored orders read
-back as the engine would answer them) and building what is sent (`projection`: order and
-timeline documents, serialised). It prints one JSON object. Older and newer trees differ
+in batches as the worker does (`plan`: links, the write planner with the merge and the
+timeline, given the orders the writer remembers and the event documents it reads back for
+late events), building what is sent (`documents`: order and event documents) and
+serialising each document once (`serialise`). It prints one JSON object. Older and newer trees differ
 in names; every difference is bridged here, so both run the same steps on the same bytes.
 Nothing here imports the benchmark package: the tree under test is the only code loaded.
 """
@@ -63,14 +64,19 @@ def _decode_all(code: dict[str, Any], source: str, payloads: list[bytes]) -> tup
 
 
 class _Store:
-    """The engine as the writer sees it: order documents and event documents, as JSON."""
+    """The engine as the writer sees it: event documents as JSON, and the orders the writer wrote
+    remembered as their merge state (what `OrderStoreWriter` keeps instead of reading them back);
+    a tree from before that memory reads its orders back from JSON."""
 
     def __init__(self, code: dict[str, Any]) -> None:
-        self.code, self.orders, self.events = code, {}, {}
-        self.seq = 0
+        self.code, self.orders, self.events, self.states = code, {}, {}, {}
+        self.remembers = "state" in getattr(code["planner"].StoredOrder, "__dataclass_fields__", {})
 
     def stored(self, order_ids: set[str]) -> dict[str, Any]:
         loads, planner = self.code["orjson"].loads, self.code["planner"]
+        if self.remembers:
+            return {i: planner.StoredOrder(None, 1, 1, entries, state=state)
+                    for i in order_ids if i in self.states for entries, state in (self.states[i],)}
         return {i: planner.stored_order({"_source": loads(self.orders[i]), "_seq_no": 1, "_primary_term": 1})
                 for i in order_ids if i in self.orders}
 
@@ -82,21 +88,34 @@ class _Store:
         return {order_id: [planner.stored_event({"_source": loads(self.events[e])}) for e in ids if e in self.events]
                 for order_id, ids in planner.history_needed(changes, stored).items()}
 
-    def write(self, plan: Any, now: datetime) -> None:
-        dumps, planner = self.code["orjson"].dumps, self.code["planner"]
-        for entry in getattr(plan, "entries", None) or plan.timeline:
-            self.events[entry.entry_id] = dumps(self.code["event_document"](entry, now), default=str)
+    def documents(self, plan: Any, now: datetime) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+        """The event and order documents of a plan, as built for the bulk request (not serialised)."""
+        planner = self.code["planner"]
+        events = [(entry.entry_id, self.code["event_document"](entry, now))
+                  for entry in getattr(plan, "entries", None) or plan.timeline]
+        orders = []
         for write in plan.orders:
             entries = getattr(write, "event_entries", None)
-            document = (planner.order_document(write.state, now) if entries is None
-                        else planner.order_document(write.state, now, event_entries=entries))
-            self.orders[write.order_id] = dumps(document, default=str)
+            orders.append((write.order_id, planner.order_document(write.state, now) if entries is None
+                           else planner.order_document(write.state, now, event_entries=entries)))
+            self.states[write.order_id] = (entries or (), write.state)
+        return events, orders
+
+    def write(self, events: list[tuple[str, Any]], orders: list[tuple[str, Any]]) -> None:
+        """Serialised once each, as the engine adapter's serialiser does (orjson, decimals as text)."""
+        dumps = self.code["orjson"].dumps
+        for entry_id, document in events:
+            self.events[entry_id] = dumps(document, default=str)
+        for order_id, document in orders:
+            self.orders[order_id] = dumps(document, default=str)
 
 
-def _fold(code: dict[str, Any], decoded: list[list[Any]]) -> int:
-    """Plan and project every batch; returns the order documents written."""
-    store, written, now = _Store(code), 0, datetime(2026, 3, 1, tzinfo=UTC)
+def _fold(code: dict[str, Any], decoded: list[list[Any]]) -> dict[str, float]:
+    """Plan, build and serialise every batch as the writer does; CPU seconds per stage, and the writes."""
+    store, now = _Store(code), datetime(2026, 3, 1, tzinfo=UTC)
+    spent = dict.fromkeys(("plan_s", "documents_s", "serialise_s", "order_writes", "event_writes"), 0.0)
     for start in range(0, len(decoded), BATCH):
+        began = time.process_time()
         changes = [change for changes in decoded[start:start + BATCH] for change in changes]
         if code["with_links"] is not None:
             changes, _ = code["with_links"](changes)
@@ -104,9 +123,16 @@ def _fold(code: dict[str, Any], decoded: list[list[Any]]) -> int:
         history = store.history(changes, stored)
         plan = (code["planner"].plan_writes(changes, stored) if history is None
                 else code["planner"].plan_writes(changes, stored, history))
-        store.write(plan, now)
-        written += len(plan.orders)
-    return written
+        planned = time.process_time()
+        events, orders = store.documents(plan, now)
+        built = time.process_time()
+        store.write(events, orders)
+        spent["plan_s"] += planned - began
+        spent["documents_s"] += built - planned
+        spent["serialise_s"] += time.process_time() - built
+        spent["order_writes"] += len(orders)
+        spent["event_writes"] += len(events)
+    return spent
 
 
 def measure(root: str, messages_path: str) -> dict[str, Any]:
@@ -122,11 +148,10 @@ def measure(root: str, messages_path: str) -> dict[str, Any]:
         started = time.process_time()
         decoded, failed = _decode_all(code, source, payloads)
         decoded_at = time.process_time()
-        written = _fold(code, decoded)
-        folded_at = time.process_time()
+        spent = _fold(code, decoded)
         result[source] = {"messages": len(payloads), "changes": sum(map(len, decoded)), "refused": failed,
-                          "order_writes": written, "decode_s": decoded_at - started,
-                          "merge_and_projection_s": folded_at - decoded_at}
+                          "order_writes": int(spent.pop("order_writes")), "event_writes": int(spent.pop("event_writes")),
+                          "decode_s": decoded_at - started, **spent}
     return result
 
 

@@ -49,13 +49,27 @@ def run_pipeline(settings: Settings, processes: int = 1) -> dict[str, Any]:
     seconds = max(s["last_progress_at"] for s in stats) - min(s["first_progress_at"] for s in stats)
     records = sum(s["records"] for s in stats)
     cpu = sum(s["cpu_at_last_batch"] - s["cpu_at_first_batch"] for s in stats)
+    split = cpu_split(stats, records)
+    print("worker CPU per event by stage (µs): " + ", ".join(f"{stage} {us}" for stage, us in split.items()))
     return {"processes": processes, "records": records, "changes": sum(s["changes"] for s in stats),
             "order_writes": sum(s["orders_written"] for s in stats),
             "timeline_entries": sum(s["timeline_written"] for s in stats), "seconds": round(seconds, 2),
             "records_per_s": round(records / seconds, 1), "peak_rss_mb": round(peak, 1),
             "worker_cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu / max(records, 1) * 1e6, 1),
+            "cpu_us_per_event_by_stage": split,
             "engine_cpu_s": round(engine_cpu, 2), "engine_cpu_us_per_event": round(engine_cpu / max(records, 1) * 1e6, 1),
             "exit_code": worker.returncode}
+
+
+def cpu_split(stats: list[dict[str, Any]], records: int) -> dict[str, float]:
+    """The workers' process CPU per event by stage of the loop (`WorkerStats.cpu_by_stage`: decode, the
+    tiering gate, read back, merge and timeline, event and order documents, bulk, other), largest first."""
+    seconds: dict[str, float] = {}
+    for worker in stats:
+        for stage, spent in (worker.get("cpu_by_stage") or {}).items():
+            seconds[stage] = seconds.get(stage, 0.0) + spent
+    return {stage: round(spent / max(records, 1) * 1e6, 1)
+            for stage, spent in sorted(seconds.items(), key=lambda item: -item[1])}
 
 
 SORT_KEY = {"orders": "order_id", "order-events": "entry_id"}

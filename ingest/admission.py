@@ -12,6 +12,7 @@ and retries the batch, it never dead-letters it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from adapters.search_engine import EngineError
@@ -27,14 +28,23 @@ class AdmittedWriter:
     def __init__(self, writer: ChangeWriter, admission: WriteAdmission) -> None:
         self.writer = writer
         self.admission = admission
+        self._gate_cpu = 0.0
+
+    @property
+    def cpu_by_stage(self) -> dict[str, float]:
+        """The inner writer's CPU split by stage (`OrderStoreWriter.cpu_by_stage`) and the gate's own."""
+        return {**getattr(self.writer, "cpu_by_stage", {}), "tiering gate": self._gate_cpu}
 
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
+        began = time.process_time()
         try:
             admitted = self.admission.admit(changes)
         except EngineError:
             raise
         except Exception as error:  # noqa: BLE001 - an order mid-move: retry the batch later, never drop it
             raise TransientWriteFailure(f"tiering could not admit the batch yet: {error}") from error
+        finally:
+            self._gate_cpu += time.process_time() - began
         outcome = self.writer.write(admitted.to_write) if admitted.to_write else WriteOutcome()
         for change in admitted.blocked:
             outcome.rejected[change.event_id] = f"{TOMBSTONED}: order {change.order_id} was erased or expired"

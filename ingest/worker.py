@@ -74,6 +74,9 @@ class WorkerStats:
     cpu_at_last_batch: float = 0.0
     lag: int = 0
     lag_by_channel: dict[str, int] = field(default_factory=dict)
+    # process CPU seconds by stage (decode here, the write path's stages from the writer, the rest as
+    # "other"): the benchmark's split of the CPU per event
+    cpu_by_stage: dict[str, float] = field(default_factory=dict)
     # reason -> {count, latest detail, at}: what the operator view shows of dead letters and ignored records
     dead_letter_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -157,7 +160,9 @@ class IngestWorker:
         if self.stats.cpu_at_first_batch is None:
             self.stats.cpu_at_first_batch = time.process_time()
         records = [record for partition_records in batch.values() for record in partition_records]
+        cpu_started = time.process_time()
         decoded = self._decode(records)
+        self._spent("decode", cpu_started)
         outcome = self._guard.write(decoded.changes)
         self._count_writes(outcome)
         for event_id, reason in outcome.rejected.items():
@@ -289,9 +294,22 @@ class IngestWorker:
             self.stats.first_progress_at = now - (self.clock() - started)
         metrics.BATCH_SECONDS.observe(self.clock() - started)
         self.stats.cpu_at_last_batch = time.process_time()
+        self._split_cpu()
         for record in records:
             if record.timestamp_ms:
                 metrics.VISIBLE_LAG.observe(max(0.0, now - record.timestamp_ms / 1000))
+
+    def _spent(self, stage: str, began: float) -> None:
+        self.stats.cpu_by_stage[stage] = self.stats.cpu_by_stage.get(stage, 0.0) + time.process_time() - began
+
+    def _split_cpu(self) -> None:
+        """The writer's stages (when it keeps them: `OrderStoreWriter`) beside decode; the rest of the
+        CPU since the first batch is "other" (polling, commits, dead letters, metrics, idle loop)."""
+        split = self.stats.cpu_by_stage
+        split.update(getattr(self.writer, "cpu_by_stage", {}))
+        split.pop("other", None)
+        split["other"] = max(0.0, self.stats.cpu_at_last_batch - (self.stats.cpu_at_first_batch or 0.0)
+                             - sum(split.values()))
 
     def _refresh_lag_and_health(self) -> None:
         assigned = self.source.assignment()

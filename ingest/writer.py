@@ -55,6 +55,8 @@ _timeline_document = event_document  # the name the template tests know it by
 # a poll batch (up to 2,000 records) goes as one request per family: every bulk request is a
 # translog sync and a round trip, and the bulk helper still bounds a request by bytes
 BULK_CHUNK = 5000
+WRITE_STAGES = ("read back", "merge and timeline", "event documents", "order documents",
+                "bulk (serialise, send, read answer)")
 
 
 class TransientWriteFailure(RuntimeError):
@@ -90,13 +92,20 @@ class OrderStoreWriter:
         self.sleep = sleep
         self.remember = remember
         self._written: dict[str, tuple[str, StoredOrder]] = {}  # order id -> (concrete index, version)
+        # process CPU seconds by stage of the write path, since start (the benchmark's split per event)
+        self.cpu_by_stage: dict[str, float] = dict.fromkeys(WRITE_STAGES, 0.0)
 
     def write(self, changes: Sequence[OrderChange]) -> WriteOutcome:
         outcome = WriteOutcome()
         pending, source_of = with_links(changes)
         for attempt in range(self.max_rounds):
+            began = time.process_time()
             stored = self._load({c.order_id for c in pending})
-            plan = plan_writes(pending, stored, self._history(history_needed(pending, stored)))
+            history = self._history(history_needed(pending, stored))
+            loaded = time.process_time()
+            plan = plan_writes(pending, stored, history)
+            self._spent("read back", began, loaded)
+            self._spent("merge and timeline", loaded)
             if attempt == 0:
                 outcome.noise, outcome.unchanged = len(plan.noise), len(plan.unchanged)
             retry_orders = self._send(plan, outcome)
@@ -123,6 +132,12 @@ class OrderStoreWriter:
         found = self.engine.mget(self.names.orders_write, missing) if missing else {}
         return {order_id: version for order_id, (_, version) in held.items()} | {
             order_id: stored_order(hit) for order_id, hit in found.items()}
+
+    def _spent(self, stage: str, began: float, ended: float | None = None) -> float:
+        """Adds the CPU time since `began` to `stage`; returns the end (the next stage's start)."""
+        ended = time.process_time() if ended is None else ended
+        self.cpu_by_stage[stage] += ended - began
+        return ended
 
     def _remember(self, write: OrderWrite, result: BulkItemResult) -> None:
         """Keeps the acknowledged version; forgets an order whose write failed (read it back next time)."""
@@ -152,20 +167,32 @@ class OrderStoreWriter:
         now = self.clock()
         retry: set[str] = set()
         refused: dict[str, str] = {}
-        order_of_entry = {entry.entry_id: entry.order_id for entry in plan.entries}
-        for result in self.engine.bulk(self._timeline_actions(plan.entries, now), chunk_size=BULK_CHUNK):
-            # by id, not position: the bulk helper yields items it retried after the others
-            self._classify(result, order_of_entry[result.doc_id], retry, refused)
-            outcome.timeline_written += result.ok
+        self._send_events(plan.entries, now, outcome, retry=retry, refused=refused)
         writes = {w.order_id: w for w in plan.orders if w.order_id not in retry and w.order_id not in refused}
-        for result in self.engine.bulk(self._order_actions(list(writes.values()), now), chunk_size=BULK_CHUNK):
+        began = time.process_time()
+        actions = self._order_actions(list(writes.values()), now)
+        began = self._spent("order documents", began)
+        for result in self.engine.bulk(actions, chunk_size=BULK_CHUNK):
             self._classify(result, result.doc_id, retry, refused)
             self._remember(writes[result.doc_id], result)
             outcome.orders_written += result.ok
+        self._spent("bulk (serialise, send, read answer)", began)
         for write in plan.orders:
             if write.order_id in refused:
                 outcome.rejected.update({e: f"rejected_by_engine: {refused[write.order_id]}" for e in write.event_ids})
         return retry
+
+    def _send_events(self, entries: list[TimelineEntry], now: datetime, outcome: WriteOutcome, *,
+                     retry: set[str], refused: dict[str, str]) -> None:
+        order_of_entry = {entry.entry_id: entry.order_id for entry in entries}
+        began = time.process_time()
+        actions = self._timeline_actions(entries, now)
+        began = self._spent("event documents", began)
+        for result in self.engine.bulk(actions, chunk_size=BULK_CHUNK):
+            # by id, not position: the bulk helper yields items it retried after the others
+            self._classify(result, order_of_entry[result.doc_id], retry, refused)
+            outcome.timeline_written += result.ok
+        self._spent("bulk (serialise, send, read answer)", began)
 
     @staticmethod
     def _classify(result: BulkItemResult, order_id: str, retry: set[str], refused: dict[str, str]) -> None:
