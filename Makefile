@@ -33,8 +33,14 @@ test: setup  ## every suite on OpenSearch (starts the local stack if it is not r
 #   it lacks (analysis-common, painless, ...) are skipped with the reason, and its lifecycle is tested too.
 ES_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH_HTTP_PORT:-19201}
 ES8_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH8_HTTP_PORT:-19202}
+# Tiering (moves, reads across tiers, crash safety, erasure, the tiered API), the identity graph and the
+# timeline run on both legs; on the 8.x core build the tests that need painless or _delete_by_query skip
+# with the reason (tests marked engine_features). The 8.x leg also proves data-tier allocation on a
+# two-node cluster of its own (the Apache-2.0 7.10 build has no data tiers).
 ENGINE_MATRIX_TESTS ?= tests/contract tests/integration/test_real_servers.py tests/integration/test_ingest_pipeline.py \
-	tests/integration/test_rebuild.py tests/integration/test_query_api.py tests/integration/test_reconcile.py
+	tests/integration/test_rebuild.py tests/integration/test_query_api.py tests/integration/test_reconcile.py \
+	tests/integration/test_tiering.py tests/integration/test_tiering_pipeline.py tests/integration/test_tiering_safety.py \
+	tests/integration/test_tiered_api.py tests/integration/test_identity_graph.py tests/integration/test_timeline_order.py
 engine-matrix: engine-matrix-es7 engine-matrix-es8
 
 engine-matrix-es7: setup
@@ -44,7 +50,8 @@ engine-matrix-es7: setup
 
 engine-matrix-es8: setup
 	$(BIN)/orderrepo stack up --engine elasticsearch8
-	ELASTICSEARCH_URL=$(ES8_URL) $(BIN)/python -m pytest $(ENGINE_MATRIX_TESTS) tests/integration/test_elasticsearch8_node.py; \
+	ELASTICSEARCH_URL=$(ES8_URL) $(BIN)/python -m pytest $(ENGINE_MATRIX_TESTS) tests/integration/test_elasticsearch8_node.py \
+		tests/integration/test_elasticsearch_data_tiers.py; \
 	status=$$?; $(BIN)/orderrepo stack down --only elasticsearch8; exit $$status
 
 unit: setup

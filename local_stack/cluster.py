@@ -118,7 +118,14 @@ def _start_node(stack: StackSettings, jdk: Jdk, node: ClusterNode, *, classpath:
 
 
 def wait_until_formed(plans: list[ServerPlan], stack: StackSettings, timeout_s: float) -> float:
-    """Until every node has joined one cluster (health reports all three); seconds taken.
+    """Until every node has joined one cluster (health reports all three); seconds taken."""
+    return wait_for_nodes(plans, address(stack), len(NODES), timeout_s=timeout_s, what=f"the {LAYOUT} cluster",
+                          logs=str(stack.home / "logs"))
+
+
+def wait_for_nodes(plans: list[ServerPlan], address: str, count: int, *, timeout_s: float, what: str,
+                   logs: str) -> float:
+    """Until the cluster behind `address` has `count` nodes; seconds taken (any multi-node layout).
 
     A node that exits meanwhile fails the start at once, with its last log lines."""
     started = time.monotonic()
@@ -127,11 +134,10 @@ def wait_until_formed(plans: list[ServerPlan], stack: StackSettings, timeout_s: 
             if not plan.process.is_running():
                 raise ServerDidNotStart(
                     f"{plan.name} exited during start-up; last log lines:\n{plan.process.log_tail()}")
-        if cluster_size(address(stack)) == len(NODES):
+        if cluster_size(address) == count:
             return time.monotonic() - started
         time.sleep(0.5)
-    raise ServerDidNotStart(f"the {LAYOUT} cluster did not form within {timeout_s:.0f}s; "
-                            f"see the logs under {stack.home / 'logs'}")
+    raise ServerDidNotStart(f"{what} did not form within {timeout_s:.0f}s; see the logs under {logs}")
 
 
 def cluster_size(address: str) -> int:

@@ -28,6 +28,7 @@ import pwd
 import shutil
 import subprocess
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from local_stack.java_runtime import Jdk
@@ -67,24 +68,47 @@ def service_user(settings: StackSettings) -> str | None:
     return name
 
 
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node: its stack name (pid file, log), its directory, ports and the cluster lines of its
+    elasticsearch.yml (single-node discovery, or roles and seed hosts of a multi-node cluster)."""
+
+    server: str
+    base: Path
+    http_port: int
+    transport_port: int
+    cluster_lines: tuple[str, ...]
+
+
+def single_node(settings: StackSettings) -> NodeSpec:
+    """The stack's own node (`stack up --engine elasticsearch8`): a cluster of one."""
+    return NodeSpec(NAME, node_dir(settings), settings.elasticsearch8_http_port, settings.elasticsearch8_transport_port,
+                    ("cluster.name: orderrepo-elasticsearch8", "node.name: orderrepo-es8", "discovery.type: single-node"))
+
+
 def start_elasticsearch8(settings: StackSettings, jdk: Jdk) -> ServerPlan:
+    node = single_node(settings)
+    return start_node(settings, jdk, node, dist=node.base / "dist")
+
+
+def start_node(settings: StackSettings, jdk: Jdk, node: NodeSpec, *, dist: Path) -> ServerPlan:
+    """Start one node of the 8.x build (distribution unpacked once into `dist`); do not wait."""
     version = settings.elasticsearch8_version
     archive = resolve_classpath(
         profile=NAME, properties={"elasticsearch8.version": version}, maven_repo=settings.maven_repo,
         cache_file=settings.home / "classpath" / f"{NAME}-{version}.cp",
     )
     user = service_user(settings)
-    base = node_dir(settings)
-    es_home = _unpacked(Path(archive), base / "dist", version)
-    _write_config(settings, base, es_home)
-    _hand_over(base, user)
-    process = managed(settings, NAME)
+    es_home = _unpacked(Path(archive), dist, version)
+    _write_config(node, es_home, heap=settings.elasticsearch8_heap)
+    _hand_over(node.base, user)
+    process = managed(settings, node.server)
     process.start(
-        [str(es_home / "bin" / "elasticsearch")], cwd=base, user=user,
-        env={"ES_JAVA_HOME": str(jdk.java.parent.parent), "ES_PATH_CONF": str(base / "config"),
-             "ES_TMPDIR": str(base / "tmp"), "CLI_JAVA_OPTS": process.marker, "ES_JAVA_OPTS": process.marker},
+        [str(es_home / "bin" / "elasticsearch")], cwd=node.base, user=user,
+        env={"ES_JAVA_HOME": str(jdk.java.parent.parent), "ES_PATH_CONF": str(node.base / "config"),
+             "ES_TMPDIR": str(node.base / "tmp"), "CLI_JAVA_OPTS": process.marker, "ES_JAVA_OPTS": process.marker},
     )
-    return ServerPlan(NAME, version, jdk, process, f"http://127.0.0.1:{settings.elasticsearch8_http_port}")
+    return ServerPlan(node.server, version, jdk, process, f"http://127.0.0.1:{node.http_port}")
 
 
 def _unpacked(archive: Path, into: Path, version: str) -> Path:
@@ -104,22 +128,19 @@ def _unpacked(archive: Path, into: Path, version: str) -> Path:
     return es_home
 
 
-def _write_config(settings: StackSettings, base: Path, es_home: Path) -> None:
-    config = base / "config"
+def _write_config(node: NodeSpec, es_home: Path, *, heap: str) -> None:
+    base, config = node.base, node.base / "config"
     (config / "jvm.options.d").mkdir(parents=True, exist_ok=True)
     for name in _CONFIG_FILES:
         shutil.copyfile(es_home / "config" / name, config / name)
-    heap = settings.elasticsearch8_heap
     (config / "jvm.options.d" / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
     for part in ("data", "logs", "tmp"):
         (base / part).mkdir(exist_ok=True)
     (config / "elasticsearch.yml").write_text("\n".join([
-        "cluster.name: orderrepo-elasticsearch8",
-        "node.name: orderrepo-es8",
-        "discovery.type: single-node",
+        *node.cluster_lines,
         "network.host: 127.0.0.1",
-        f"http.port: {settings.elasticsearch8_http_port}",
-        f"transport.port: {settings.elasticsearch8_transport_port}",
+        f"http.port: {node.http_port}",
+        f"transport.port: {node.transport_port}",
         f"path.data: {base / 'data'}",
         f"path.logs: {base / 'logs'}",
         "xpack.security.enabled: false",
@@ -133,9 +154,9 @@ def _hand_over(base: Path, user: str | None) -> None:
     if user is None:
         return
     account = pwd.getpwnam(user)
-    base.chmod(0o755)
-    if SERVICE_ROOT in base.parents:
-        SERVICE_ROOT.chmod(0o755)
+    for directory in [base, *base.parents]:  # a cluster node's directory sits one level deeper
+        if directory == SERVICE_ROOT or SERVICE_ROOT in directory.parents or directory == base:
+            directory.chmod(0o755)
     for part in ("config", "data", "logs", "tmp"):
         for path in [base / part, *(base / part).rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid)

@@ -11,6 +11,7 @@ Import the fixtures into a conftest.py to use them.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.engine.capabilities import explain
-from adapters.search_engine import EngineConfig, EngineKind, Feature, SearchEngine
+from adapters.search_engine import EngineConfig, EngineKind, EngineUnavailable, Feature, SearchEngine
 from local_stack import stack
 from settings import Settings
 
@@ -61,12 +62,35 @@ def elasticsearch_engine() -> Iterator[SearchEngine]:
     engine.close()
 
 
-def skip_unless_built_with(engine: SearchEngine, feature: Feature) -> None:
-    """Skip (with the build and what it lacks in the reason) on an engine build without `feature`:
+def skip_unless_built_with(engine: SearchEngine, *features: Feature) -> None:
+    """Skip (with the build and what it lacks in the reason) on an engine build without all of `features`:
     core-only builds such as Elastic's integ-test-zip have none of the standard modules."""
-    if not engine.info.capabilities.has(feature):
-        pytest.skip(f"{engine.info.kind} {engine.info.version} at {engine.info.url} is built without "
-                    f"{explain(feature)}")
+    info = engine.info
+    missing = [feature for feature in features if not info.capabilities.has(feature)]
+    if missing:
+        pytest.skip(f"{info.kind} {info.version} at {info.url} is built without "
+                    + "; ".join(explain(feature) for feature in missing))
+
+
+@functools.cache
+def _session_engine() -> SearchEngine:
+    """The engine the session fixtures use, connected once for the skip decisions (before any fixture runs)."""
+    settings = Settings()
+    return _connect(settings, settings.resolved_engine_url())
+
+
+def skip_unless_marked_features(item: pytest.Item) -> None:
+    """For tests marked `engine_features(Feature...)`: skipped before their fixtures run (a module-scoped
+    fixture may already need the feature) when the engine's build lacks one of them (the capabilities
+    detected at connect time, see adapters/engine/capabilities.py)."""
+    marker = item.get_closest_marker("engine_features")
+    if marker is None:
+        return
+    try:
+        engine = _session_engine()
+    except EngineUnavailable:
+        return  # nothing answers yet: the session fixture starts our own OpenSearch, a standard build
+    skip_unless_built_with(engine, *marker.args)
 
 
 @pytest.fixture(scope="session")

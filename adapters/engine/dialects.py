@@ -153,7 +153,12 @@ class ElasticsearchDialect(OpenSearchDialect):
         return helpers
 
     def send(self, client: Any, call: Call[Any]) -> Any | Awaitable[Any]:
-        return client.perform_request(call.method, call.path, params=call.params, headers=JSON_HEADERS,
+        """`request_timeout` in the parameters is a client option (opensearch-py takes it from there);
+        sent to Elasticsearch as a query parameter it is refused (`unrecognized parameter`)."""
+        params = dict(call.params or {})
+        timeout = params.pop("request_timeout", None)
+        sender = client if timeout is None else client.options(request_timeout=float(timeout))
+        return sender.perform_request(call.method, call.path, params=params or None, headers=JSON_HEADERS,
                                       body=call.body)
 
     def unwrap(self, answer: Any) -> Any:

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.search_engine import SearchEngine
 from settings import Settings
-from tests.servers import engine, kafka_servers, settings, unique_name
+from tests.servers import engine, kafka_servers, settings, skip_unless_marked_features, unique_name
 
 __all__ = ["engine", "kafka_servers", "settings", "unique_name"]  # fixtures, re-exported
 
@@ -17,6 +17,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.engine_features(Feature.SCRIPTS, ...)`: skipped, with the reason, on a build without them."""
+    skip_unless_marked_features(item)
 
 
 @pytest.fixture
@@ -29,3 +34,4 @@ def isolated(settings: Settings, engine: SearchEngine, unique_name: str) -> Iter
     prepare_storage(scoped, engine)
     yield scoped
     remove_everything(scoped, engine)
+

@@ -20,7 +20,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import Feature, SearchEngine
 from order_domain.identity import identity_keys
 from order_domain.model import Channel, CustomerIdentity
 from orderrepo import cli_identity
@@ -141,6 +141,7 @@ def test_unlink_splits_history_at_once_and_a_rebuild_from_kafka_keeps_it_split(
     assert {key: set(stack.history(key)) for key in split} == split
 
 
+@pytest.mark.engine_features(Feature.BY_QUERY, Feature.SCRIPTS)  # the eraser's _delete_by_query, the mover
 def test_erasure_takes_the_customers_unlinks_with_their_orders(stack: Stack, engine: SearchEngine) -> None:
     links = IdentityLinks(engine, stack.settings.index_prefix)
     links.unlink(CARD, LOYALTY, by="agent-7", reason="shared card", at=datetime.now(UTC))  # as before: idempotent

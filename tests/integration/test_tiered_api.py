@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import Feature, SearchEngine
 from order_domain.identity import identity_keys
 from order_domain.tier_policy import Tier
 from query_api.auth import Role, issue_token
@@ -21,6 +21,8 @@ from retention.mover import Mover
 from settings import Settings
 from tests.integration.api_server import running_api
 from tests.integration.tiering_support import Clock, T0, census, ingest, make_mover, order_changes, order_id, place
+
+pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
 SECRET = "tiered-api-secret-tiered-api-secret-0123"
 N, CUSTOMERS = 60, 5

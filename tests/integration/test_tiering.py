@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.search_engine import AsyncSearchEngine, SearchEngine
+from adapters.search_engine import AsyncSearchEngine, Feature, SearchEngine
 from ingest.writer import OrderStoreWriter
 from index_templates import IndexNames
 from order_domain.model import ChangeKind, Channel, OrderChange, ReturnLink
@@ -20,6 +20,8 @@ from retention.tier_reader import TierReader
 from retention.write_gate import WriteGate
 from settings import Settings
 from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_id, timeline_ids
+
+pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
 N = 60
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import Feature, SearchEngine
 from order_domain.model import Channel
 from orderrepo.bootstrap import build_worker
 from retention.erasure import Eraser
@@ -19,6 +19,8 @@ from sample_traffic import TrafficMessage, expected_orders, generate
 from settings import Settings
 from tests.integration.pipeline_harness import dead_letters, publish
 from tests.integration.tiering_support import Clock, census, make_mover
+
+pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
 LATER = datetime(2027, 9, 1, tzinfo=UTC)  # long after the sample traffic: closed orders are idle
 

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.search_engine import SearchEngine
+import pytest
+
+from adapters.search_engine import Feature, SearchEngine
 from index_templates import IndexNames
 from ingest.writer import OrderStoreWriter
 from order_domain.tier_policy import Tier
@@ -23,6 +25,8 @@ from retention.mover import Mover
 from retention.write_gate import WriteGate
 from settings import Settings
 from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_changes, order_id
+
+pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
 CRASH_ORDERS = 240
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 import zipfile
 from pathlib import Path
@@ -51,7 +52,8 @@ def test_the_config_is_single_node_loopback_without_security_on_the_configured_p
     es_home = elasticsearch8._unpacked(_archive(tmp_path / "es.zip"), tmp_path / "dist", "8.0.0")
     settings = StackSettings(home=tmp_path, elasticsearch8_http_port=28299, elasticsearch8_transport_port=28298,
                              elasticsearch8_heap="300m")
-    elasticsearch8._write_config(settings, tmp_path / "node", es_home)
+    node = dataclasses.replace(elasticsearch8.single_node(settings), base=tmp_path / "node")
+    elasticsearch8._write_config(node, es_home, heap=settings.elasticsearch8_heap)
     config = dict(line.split(": ", 1) for line in (tmp_path / "node/config/elasticsearch.yml").read_text().splitlines())
     assert {key: config[key] for key in ("network.host", "http.port", "transport.port", "discovery.type",
                                           "xpack.security.enabled", "path.data")} == {
@@ -59,3 +61,17 @@ def test_the_config_is_single_node_loopback_without_security_on_the_configured_p
         "xpack.security.enabled": "false", "path.data": str(tmp_path / "node" / "data")}
     assert (tmp_path / "node/config/jvm.options.d/heap.options").read_text() == "-Xms300m\n-Xmx300m\n"
     assert all((tmp_path / "node" / part).is_dir() for part in ("data", "logs", "tmp"))
+
+
+def test_the_data_tier_cluster_nodes_have_their_roles_seeds_and_ports(tmp_path: Path) -> None:
+    from local_stack import elasticsearch8_tiers as tiers
+
+    settings = StackSettings(home=tmp_path, elasticsearch8_dir=tmp_path / "es")
+    specs = [tiers._spec(settings, node, tiers.Ports(http=28220, transport=28320)) for node in tiers.NODES]
+    assert [(s.server, s.base, s.http_port, s.transport_port) for s in specs] == [
+        ("elasticsearch8-hot-1", tmp_path / "es" / "elasticsearch8-hot-1", 28220, 28320),
+        ("elasticsearch8-warm-1", tmp_path / "es" / "elasticsearch8-warm-1", 28221, 28321)]
+    hot, warm = (dict(line.split(": ", 1) for line in s.cluster_lines) for s in specs)
+    assert (hot["node.roles"], warm["node.roles"]) == ("[master, data_hot, data_content]", "[data_warm]")
+    assert hot["discovery.seed_hosts"] == warm["discovery.seed_hosts"] == '["127.0.0.1:28320", "127.0.0.1:28321"]'
+    assert hot["cluster.initial_master_nodes"] == '["hot-1"]' and hot["cluster.name"] == warm["cluster.name"]

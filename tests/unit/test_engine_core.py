@@ -98,3 +98,26 @@ def test_an_unreachable_engine_is_unavailable_and_observed_as_no_answer() -> Non
         engine.health()
     assert engine.mget("orders", []) == {} and seen == [("GET", 0)]  # nothing to ask: no request
     engine.close()
+
+
+class _RecordingClient:
+    """Stands in for the official client: records the options and the request it is asked to send."""
+
+    def __init__(self, options: dict[str, float] | None = None, sent: list[tuple] | None = None) -> None:
+        self.given, self.sent = options or {}, sent if sent is not None else []
+
+    def options(self, **options: float) -> _RecordingClient:
+        return _RecordingClient(options, self.sent)
+
+    def perform_request(self, method: str, path: str, **request: object) -> dict[str, object]:
+        self.sent.append((method, path, request["params"], self.given))
+        return {}
+
+
+def test_a_request_timeout_goes_to_the_official_client_as_an_option_not_a_query_parameter() -> None:
+    client = _RecordingClient()
+    dialect = ElasticsearchDialect()
+    dialect.send(client, ops.Call("POST", "/w/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600}))
+    dialect.send(client, ops.Call("GET", "/_cluster/health"))
+    assert client.sent == [("POST", "/w/_forcemerge", {"max_num_segments": 1}, {"request_timeout": 3600.0}),
+                           ("GET", "/_cluster/health", None, {})]
