@@ -46,6 +46,7 @@ from settings import Settings
 
 DAYS = 400
 PAGE = 1000  # locator entries per page of the pass (`Locator.scan`)
+WARM_UP_PAGES = 5
 
 
 def templates(now: datetime, count: int = 500) -> list[dict[str, Any]]:
@@ -140,17 +141,19 @@ def memory_profile(samples: list[tuple[float, int]], *, page: int) -> dict[str, 
 
     A streamed pass holds one page and one move batch at a time, so what it examines must not
     make it grow: `rss_mb_per_100k_examined` is the growth over the pages that moved nothing
-    (their increments summed, per 100,000 orders), apart from the steps of the pages that
-    moved orders (`rss_mb_step_on_move_pages`: the batch's documents and the first Arrow and
-    Parquet buffers, bounded by `MOVE_BATCH`, not by the store)."""
+    (their increments summed, per 100,000 orders) after the first `WARM_UP_PAGES` (the first
+    responses size the allocator's arenas and the client's buffers: a few MB, once), apart
+    from the steps of the pages that moved orders (`rss_mb_step_on_move_pages`: the batch's
+    documents and the first Arrow and Parquet buffers, bounded by `MOVE_BATCH`, not by the
+    store)."""
     if len(samples) < 2:
         return {"pages": len(samples)}
     steps = [(rss - before, moved) for (before, _), (rss, moved) in zip(samples, samples[1:])]
-    scanned = [step for step, moved in steps if not moved]
+    scanned = [step for step, moved in steps[WARM_UP_PAGES:] if not moved]
     rss = [value for value, _ in samples]
     stride = max(1, len(samples) // 10)
     return {"pages": len(samples), "pages_with_moves": sum(1 for _, moved in samples if moved),
-            "rss_mb_first_page": round(rss[0], 1), "rss_mb_last_page": round(rss[-1], 1),
+            "rss_mb_first_page": round(rss[0], 1), "rss_mb_after_warm_up": round(rss[min(WARM_UP_PAGES, len(rss) - 1)], 1), "rss_mb_last_page": round(rss[-1], 1),
             "rss_mb_max": round(max(rss), 1),
             "rss_mb_per_100k_examined": round(sum(scanned) / (len(scanned) * page) * 100_000, 2) if scanned else None,
             "rss_mb_step_on_move_pages": round(sum(step for step, moved in steps if moved), 1),
