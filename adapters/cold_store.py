@@ -15,9 +15,12 @@ cannot prune on them. Instead rows are sorted by customer key (one customer's or
 together, and the customer key keeps min/max statistics for tools that scan), row groups
 hold `row_group_rows` rows, and the order locator stores each cold order's part and row
 group, so one order costs one footer read (cached) and one row group read, and a
-customer's history reads only the row groups the locator names. Open parts, read row
-groups and decoded rows are kept in small LRU caches, so repeated reads are served from
-memory.
+customer's history reads only the row groups the locator names. Three bounded LRU caches
+keep repeated reads in memory: open parts (their parsed footers), a few read row groups
+(a history page or a burst of reads in one group), and decoded rows (what a warm lookup
+needs: `cached` answers from it without I/O, so an async reader need not leave the event
+loop). Memory stays bounded whatever the number of parts: the mover's bookkeeping
+(`row_count`) reads footers without caching them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Protocol
 
@@ -66,19 +69,25 @@ class PartWritten:
     bytes: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Group:
-    """One read row group: its Arrow rows, where each order sits, and the rows decoded so far."""
+    """One read row group: its Arrow rows and where each order sits."""
 
     table: pa.Table
     index: dict[str, int]
-    decoded: dict[str, ColdRow] = field(default_factory=dict)
 
 
 class _Lru(OrderedDict[Any, Any]):
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
+
+    def recall(self, key: Any) -> Any:
+        """The value (marked as just used), or None."""
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
 
     def remember(self, key: Any, value: Any) -> Any:
         self[key] = value
@@ -92,8 +101,8 @@ class ColdStore:
     """Parquet parts per creation month. Thread-safe for reads (caches behind a lock)."""
 
     def __init__(self, root: str, *, codec: ColdCodec, storage_options: Mapping[str, str] | None = None,
-                 row_group_rows: int = 1024, cache_parts: int = 256, cache_row_groups: int = 256,
-                 compression_level: int = 19) -> None:
+                 row_group_rows: int = 1024, cache_parts: int = 32, cache_row_groups: int = 8,
+                 cache_rows: int = 2048, compression_level: int = 19) -> None:
         self.root = root.rstrip("/")
         self.codec = codec
         self.storage_options = dict(storage_options or {})
@@ -103,6 +112,7 @@ class ColdStore:
         self._local = isinstance(self._fs, pafs.LocalFileSystem)
         self._parts = _Lru(cache_parts)
         self._groups = _Lru(cache_row_groups)
+        self._rows = _Lru(cache_rows)  # (path, order id) -> decoded ColdRow
         self._lock = Lock()
 
     def _full(self, path: str) -> str:
@@ -146,40 +156,61 @@ class ColdStore:
             os.fsync(handle.fileno())
         os.replace(temporary, final)  # atomic: a reader sees no file or the whole file
 
+    def _open(self, path: str) -> pq.ParquetFile:
+        return pq.ParquetFile(self._fs.open_input_file(self._full(path)))
+
     def _part(self, path: str) -> pq.ParquetFile:
         with self._lock:
-            if path in self._parts:
-                self._parts.move_to_end(path)
-                return self._parts[path]
-        part = pq.ParquetFile(self._fs.open_input_file(self._full(path)))
-        with self._lock:
-            return self._parts.remember(path, part)
+            part = self._parts.recall(path)
+        if part is None:
+            part = self._open(path)
+            with self._lock:
+                self._parts.remember(path, part)
+        return part
 
     def _row_group(self, path: str, group: int) -> _Group:
-        key = (path, group)
         with self._lock:
-            if key in self._groups:
-                self._groups.move_to_end(key)
-                return self._groups[key]
-        table = self._part(path).read_row_group(group)
-        read = _Group(table, {order_id: i for i, order_id in enumerate(table.column("order_id").to_pylist())})
+            read = self._groups.recall((path, group))
+        if read is None:
+            table = self._part(path).read_row_group(group)
+            read = _Group(table, {order_id: i for i, order_id in enumerate(table.column("order_id").to_pylist())})
+            with self._lock:
+                self._groups.remember((path, group), read)
+        return read
+
+    def cached(self, path: str, order_ids: Iterable[str]) -> dict[str, ColdRow] | None:
+        """The named rows if every one is decoded in memory already, else None (no I/O: safe
+        to call on an event loop)."""
+        found: dict[str, ColdRow] = {}
         with self._lock:
-            return self._groups.remember(key, read)
+            for order_id in order_ids:
+                row = self._rows.recall((path, order_id))
+                if row is None:
+                    return None
+                found[order_id] = row
+        return found
 
     def read(self, path: str, row_group: int, order_ids: Iterable[str]) -> dict[str, ColdRow]:
         """The named orders of one row group (missing ids are simply absent)."""
+        wanted = list(order_ids)
+        found = self.cached(path, wanted)
+        if found is not None:
+            return found
         group = self._row_group(path, row_group)
-        found: dict[str, ColdRow] = {}
-        for order_id in order_ids:
-            if order_id not in group.index:
-                continue
-            row = group.decoded.get(order_id)
-            if row is None:
-                row = self.codec.decode(group.table.slice(group.index[order_id], 1).to_pylist()[0])
-                with self._lock:
-                    group.decoded[order_id] = row
-            found[order_id] = row
+        found = {}
+        for order_id in wanted:
+            if order_id in group.index:
+                found[order_id] = self._decoded(path, group, order_id)
         return found
+
+    def _decoded(self, path: str, group: _Group, order_id: str) -> ColdRow:
+        with self._lock:
+            row = self._rows.recall((path, order_id))
+        if row is None:
+            row = self.codec.decode(group.table.slice(group.index[order_id], 1).to_pylist()[0])
+            with self._lock:
+                self._rows.remember((path, order_id), row)
+        return row
 
     def read_all(self, path: str) -> list[ColdRow]:
         return [self.codec.decode(record) for record in self._table(path).to_pylist()]
@@ -192,7 +223,11 @@ class ColdStore:
             "order_id").to_pylist()
 
     def row_count(self, path: str) -> int:
-        return int(self._part(path).metadata.num_rows)
+        """From the footer, read afresh and not cached: a sweep visits every part once, and
+        keeping hundreds of parsed footers would grow the mover with the store."""
+        with self._lock:
+            part = self._parts.recall(path)
+        return int((part or self._open(path)).metadata.num_rows)
 
     def rewrite_keeping(self, path: str, keep: set[str]) -> PartWritten | None:
         """A new part with only the `keep` orders of `path` (None if none is kept), copied as Arrow
@@ -205,8 +240,9 @@ class ColdStore:
     def delete(self, path: str) -> None:
         with self._lock:
             self._parts.pop(path, None)
-            for key in [k for k in self._groups if k[0] == path]:
-                del self._groups[key]
+            for cache in (self._groups, self._rows):
+                for key in [k for k in cache if k[0] == path]:
+                    del cache[key]
         try:
             self._fs.delete_file(self._full(path))
         except FileNotFoundError:
@@ -226,6 +262,7 @@ class ColdStore:
         with self._lock:
             self._parts.clear()
             self._groups.clear()
+            self._rows.clear()
 
 
 def month_of_part(path: str) -> str:

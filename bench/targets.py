@@ -97,14 +97,49 @@ def checks_of(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 def tier_checks(tiers: dict[str, Any]) -> list[dict[str, Any]]:
     """The tiering targets (storage per order, cold lookups), from `bench.tier_bench.run`."""
-    ratios, lookups = tiers["ratios"], tiers.get("cold_lookup_by_reference", {})
+    ratios = tiers["ratios"]
     checks = [Check("warm bytes per order ≤ 1/2 of hot", f"{tiers['warm']['bytes_per_order']} vs "
                     f"{tiers['hot']['bytes_per_order']} B", ratios["warm_over_hot"], ratios["warm_over_hot"] <= 0.5),
               Check("cold bytes per order ≤ 1/30 of hot", f"{tiers['cold']['bytes_per_order']} vs "
                     f"{tiers['hot']['bytes_per_order']} B", ratios["cold_over_hot"], ratios["cold_over_hot"] <= 1 / 30)]
-    for phase, limit in (("cold_start", 250), ("warm", 20)):
-        p99 = (lookups.get(f"{phase}_ms") or {}).get("p99")
-        if p99 is not None:
-            checks.append(Check(f"cold lookup by reference p99 < {limit} ms ({phase.replace('_', ' ')})",
-                                f"{p99:.1f} ms", round(p99 / limit, 2), p99 < limit))
-    return [asdict(check) for check in checks]
+    return [asdict(check) for check in (*checks, *tier_latency_checks(tiers), *tier_workload_checks(tiers))]
+
+
+def _p99_under(target: str, figures: dict[str, Any] | None, limit: float) -> list[Check]:
+    p99 = ((figures or {}).get("ms") or {}).get("p99")
+    if p99 is None:
+        return []
+    return [Check(target, f"{p99:.1f} ms", round(p99 / limit, 2), p99 < limit)]
+
+
+def tier_latency_checks(tiers: dict[str, Any]) -> list[Check]:
+    """Cold lookups (fresh process, warm caches), histories mixing tiers, rehydration (`bench.tier_latency`)."""
+    lookups, history = tiers.get("cold_lookup_by_reference") or {}, tiers.get("history_mixing_tiers") or {}
+    return [*_p99_under("cold lookup by reference p99 < 250 ms (cold start)", lookups.get("cold_start"), 250),
+            *_p99_under("cold lookup by reference p99 < 20 ms (warm)", lookups.get("warm"), 20),
+            *_p99_under("customer history mixing tiers p99 < 100 ms (first read, caches dropped)",
+                        history.get("first_read"), 100),
+            *_p99_under("rehydration of one order to hot p99 < 2 s", tiers.get("rehydration"), 2000)]
+
+
+def tier_workload_checks(tiers: dict[str, Any]) -> list[Check]:
+    """The skewed read workload after one pass on measured reads (`bench.tier_workload`)."""
+    measured = (tiers.get("skewed_workload") or {}).get("measured")
+    if not measured:
+        return []
+    hot, cold = measured["storefront_from_hot"], measured["all_reads_touching_cold"]
+    return [Check("≥ 99% of storefront reads served from hot", f"{hot:.2%}", round(hot / 0.99, 3), hot >= 0.99),
+            Check("≤ 1% of all reads touch cold", f"{cold:.2%}", round(cold / 0.01, 2), cold <= 0.01)]
+
+
+def tier_pass_checks(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One retention pass (`bench.tier_pass_bench`): streamed, so its memory must not grow with
+    the orders it examines. Measured as the growth of the pass process's resident memory from
+    the first locator page to the last, per 100,000 orders examined."""
+    memory = (result.get("pass") or {}).get("memory") or {}
+    slope = memory.get("rss_mb_per_100k_examined")
+    if slope is None:
+        return []
+    return [asdict(Check("retention pass memory bound: RSS growth ≤ 5 MB per 100,000 orders examined",
+                         f"{slope} MB per 100k (peak {result['pass']['peak_rss_mb']} MB, "
+                         f"{result['pass']['examined']:,} orders)", round(slope / 5, 2), slope <= 5))]

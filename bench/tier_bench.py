@@ -12,17 +12,13 @@ of the orders index plus the timeline (order-events) index, after a refresh, a f
 force merge to one segment (so the comparison is codec and mapping, not merge luck; locator
 and tombstones, the same for every tier, are not counted); for cold the Parquet files. The
 skewed workload (`bench.tier_workload`) runs on a second scratch prefix loaded the same way.
-Cold lookups go through `TierReader.by_reference` (locator query + one Parquet row group):
-"cold start" drops the open-file and row-group caches before every lookup, "warm" repeats
-the lookups with caches filled. Results: printed, and saved as JSON under bench/results/
+Cold lookups, mixed-tier histories and rehydration: `bench.tier_latency`. Results: printed, and saved as JSON under bench/results/
 (git-ignored). The scratch prefixes are removed afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import random
 import resource
 import tempfile
 import time
@@ -33,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cold_store import ColdStore
-from adapters.search_engine import AsyncSearchEngine, SearchEngine
-from bench.measure import machine, percentiles, save_result
+from adapters.search_engine import SearchEngine
+from bench.measure import machine, save_result
+from bench.targets import tier_checks
+from bench.tier_latency import cold_latency
 from bench.tier_pass_bench import drop_prefix, retention_pass
 from bench.tier_workload import skewed_workload
 from index_templates import IndexNames, install
@@ -43,14 +41,13 @@ from ingest.topics import CHANNEL_FORMATS
 from ingest.writer import OrderStoreWriter
 from order_domain.model import OrderChange
 from order_domain.tier_policy import TierThresholds
-from adapters.engine_settings import connect_engine, engine_config
+from adapters.engine_settings import connect_engine
 from retention.cold_codec import TypedOrderCodec
 from retention.config import thresholds_from
 from retention.copies import TierCopies
 from retention.mover import Mover
 from retention.report import hot_bytes
 from retention.storage import TierNames, install_tier_storage, warm_indices
-from retention.tier_reader import TierReader
 from sample_traffic.stream import generate
 from settings import Settings
 
@@ -98,42 +95,6 @@ def timed_pass(mover: Mover) -> dict[str, Any]:
     started = time.perf_counter()
     report = mover.run_pass()
     return {**report.as_dict(), "wall_seconds": round(time.perf_counter() - started, 1)}
-
-
-async def cold_lookups(settings: Settings, names: TierNames, cold: ColdStore, refs: list[str]) -> dict[str, Any]:
-    engine = await AsyncSearchEngine.connect(engine_config(settings))
-    reader = TierReader(engine, names, cold)
-    try:
-        cold_start, warm, parquet_only = [], [], []
-        for ref in refs:
-            cold.forget_cache()
-            started = time.perf_counter()
-            answer = await reader.by_reference(ref)
-            cold_start.append((time.perf_counter() - started) * 1000)
-            assert answer is not None and answer.tier == "cold", ref
-        for ref in refs:
-            started = time.perf_counter()
-            await reader.by_reference(ref)
-            warm.append((time.perf_counter() - started) * 1000)
-        hits = await engine.search(names.locator, {"size": len(refs), "query": {"terms": {"order_id": refs}}})
-        for hit in hits["hits"]["hits"]:
-            cold.forget_cache()
-            started = time.perf_counter()
-            cold.read(hit["_source"]["location"], int(hit["_source"]["row_group"]), [hit["_id"]])
-            parquet_only.append((time.perf_counter() - started) * 1000)
-        return {"lookups": len(refs), "cold_start_ms": percentiles(cold_start), "warm_ms": percentiles(warm),
-                "parquet_row_group_cold_ms": percentiles(parquet_only)}
-    finally:
-        await engine.close()
-
-
-def rehydrations(mover: Mover, ids: list[str]) -> dict[str, Any]:
-    samples = []
-    for order_id in ids:
-        started = time.perf_counter()
-        assert mover.rehydrate([order_id]) == {order_id}
-        samples.append((time.perf_counter() - started) * 1000)
-    return {"orders": len(ids), "ms": percentiles(samples)}
 
 
 @dataclass(frozen=True)
@@ -187,12 +148,7 @@ def storage(scratch: Scratch) -> dict[str, Any]:
 
 
 def lookups(scratch: Scratch, seed: int) -> dict[str, Any]:
-    ids = sorted(hit["_id"] for hit in scratch.engine.search(scratch.names.locator, {
-        "size": 10_000, "_source": False, "query": {"term": {"tier": "cold"}}})["hits"]["hits"])
-    sample = random.Random(seed).sample(ids, min(500, len(ids)))
-    return {"cold_lookup_by_reference": asyncio.run(cold_lookups(scratch.settings, scratch.names, scratch.cold,
-                                                                 sample)),
-            "rehydration": rehydrations(scratch.mover(ALL_COLD), sample[:50])}
+    return cold_latency(scratch.settings, scratch.names, scratch.cold, scratch.mover(ALL_COLD), seed=seed)
 
 
 def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, seed: int,
@@ -236,7 +192,7 @@ def main() -> None:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
                   **run(settings, orders=args.orders, skew_orders=args.skew_orders, skew_reads=args.skew_reads,
                         seed=args.seed, cold_root=Path(scratch))}
-    save_result("tier", result)
+    save_result("tier", {**result, "checks": tier_checks(result)})
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.cold_store import ColdRow, ColdStore
 from adapters.engine_settings import connect_engine
 from adapters.search_engine import SearchEngine
+from bench.targets import tier_pass_checks
 from index_templates import install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
 from ingest.planner import plan_writes
@@ -43,6 +45,8 @@ from sample_traffic.stream import generate
 from settings import Settings
 
 DAYS = 400
+PAGE = 1000  # locator entries per page of the pass (`Locator.scan`)
+WARM_UP_PAGES = 5
 
 
 def templates(now: datetime, count: int = 500) -> list[dict[str, Any]]:
@@ -124,16 +128,53 @@ def load(engine: SearchEngine, names: TierNames, cold: ColdStore, *, orders: int
             "tiers_before": {b["key"]: b["doc_count"] for b in tiers["aggregations"]["t"]["buckets"]}}
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_profile(samples: list[tuple[float, int]], *, page: int) -> dict[str, Any]:
+    """Resident memory after each locator page, with the number of orders that page moved.
+
+    A streamed pass holds one page and one move batch at a time, so what it examines must not
+    make it grow: `rss_mb_per_100k_examined` is the growth over the pages that moved nothing
+    (their increments summed, per 100,000 orders) after the first `WARM_UP_PAGES` (the first
+    responses size the allocator's arenas and the client's buffers: a few MB, once), apart
+    from the steps of the pages that moved orders (`rss_mb_step_on_move_pages`: the batch's
+    documents and the first Arrow and Parquet buffers, bounded by `MOVE_BATCH`, not by the
+    store)."""
+    if len(samples) < 2:
+        return {"pages": len(samples)}
+    steps = [(rss - before, moved) for (before, _), (rss, moved) in zip(samples, samples[1:])]
+    scanned = [step for step, moved in steps[WARM_UP_PAGES:] if not moved]
+    rss = [value for value, _ in samples]
+    stride = max(1, len(samples) // 10)
+    return {"pages": len(samples), "pages_with_moves": sum(1 for _, moved in samples if moved),
+            "rss_mb_first_page": round(rss[0], 1), "rss_mb_after_warm_up": round(rss[min(WARM_UP_PAGES, len(rss) - 1)], 1), "rss_mb_last_page": round(rss[-1], 1),
+            "rss_mb_max": round(max(rss), 1),
+            "rss_mb_per_100k_examined": round(sum(scanned) / (len(scanned) * page) * 100_000, 2) if scanned else None,
+            "rss_mb_step_on_move_pages": round(sum(step for step, moved in steps if moved), 1),
+            "rss_mb_every_tenth_page": [round(value, 1) for value in rss[::stride]]}
+
+
 def run_pass(settings: Settings) -> dict[str, Any]:
-    """One pass (in this process): report, wall time and this process's peak RSS."""
+    """One pass (in this process): report, wall and CPU time, this process's peak RSS and its
+    resident memory page by page (the pass is streamed: it must not grow with the store)."""
     import resource
 
     engine = connect_engine(settings)
     mover = build_mover(settings, engine, cold=_cold(settings))
-    started = time.perf_counter()
-    report = mover.run_pass()
+    samples: list[tuple[float, int]] = []
+    before = rss_mb()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    report = mover.run_pass(progress=lambda moved: samples.append((rss_mb(), moved)))
     return {**report.as_dict(), "wall_seconds": round(time.perf_counter() - started, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "cpu_seconds": round(time.process_time() - started_cpu, 1), "rss_mb_before_pass": round(before, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "memory": memory_profile(samples, page=PAGE)}
 
 
 def drop_prefix(engine: SearchEngine, prefix: str) -> None:
@@ -170,6 +211,7 @@ def retention_pass(settings: Settings, *, orders: int) -> dict[str, Any]:
             child = subprocess.run([sys.executable, "-m", "bench.tier_pass_bench", prefix, cold_root],
                                    check=True, capture_output=True, text=True)
             result["pass"] = json.loads(child.stdout.strip().splitlines()[-1])
+            result["checks"] = tier_pass_checks(result)
         finally:
             drop_prefix(engine, prefix)
             engine.close()

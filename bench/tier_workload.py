@@ -7,12 +7,15 @@ Reads are drawn from a fixed distribution over the loaded orders (by placed date
   warranty claims, weekly lookers; Zipf-weighted, the same set in every phase), 1 % are any
   old order (the long tail);
 - CSR (20 %): a lookup by order id; 60 % recent, 30 % busy old, 10 % any old order.
-Phases: (1) training: the reads go through the tier reader with the API's read recorder
-(counts flushed to the locator, cold orders read often rehydrated as the API does);
-(2) one mover pass with the configured thresholds at the present time; (3) measurement: the
-same number of fresh reads (another seed), counting the tier that answered each one (every
-answer names it). Reported: shares per role and tier, and the share of all reads that
-touched cold.
+Phases: (1) training: the reads go through the tier reader with the API's read recorder,
+flushed by its own loop every `READ_FLUSH_S` seconds as in the API (counts to the locator,
+cold orders read often rehydrated as the API does); (2) one mover pass with the configured
+thresholds at the present time; (3) measurement: the same number of fresh reads (another
+seed), counting the tier that answered each one (every answer names it). Reported: shares
+per role and tier, the share of all reads that touched cold, and where the reads not served
+from hot come from (role, bucket, tier, and whether it was the order's first read in the
+whole workload: a first read of an order nobody read before is one no read-based policy can
+anticipate; a repeat read is the policy's to serve from hot).
 """
 
 from __future__ import annotations
@@ -38,14 +41,29 @@ MIX = {"storefront": (0.8, (0.90, 0.09, 0.01)), "csr": (0.2, (0.60, 0.30, 0.10))
 
 
 @dataclass(frozen=True)
+class Read:
+    role: str
+    bucket: str  # recent, busy, tail
+    order_id: str
+
+
+@dataclass(frozen=True)
+class Served:
+    role: str
+    bucket: str
+    tier: str
+    first_read: bool  # nobody had read this order before in the workload
+
+
+@dataclass(frozen=True)
 class Population:
     recent: list[str]
     busy: list[str]
     old: list[str]
     busy_weights: list[float]
 
-    def draw(self, rng: random.Random, reads: int) -> list[tuple[str, str]]:
-        """`reads` (role, order id) pairs from the mix above."""
+    def draw(self, rng: random.Random, reads: int) -> list[Read]:
+        """`reads` (role, bucket, order id) triples from the mix above."""
         roles = list(MIX)
         drawn = []
         for role in rng.choices(roles, weights=[MIX[r][0] for r in roles], k=reads):
@@ -56,7 +74,7 @@ class Population:
                 order = rng.choices(self.busy, weights=self.busy_weights)[0]
             else:
                 order = rng.choice(self.old)
-            drawn.append((role, order))
+            drawn.append(Read(role, kind, order))
         return drawn
 
 
@@ -72,39 +90,49 @@ def population(locator: Locator, *, now: datetime, seed: int, recent_days: int =
     return Population(recent, busy, old, [1 / (rank + 1) for rank in range(len(busy))])
 
 
-async def _replay(reader: TierReader, reads: list[tuple[str, str]], recorder: ReadRecorder) -> Counter[tuple[str, str]]:
-    served: Counter[tuple[str, str]] = Counter()
-    for i, (role, order_id) in enumerate(reads):
-        answer = await reader.by_reference(order_id)
-        served[(role, str(answer.tier) if answer is not None else "missing")] += 1
-        if i % 2000 == 1999:
-            await recorder.flush()
-    await recorder.flush()
+async def _replay(reader: TierReader, reads: list[Read], seen: set[str]) -> Counter[Served]:
+    served: Counter[Served] = Counter()
+    for read in reads:
+        answer = await reader.by_reference(read.order_id)
+        tier = str(answer.tier) if answer is not None else "missing"
+        served[Served(read.role, read.bucket, tier, read.order_id not in seen)] += 1
+        seen.add(read.order_id)
     return served
 
 
 async def _phase(settings: Settings, names: TierNames, cold: ColdStore, mover: Mover,
-                 reads: list[tuple[str, str]]) -> Counter[tuple[str, str]]:
+                 reads: list[Read], seen: set[str]) -> Counter[Served]:
     engine = await AsyncSearchEngine.connect(engine_config(settings))
     tier = settings.tier
-    recorder = ReadRecorder(engine, names, flush_s=3600, read_window_days=tier.read_window_days,
+    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, read_window_days=tier.read_window_days,
                             rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
                             on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
+    recorder.start()
     try:
-        return await _replay(TierReader(engine, names, cold, recorder), reads, recorder)
+        return await _replay(TierReader(engine, names, cold, recorder), reads, seen)
     finally:
+        await recorder.stop()
         await engine.close()
 
 
-def _shares(served: Counter[tuple[str, str]]) -> dict[str, Any]:
+def _shares(served: Counter[Served]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for role in MIX:
-        total = sum(n for (r, _), n in served.items() if r == role)
-        out[role] = {"reads": total, **{tier: round(n / total, 4) for (r, tier), n in sorted(served.items())
-                                        if r == role}}
     everything = sum(served.values())
-    out["all_reads_touching_cold"] = round(sum(n for (_, t), n in served.items() if t == "cold") / everything, 4)
+    for role in MIX:
+        total = sum(n for s, n in served.items() if s.role == role)
+        tiers: Counter[str] = Counter()
+        for s, n in served.items():
+            if s.role == role:
+                tiers[s.tier] += n
+        out[role] = {"reads": total, **{t: round(n / total, 4) for t, n in sorted(tiers.items())}}
+    cold = sum(n for s, n in served.items() if s.tier == "cold")
+    out["all_reads_touching_cold"] = round(cold / everything, 4)
     out["storefront_from_hot"] = out["storefront"].get("hot", 0.0)
+    out["cold_reads_that_were_first_reads"] = round(
+        sum(n for s, n in served.items() if s.tier == "cold" and s.first_read) / cold, 4) if cold else 0.0
+    out["not_from_hot"] = [{"role": s.role, "bucket": s.bucket, "tier": s.tier, "first_read": s.first_read,
+                            "reads": n} for s, n in sorted(served.items(), key=lambda item: -item[1])
+                           if s.tier != "hot"]
     return out
 
 
@@ -112,9 +140,10 @@ def skewed_workload(settings: Settings, names: TierNames, cold: ColdStore, mover
                     reads: int, seed: int) -> dict[str, Any]:
     """Train on measured reads, run one pass, replay fresh reads: which tier served them."""
     people = population(mover.locator, now=datetime.now(UTC), seed=seed)
-    training = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed), reads)))
+    seen: set[str] = set()
+    training = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed), reads), seen))
     moved = mover.run_pass()
-    measured = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed + 1), reads)))
+    measured = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed + 1), reads), seen))
     return {"reads_per_phase": reads, "orders": {"recent": len(people.recent), "busy_old": len(people.busy),
                                                  "old": len(people.old)},
             "training": _shares(training), "pass": moved.as_dict(), "measured": _shares(measured)}

@@ -217,16 +217,20 @@ class Mover:
 
     # -- rehydration --------------------------------------------------------------------------
     def rehydrate(self, order_ids: Iterable[str], *, reason: str = "read") -> set[str]:
-        """Bring warm/cold orders back to hot now (late change, or read often from cold)."""
+        """Bring warm/cold orders back to hot now (late change, or read often from cold).
+
+        Hot is written first and the locator flipped (from then on hot answers); a warm
+        source copy is deleted at once, a cold row is only left behind: the flip already
+        took its authority away (the locator no longer names it), and rewriting its whole
+        part at zstd 19 would cost seconds on the caller's path (the API's worker, the
+        ingest writer's late change). The next pass's sweep (`finish`) drops such rows,
+        one rewrite per part for all the rows that left it; erasure sweeps at once."""
         hits = self.locator.get(order_ids)
         decisions = [Decision(h["_source"], Tier.HOT) for h in hits.values()
                      if h["_source"]["tier"] in (Tier.WARM, Tier.COLD) and not pending_of(h["_source"])]
         moved: set[str] = set()
         for target, group in _groups(decisions, self.batch):
             moved |= self.move(group, target)
-        cold_parts = {d.entry["location"] for d in decisions if d.entry["tier"] == Tier.COLD}
-        if cold_parts:
-            sweep_cold(self.engine, self.names, self.copies.cold, parts=cold_parts)
         self.locator.refresh()
         metrics.REHYDRATIONS.labels(reason).inc(len(moved))
         return moved

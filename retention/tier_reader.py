@@ -10,7 +10,8 @@ Every answer carries the tier that served it. Guarantees:
 - free-text search over hot + warm (`authoritative`) drops hits from a tier the locator
   does not name;
 - every order served is recorded by the `ReadRecorder` (in memory, flushed later).
-Cold Parquet reads run in a worker thread so the event loop never blocks on files.
+Cold Parquet reads run in a worker thread so the event loop never blocks on files; rows
+already decoded in memory are answered on the loop (no I/O, no thread hand-off).
 """
 
 from __future__ import annotations
@@ -131,9 +132,21 @@ class TierReader:
                                                params={"_source_excludes": ",".join(ANSWER_EXCLUDES)})
             documents.update({doc["_id"]: doc["_source"] for doc in answer["docs"] if doc.get("found")})
         if by_group:
-            documents.update(await asyncio.to_thread(self._read_cold, by_group))
+            cached = self._cached_cold(by_group)
+            documents.update(cached if cached is not None else await asyncio.to_thread(self._read_cold, by_group))
         tiers = {entry["order_id"]: Tier(entry["tier"]) for entry in entries}
         return [self._served(TieredOrder(i, tiers[i], documents[i])) for i in tiers if i in documents]
+
+    def _cached_cold(self, groups: dict[tuple[str, int], list[str]]) -> dict[str, dict[str, Any]] | None:
+        """Every cold row already decoded in memory (a warm read): answered on the event loop,
+        without the worker thread's hand-off; None sends the whole read to the thread."""
+        out: dict[str, dict[str, Any]] = {}
+        for (path, _), ids in groups.items():
+            rows = self.cold.cached(path, ids)
+            if rows is None:
+                return None
+            out.update({i: _answer(row.document) for i, row in rows.items()})
+        return out
 
     def _read_cold(self, groups: dict[tuple[str, int], list[str]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

@@ -135,8 +135,11 @@ async def test_an_order_read_from_cold_more_than_n_times_is_rehydrated(
         assert again is not None and again.tier is Tier.HOT
     finally:
         await reader.engine.close()
-    entry = census(engine, mover)["entries"][order_id(3)]
+    seen = census(engine, mover)
+    entry = seen["entries"][order_id(3)]
     assert (entry["read_count"], entry["cold_reads"], entry["tier"]) == (3, 0, "hot")
+    assert (seen["copies"]["hot"][order_id(3)], seen["copies"]["cold"][order_id(3)]) == (1, 1)  # named by nobody
+    mover.finish()  # the pass's sweep drops the row the flip left behind
     _assert_each_order_in_exactly_its_tier(engine, mover, N)
     assert len(timeline_ids(engine, mover.names.hot.events, order_id(3))) == 3
 
@@ -161,6 +164,9 @@ def test_a_late_change_brings_the_order_back_to_hot_with_its_full_history(
     assert stored["status"] == "completed" and stored["returns"][0]["return_id"] == "r1"
     assert [r["value"] for r in stored["references"]] == ["#W5"]  # the history merged, not a new order
     assert len(timeline_ids(engine, mover.names.hot.events, order_id(5))) == 4
+    left_behind = census(engine, mover)["copies"]
+    assert (left_behind["warm"][order_id(5)], left_behind["cold"][order_id(5)]) == (0, 1 if days == 300 else 0)
+    mover.finish()  # a warm copy is deleted at once; a cold row waits for the pass's sweep
     _assert_each_order_in_exactly_its_tier(engine, mover, N)
     assert census(engine, mover)["entries"][order_id(5)]["tier"] == "hot"
     assert mover.run_pass().moved == {}  # changed just now: it stays hot

@@ -100,6 +100,48 @@ def test_a_mover_killed_at_random_points_loses_and_doubles_nothing(
     assert tiers == {"hot", "warm", "cold"}
 
 
+_REHYDRATE = ("import sys; from adapters.engine_settings import connect_engine; from retention.config import build_mover;"
+              " from settings import Settings; s = Settings(); mover = build_mover(s, connect_engine(s));"
+              " print('ready', flush=True); mover.rehydrate(sys.argv[1:])")
+
+
+def test_rehydrations_killed_at_random_points_leave_one_answering_tier_and_a_pass_settles_them(
+    isolated: Settings, engine: SearchEngine, tmp_path: Path,
+) -> None:
+    """Rehydration flips the locator and leaves the cold row behind for the sweep: killed at
+    any point, every order is still answered by exactly the tier its entry names, and the
+    next pass finishes the interrupted moves and drops every row named by nobody."""
+    ingest(engine, isolated.index_prefix, range(120), start=datetime.now(UTC) - timedelta(days=420), months=15)
+    truth = _hot_documents(engine, isolated.index_prefix)
+    cold_root = tmp_path / "cold"
+    observer = make_mover(engine, isolated.index_prefix, str(cold_root / isolated.index_prefix),
+                          clock=Clock(datetime.now(UTC)))
+    observer.locator.sync_from_hot()
+    first = _mover_process(isolated, cold_root)
+    assert first.wait(timeout=600) == 0
+    cold = sorted(i for i, e in census(engine, observer)["entries"].items() if e["tier"] == "cold")
+    assert len(cold) >= 30
+    env = {**os.environ, "ORDERREPO_INDEX_PREFIX": isolated.index_prefix, "ORDERREPO_TIER_COLD_PATH": str(cold_root),
+           "ORDERREPO_TIER_MOVE_BATCH": "5", "ORDERREPO_ENGINE_URL": isolated.resolved_engine_url()}
+    rng = random.Random(29)
+    for _ in range(3):
+        process = subprocess.Popen([sys.executable, "-c", _REHYDRATE, *cold], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert process.stdout is not None and process.stdout.readline() == b"ready\n"  # killed while it moves
+        time.sleep(rng.uniform(0.5, 4.0))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        _assert_every_order_answered_once(engine, observer, truth, settled=False)
+    seen = census(engine, observer)
+    back = [i for i in cold if seen["entries"][i]["tier"] == "hot"]
+    assert back and all(seen["copies"]["hot"][i] == 1 for i in back)
+    final = _mover_process(isolated, cold_root)
+    _, stderr = final.communicate(timeout=600)
+    assert final.returncode == 0, stderr.decode()[-2000:]
+    _assert_every_order_answered_once(engine, observer, truth, settled=True)
+
+
 def test_erasure_reaches_every_tier_and_a_full_replay_resurrects_nothing(
     isolated: Settings, engine: SearchEngine, tmp_path: Path,
 ) -> None:

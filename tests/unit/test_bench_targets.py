@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.profile import find_py_spy, stage_shares
-from bench.targets import QUERIES, checks_of, tier_checks
+from bench.targets import QUERIES, checks_of, tier_checks, tier_pass_checks
 
 
 def _latency(p50: float, p95: float, p99: float) -> dict[str, float]:
@@ -57,11 +57,34 @@ def test_a_size_loaded_without_kafka_has_no_ingest_checks() -> None:
 def test_tier_targets() -> None:
     tiers = {"hot": {"bytes_per_order": 3000.0}, "warm": {"bytes_per_order": 1200.0},
              "cold": {"bytes_per_order": 120.0}, "ratios": {"warm_over_hot": 0.4, "cold_over_hot": 0.04},
-             "cold_lookup_by_reference": {"cold_start_ms": {"p99": 300.0}, "warm_ms": {"p99": 5.0}}}
-    verdicts = [(c["target"], c["holds"]) for c in tier_checks(tiers)]
-    assert verdicts == [("warm bytes per order ≤ 1/2 of hot", True), ("cold bytes per order ≤ 1/30 of hot", False),
-                        ("cold lookup by reference p99 < 250 ms (cold start)", False),
-                        ("cold lookup by reference p99 < 20 ms (warm)", True)]
+             "cold_lookup_by_reference": {"cold_start": {"ms": {"p99": 300.0}}, "warm": {"ms": {"p99": 5.0}}},
+             "history_mixing_tiers": {"first_read": {"ms": {"p99": 80.0}}}, "rehydration": {"ms": {"p99": 2500.0}},
+             "skewed_workload": {"measured": {"storefront_from_hot": 0.9921, "all_reads_touching_cold": 0.0147}}}
+    checks = tier_checks(tiers)
+    assert [(c["target"], c["holds"]) for c in checks] == [
+        ("warm bytes per order ≤ 1/2 of hot", True), ("cold bytes per order ≤ 1/30 of hot", False),
+        ("cold lookup by reference p99 < 250 ms (cold start)", False),
+        ("cold lookup by reference p99 < 20 ms (warm)", True),
+        ("customer history mixing tiers p99 < 100 ms (first read, caches dropped)", True),
+        ("rehydration of one order to hot p99 < 2 s", False),
+        ("≥ 99% of storefront reads served from hot", True), ("≤ 1% of all reads touch cold", False)]
+    assert [c["ratio"] for c in checks[2:]] == [1.2, 0.25, 0.8, 1.25, 1.002, 1.47]
+    assert checks[-1]["measured"] == "1.47%"
+
+
+def test_a_tier_run_without_the_latency_phases_checks_storage_only() -> None:
+    tiers = {"hot": {"bytes_per_order": 3000.0}, "warm": {"bytes_per_order": 1200.0},
+             "cold": {"bytes_per_order": 120.0}, "ratios": {"warm_over_hot": 0.4, "cold_over_hot": 0.04}}
+    assert len(tier_checks(tiers)) == 2
+
+
+def test_the_retention_pass_holds_its_memory_bound_by_the_slope_of_its_resident_memory() -> None:
+    run = {"pass": {"examined": 300_000, "peak_rss_mb": 211.0, "memory": {"rss_mb_per_100k_examined": 1.2}}}
+    (check,) = tier_pass_checks(run)
+    assert (check["holds"], check["ratio"]) == (True, 0.24)
+    run["pass"]["memory"]["rss_mb_per_100k_examined"] = 55.0
+    assert tier_pass_checks(run)[0]["holds"] is False
+    assert tier_pass_checks({"pass": {"examined": 10}}) == []
 
 
 def test_profile_stages_split_the_worker_samples_and_tell_waiting_from_cpu() -> None:

@@ -63,7 +63,28 @@ def test_reads_are_cached_until_forgotten(store: ColdStore) -> None:
     store.read(written.path, 0, ["o000"])
     assert (written.path, 0) in store._groups
     store.forget_cache()
-    assert not store._groups and not store._parts
+    assert not store._groups and not store._parts and not store._rows
+
+
+def test_decoded_rows_answer_without_io_and_stay_within_their_bound(tmp_path: Path) -> None:
+    store = ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=4, cache_row_groups=1, cache_rows=2)
+    written = store.write_part("2025.04", _rows(6))
+    assert written is not None
+    assert store.cached(written.path, ["o000"]) is None  # never read: the caller must go to the file
+    first = store.read(written.path, written.row_groups["o000"], ["o000"])
+    assert store.cached(written.path, ["o000"]) == first
+    for order in ("o001", "o002"):
+        store.read(written.path, written.row_groups[order], [order])
+    assert len(store._rows) == 2 and len(store._groups) == 1
+    assert store.cached(written.path, ["o000"]) is None  # the oldest row left the cache
+    assert store.cached(written.path, ["o001", "o002"]) is not None
+    assert store.cached(written.path, ["o001", "o000"]) is None  # all or nothing
+
+
+def test_counting_rows_does_not_keep_the_footer(store: ColdStore) -> None:
+    written = [store.write_part("2025.04", _rows(3)) for _ in range(3)]
+    assert [store.row_count(part.path) for part in written if part is not None] == [3, 3, 3]
+    assert not store._parts
 
 
 def test_empty_input_writes_nothing(store: ColdStore) -> None:
