@@ -30,7 +30,7 @@ from index_templates import IndexNames, ensure_live_version, load_template, with
 CATALOG_FAMILIES = ("order-locator", "tombstones")
 WARM_FAMILIES = ("orders", "order-events")
 _COMPONENTS = ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings",
-               "orders-warm@mappings")
+               "orders-warm@mappings", "order-events-warm@mappings")
 _COMPOSABLE = ("order-locator", "tombstones", "orders-warm", "order-events-warm")
 
 
