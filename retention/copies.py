@@ -4,7 +4,9 @@ An order's copy is its current document plus its timeline entries. Hot and warm 
 them as engine documents (the same ids in every tier); cold holds one Parquet row per
 order (`retention.cold_codec`: the order's typed events, from which the document without
 the derived `search`/`facts` and the timeline are recomputed; `search`/`facts` are
-recomputed when it leaves cold). Writes are idempotent (index by id), so a resumed
+recomputed when it leaves cold). A warm order document is stored without its merge stamps
+when its timeline's events give them back exactly (`cold_codec.lean_warm`/`full_warm`:
+recomputed when the copy is read, so it leaves warm as it came). Writes are idempotent (index by id), so a resumed
 move may write a copy again. Nothing here decides anything: `retention.mover` does.
 """
 
