@@ -233,9 +233,15 @@ class ColdStore:
         """A new part with only the `keep` orders of `path` (None if none is kept), copied as Arrow
         rows (nothing decoded); the old part stays until the caller has repointed the locator
         and calls `delete`."""
-        table = self._table(path)
+        return self.merge_parts([path], keep)
+
+    def merge_parts(self, paths: list[str], keep: set[str]) -> PartWritten | None:
+        """One new part with the `keep` orders of several parts of one month (Arrow rows copied,
+        nothing decoded; re-sorted, so larger parts compress better); the old parts stay until
+        the caller has repointed the locator and deletes them."""
+        table = pa.concat_tables([self._table(path) for path in paths])
         kept = table.filter(pc.is_in(table.column("order_id"), value_set=pa.array(sorted(keep), pa.string())))
-        return self._write_table(self.new_part_path(month_of_part(path)), kept)
+        return self._write_table(self.new_part_path(month_of_part(paths[0])), kept)
 
     def delete(self, path: str) -> None:
         with self._lock:

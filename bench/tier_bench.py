@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from adapters.cold_store import ColdStore
 from adapters.search_engine import SearchEngine
 from bench.measure import machine, save_result
@@ -91,6 +93,19 @@ def per_order(sizes: dict[str, int], orders: int) -> dict[str, Any]:
             "timeline_bytes_per_order": round(timeline / orders, 1)}
 
 
+def column_bytes(cold: ColdStore, parts: list[str], orders: int) -> dict[str, float]:
+    """Compressed bytes per order of each top-level cold column (from the parts' footers)."""
+    sizes: dict[str, int] = {}
+    for part in parts:
+        meta = pq.ParquetFile(f"{cold.root}/{part}").metadata  # the bench writes parts locally
+        for group in range(meta.num_row_groups):
+            for column in range(meta.num_columns):
+                chunk = meta.row_group(group).column(column)
+                top = chunk.path_in_schema.split(".")[0]
+                sizes[top] = sizes.get(top, 0) + chunk.total_compressed_size
+    return {name: round(size / orders, 1) for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])}
+
+
 def timed_pass(mover: Mover) -> dict[str, Any]:
     started = time.perf_counter()
     report = mover.run_pass()
@@ -140,6 +155,7 @@ def storage(scratch: Scratch) -> dict[str, Any]:
     cold_bytes = {part: scratch.cold.size_of(part) for part in parts}
     result["cold"] = {**per_order(cold_bytes, engine.count(names.locator, {"term": {"tier": "cold"}})),
                       "parts": len(parts), "row_group_rows": scratch.settings.tier.cold_row_group_rows}
+    result["cold"]["column_bytes_per_order"] = column_bytes(scratch.cold, parts, result["cold"]["orders"])
     hot = result["hot"]["bytes_per_order"]
     result["ratios"] = {"warm_over_hot": round(result["warm"]["bytes_per_order"] / hot, 3),
                         "cold_over_hot": round(result["cold"]["bytes_per_order"] / hot, 4),
@@ -152,17 +168,18 @@ def lookups(scratch: Scratch, seed: int) -> dict[str, Any]:
 
 
 def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, seed: int,
-        cold_root: Path) -> dict[str, Any]:
+        cold_root: Path, storage_only: bool = False) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     result: dict[str, Any] = {"orders_requested": orders}
     scratch = Scratch.open(settings, f"tierbench{tag}", cold_root)
     try:
         result.update(load(scratch.engine, scratch.names.prefix, orders, seed))
         result.update(storage(scratch))
-        result.update(lookups(scratch, seed))
+        if not storage_only:
+            result.update(lookups(scratch, seed))
     finally:
         scratch.drop()
-    if skew_orders:
+    if skew_orders and not storage_only:
         skew = Scratch.open(settings, f"tierskew{tag}", cold_root)
         try:
             loaded = load(skew.engine, skew.names.prefix, skew_orders, seed + 1)
@@ -182,6 +199,7 @@ def main() -> None:
     parser.add_argument("--skew-orders", type=int, default=10_000, help="orders of the skewed workload (0: skip)")
     parser.add_argument("--skew-reads", type=int, default=10_000, help="reads per phase of the skewed workload")
     parser.add_argument("--pass-only", action="store_true", help="only the retention pass over --orders orders")
+    parser.add_argument("--storage-only", action="store_true", help="only the bytes per order of each tier")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     if args.pass_only:
@@ -191,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tier-bench-") as scratch:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
                   **run(settings, orders=args.orders, skew_orders=args.skew_orders, skew_reads=args.skew_reads,
-                        seed=args.seed, cold_root=Path(scratch))}
+                        seed=args.seed, cold_root=Path(scratch), storage_only=args.storage_only)}
     save_result("tier", {**result, "checks": tier_checks(result)})
 
 

@@ -139,6 +139,34 @@ def _reproduced(row: ColdRow, events: list[tuple[OrderChange, datetime]] | None,
     return derive(row.order_id, events, indexed_at) == (row.document, sorted(row.timeline, key=_entry_id))
 
 
+def _core(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in DERIVED_FIELDS}
+
+
+def lean_warm(document: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The warm form of an order document: without its merge stamps when `full_warm` gives
+    them back exactly from the timeline's events (else unchanged, so nothing is lost)."""
+    row = ColdRow(order_id=str(document.get("order_id")), customer_key="", placed_at=None,
+                  document=_core(document), timeline=timeline)
+    if "stamps" not in document or not _reproduced(row, _events_of(row), _instant(document.get("indexed_at"))):
+        return document
+    return {k: v for k, v in document.items() if k != "stamps"}
+
+
+def full_warm(document: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The document `lean_warm` was given: the stamps recomputed from the timeline's events,
+    in their stored place among the fields."""
+    if "stamps" in document:
+        return document
+    events = _events_of(ColdRow(str(document.get("order_id")), "", None, document, timeline))
+    indexed_at = _instant(document.get("indexed_at"))
+    if not events or indexed_at is None:
+        raise ValueError(f"warm order {document.get('order_id')} has neither stamps nor events to recompute them")
+    derived, _ = derive(str(document["order_id"]), events, indexed_at)
+    order = list(derived) + [k for k in document if k not in derived]
+    return {k: document[k] if k in document else derived[k] for k in order}
+
+
 def encode(row: ColdRow) -> dict[str, Any]:
     """One Parquet record for `row` (see the module docstring for what is stored)."""
     summary = _summary(row)

@@ -4,7 +4,9 @@ An order's copy is its current document plus its timeline entries. Hot and warm 
 them as engine documents (the same ids in every tier); cold holds one Parquet row per
 order (`retention.cold_codec`: the order's typed events, from which the document without
 the derived `search`/`facts` and the timeline are recomputed; `search`/`facts` are
-recomputed when it leaves cold). Writes are idempotent (index by id), so a resumed
+recomputed when it leaves cold). A warm order document is stored without its merge stamps
+when its timeline's events give them back exactly (`cold_codec.lean_warm`/`full_warm`:
+recomputed when the copy is read, so it leaves warm as it came). Writes are idempotent (index by id), so a resumed
 move may write a copy again. Nothing here decides anything: `retention.mover` does.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 from adapters.cold_store import ColdRow, ColdStore, PartWritten
 from adapters.search_engine import SearchEngine
 from order_domain.search_projection import order_facts, search_fields
-from retention.cold_codec import DERIVED_FIELDS
+from retention.cold_codec import DERIVED_FIELDS, full_warm, lean_warm
 from order_domain.tier_policy import Tier
 from retention.storage import TierNames, ensure_warm_index, writable
 
@@ -68,8 +70,8 @@ class TierCopies:
             return {i: OrderCopy(i, r.document, r.timeline) for i, r in rows.items()}
         found = self.engine.mget(location, list(row_groups))
         timelines = self.timelines(self.events_index(tier, location), list(found))
-        return {i: OrderCopy(i, hit["_source"], timelines.get(i, []), (int(hit["_seq_no"]), int(hit["_primary_term"])))
-                for i, hit in found.items()}
+        return {i: OrderCopy(i, full_warm(hit["_source"], timelines.get(i, [])), timelines.get(i, []),
+                             (int(hit["_seq_no"]), int(hit["_primary_term"]))) for i, hit in found.items()}
 
     def timelines(self, index: str, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -95,8 +97,9 @@ class TierCopies:
         events_index = self.names.hot.events_write if tier is Tier.HOT else self.events_index(tier, location)
         actions = [{"_op_type": "index", "_index": events_index, "_id": e["entry_id"], "_source": e}
                    for c in copies for e in c.timeline]
-        actions += [{"_op_type": "index", "_index": orders_index, "_id": c.order_id,
-                     "_source": with_derived(c.document)} for c in copies]
+        actions += [{"_op_type": "index", "_index": orders_index, "_id": c.order_id, "_source": with_derived(
+                     c.document) if tier is Tier.HOT else lean_warm(with_derived(c.document), c.timeline)}
+                    for c in copies]
         if tier is Tier.HOT:
             self._bulk(actions)
             return

@@ -12,9 +12,11 @@ template applies to the month indices created after it; an existing month keeps 
 mapping it was created with until it empties (its orders leave for cold or hot), and
 readers query both the same way. Warm orders use a lean mapping of their own
 (`orders-warm@mappings`: no n-gram subfields, text without positions or norms, the
-derived `search` fields indexed but not kept in `_source`); warm timelines keep the
-hot mapping, whose large parts (`event`, `changes`) are stored, not indexed. Warm indices are plain month indices: never rollover or data
-streams, so a late change to an order always finds its one copy.
+derived `search` fields indexed but not kept in `_source`, answer-only objects stored but
+not indexed); warm timelines have theirs (`order-events-warm@mappings`: only the fields
+timeline reads filter or sort on are indexed or kept as doc values). Warm indices are
+plain month indices: never rollover or data streams, so a late change to an order always
+finds its one copy.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from index_templates import IndexNames, ensure_live_version, load_template, with
 CATALOG_FAMILIES = ("order-locator", "tombstones")
 WARM_FAMILIES = ("orders", "order-events")
 _COMPONENTS = ("tier-catalog@settings", "order-locator@mappings", "tombstones@mappings", "tier-warm@settings",
-               "orders-warm@mappings")
+               "orders-warm@mappings", "order-events-warm@mappings")
 _COMPOSABLE = ("order-locator", "tombstones", "orders-warm", "order-events-warm")
 
 

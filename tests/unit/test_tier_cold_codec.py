@@ -13,6 +13,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.cold_store import ColdRow, ColdStore
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
@@ -20,8 +22,8 @@ from ingest.planner import plan_writes
 from ingest.topics import CHANNEL_FORMATS
 from order_domain.model import OrderChange
 from order_domain.stored_forms import event_document, order_document
-from retention.cold_codec import MONEY, UTC_MICROS, TypedOrderCodec, arrow_type
-from retention.copies import OrderCopy, cold_row
+from retention.cold_codec import MONEY, UTC_MICROS, TypedOrderCodec, arrow_type, derive, full_warm, lean_warm
+from retention.copies import OrderCopy, cold_row, with_derived
 from sample_traffic.stream import generate
 
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -107,3 +109,40 @@ def test_a_row_not_made_of_its_events_is_kept_as_json_text() -> None:
 def test_arrow_types_follow_the_model() -> None:
     assert arrow_type(OrderChange).field("source_version").type == pa.int64()
     assert arrow_type(OrderChange).field("references").type.value_type.field("kind").type == pa.string()
+
+
+def test_a_warm_copy_drops_its_stamps_and_gets_them_back_exactly(copies: list[OrderCopy]) -> None:
+    for copy in copies:
+        full = with_derived(copy.document)
+        lean = lean_warm(full, copy.timeline)
+        assert "stamps" not in lean and {k: v for k, v in full.items() if k != "stamps"} == lean
+        restored = full_warm(_stored(lean), copy.timeline)
+        assert restored == full and list(restored) == list(full)  # same values, same field order
+
+
+def test_a_warm_copy_not_made_of_its_events_keeps_its_stamps() -> None:
+    (row,) = _one_order_with_price(Decimal("3.10"))
+    edited = {**row.document, "stamps": {**row.document["stamps"], "status": {"event_id": "elsewhere"}}}
+    assert lean_warm(edited, row.timeline) == edited
+    assert full_warm(edited, row.timeline) == edited
+    without_events = [{k: v for k, v in entry.items() if k != "event"} for entry in row.timeline]
+    assert lean_warm(row.document, without_events) == row.document
+    with pytest.raises(ValueError, match="neither stamps nor events"):
+        full_warm({k: v for k, v in row.document.items() if k != "stamps"}, without_events)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_set_of_an_orders_events_survives_the_warm_form(copies: list[OrderCopy], data: st.DataObject) -> None:
+    """Whatever subset of its events an order has received (in any arrival order), the warm form
+    gives back exactly the document the write path stores for that subset."""
+    copy = data.draw(st.sampled_from(copies))
+    chosen = data.draw(st.lists(st.sampled_from(copy.timeline), min_size=1, unique_by=lambda e: e["entry_id"]))
+    events = [(OrderChange.model_validate(e["event"]), datetime.fromisoformat(e["indexed_at"])) for e in chosen]
+    document, timeline = derive(copy.order_id, events, NOW)
+    if not document:
+        return  # a set with no placing event is not an order yet
+    full = with_derived(document)
+    lean = lean_warm(full, timeline)
+    assert "stamps" not in lean
+    assert full_warm(_stored(lean), timeline) == full

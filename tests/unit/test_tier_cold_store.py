@@ -90,3 +90,17 @@ def test_counting_rows_does_not_keep_the_footer(store: ColdStore) -> None:
 def test_empty_input_writes_nothing(store: ColdStore) -> None:
     assert store.write_part("2025.03", []) is None
     assert store.parts() == []
+
+
+def test_merging_parts_keeps_the_named_orders_of_all_of_them_sorted_in_one_part(store: ColdStore) -> None:
+    rows = _rows(12)
+    first, second = store.write_part("2025.03", rows[:5]), store.write_part("2025.03", rows[5:])
+    assert first is not None and second is not None
+    keep = {r.order_id for r in rows} - {"o002", "o007"}
+    merged = store.merge_parts([first.path, second.path], keep)
+    assert merged is not None and merged.rows == 10 and set(merged.row_groups) == keep
+    assert month_of_part(merged.path) == "2025.03"
+    expected = sorted([r for r in rows if r.order_id in keep], key=lambda r: (r.customer_key, r.order_id))
+    assert [(r.order_id, r.document, r.timeline) for r in store.read_all(merged.path)] == [
+        (r.order_id, r.document, r.timeline) for r in expected]
+    assert sorted(store.parts()) == sorted([first.path, second.path, merged.path])  # old parts: the caller's to delete
