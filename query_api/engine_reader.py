@@ -87,7 +87,7 @@ class EngineOrderReader:
         """One engine tier has no cold part: `include_cold` only matters to the tier-merging reader."""
         return await self._orders(q.search_query(text, caller, filters=filters, page=page), page)
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
         hits = (await self.engine.search(self.names.events, q.timeline_query(order_id, size=limit)))["hits"]["hits"]
         return TimelineHits(order_id, [hit["_source"] for hit in hits], self.tier)
 

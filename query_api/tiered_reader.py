@@ -45,10 +45,11 @@ def _newest_first(items: Iterable[StoredOrder]) -> list[StoredOrder]:
 
 
 class TieredOrderReader:
-    def __init__(self, engine_tiers: EngineOrderReader, cold: ColdTier, *,
+    def __init__(self, engine_tiers: EngineOrderReader, cold: ColdTier, *, hot: EngineOrderReader | None = None,
                  recorder: ReadRecorder | None = None) -> None:
         self.engine_tiers = engine_tiers  # hot + warm, screened by the locator
         self.cold = cold
+        self.hot = hot  # the hot index family alone: timelines of orders just answered from hot
         self.recorder = recorder
 
     def _record(self, items: Iterable[StoredOrder]) -> None:
@@ -89,7 +90,11 @@ class TieredOrderReader:
                   for name, counts in facet_counts(cold).items()}
         return OrderHits(cold + engine.items, engine.total + cold_total, engine.next_after, facets)
 
-    async def timeline(self, order_id: str, *, limit: int) -> port.TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> port.TimelineHits:
+        """An order just answered from hot (screened by the locator) is read from the hot timeline
+        in one query; otherwise the locator names the tier to read."""
+        if tier is Tier.HOT and self.hot is not None:
+            return await self.hot.timeline(order_id, limit=limit)
         found = await self.cold.tiers.timeline(order_id)
         if found is None:
             return port.TimelineHits(order_id, [], Tier.HOT)
