@@ -51,10 +51,15 @@ class EngineOrderReader:
         self.screen = screen
 
     async def _orders(self, body: dict[str, Any], page: PageRequest | None = None) -> OrderHits:
-        answer = await self.engine.search(self.names.orders, body)
+        return await self.order_hits(await self.engine.search(self.names.orders, body), page, screen=self.screen)
+
+    async def order_hits(self, answer: dict[str, Any], page: PageRequest | None = None, *,
+                         screen: Screen | None = None) -> OrderHits:
+        """An engine answer to one of the order queries (sent here or batched by the caller) as
+        port answers, hits passed through `screen` first."""
         hits = answer["hits"]["hits"]
         full = page is not None and len(hits) == page.size
-        kept = await self.screen(hits) if self.screen is not None else hits
+        kept = await screen(hits) if screen is not None else hits
         return OrderHits(
             items=[StoredOrder(hit["_source"], self.tier_of(hit["_index"])) for hit in kept],
             total=answer["hits"]["total"]["value"] if "total" in answer["hits"] else len(hits),

@@ -27,11 +27,14 @@ from typing import Any
 
 from order_domain.model import OrderStatus
 from query_api.auth import Caller
-from query_api.cold_tier import ColdTier, facet_counts
+from query_api import cold_tier
+from query_api import queries as q
+from query_api.cold_tier import ColdTier, carries_reference, facet_counts
 from query_api.engine_reader import EngineOrderReader
 from query_api import read_port as port
 from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
 from query_api.tier_merge import TierPage, merge_pages, newest_first_key, rank
+from query_api.together import LocatorScreen, search_together, where_by_keys, where_by_reference
 from retention.read_recorder import ReadRecorder
 
 
@@ -57,19 +60,34 @@ class TieredOrderReader:
             for item in items:
                 self.recorder.record(item.document["order_id"], item.tier)
 
+    async def _together(self, engine_body: dict[str, Any], cold_body: dict[str, Any], where: dict[str, Any],
+                        page: PageRequest | None = None) -> tuple[OrderHits, list[dict[str, Any]], int]:
+        """Hot + warm hits (screened), cold locator hits and their total: one engine round trip
+        (`query_api.together`)."""
+        engine, cold, located = await search_together(self.engine_tiers.engine, [
+            (self.engine_tiers.names.orders, engine_body), (self.cold.locator, cold_body), (self.cold.locator, where)])
+        hits = await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, located))
+        return hits, cold["hits"]["hits"], int(cold["hits"]["total"]["value"])
+
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
-        engine, cold = await asyncio.gather(self.engine_tiers.find_by_reference(reference, caller),
-                                            self.cold.by_reference(reference, caller))
-        found = _newest_first(engine + cold)[:port.MAX_REFERENCE_MATCHES]
+        engine, hits, _ = await self._together(q.reference_query(reference, caller),
+                                               cold_tier.reference_query(reference, caller),
+                                               where_by_reference(reference))
+        read = await self.cold.documents([hit["_source"] for hit in hits], caller, OrderFilter())
+        cold = [read[i] for i in (hit["_id"] for hit in hits) if i in read and carries_reference(read[i].document,
+                                                                                               reference)]
+        found = _newest_first(engine.items + cold)[:port.MAX_REFERENCE_MATCHES]
         self._record(found)
         return found
 
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
                                page: PageRequest) -> OrderHits:
         keys = await self.engine_tiers.linked_keys(customer_key, caller)  # the graph spans every tier
-        engine, (cold, cold_total) = await asyncio.gather(
-            self.engine_tiers.history_of_keys(keys, caller, filters=filters, page=page),
-            self.cold.history(keys, caller, filters=filters, page=page))
+        engine, hits, cold_total = await self._together(
+            q.history_query(keys, caller, filters=filters, page=page),
+            cold_tier.history_query(keys, caller, filters=filters, page=page), where_by_keys(keys, page), page)
+        cold = TierPage([(hit["sort"], hit["_source"]) for hit in hits],
+                        hits[-1]["sort"] if len(hits) == page.size else None)
         engine_page: TierPage[Any] = TierPage([(newest_first_key(i.document), i) for i in engine.items],
                                               engine.next_after)
         taken, next_after = merge_pages([engine_page, cold], page.size)
