@@ -2,14 +2,14 @@
 
 Wall-clock latencies on a shared 2-core machine measure the machine as much as the API; the
 CPU time a request costs the API process does not depend on who else is running. Here the app
-runs in this process behind an in-memory ASGI client (no sockets between client and app), and
+runs in this process and is called as the server calls it (one ASGI call per request, no socket
+and no HTTP client between them: uvicorn's parsing is the only part left out), and
 for each question of `bench.query_bench` three figures are taken over the same inputs:
 - `api_us`: process CPU per request through the whole app (middleware, auth, rate limit,
-  audit hand-off, the tiered reader and its engine round trips, views, JSON), plus the
-  in-process client's own share, which `floor_us` measures;
+  audit hand-off, the tiered reader and its engine round trips, views, JSON);
 - `engine_us`: process CPU per question when the same engine queries are sent with the same
   async engine client directly (the engine's own CPU is in another process and in neither);
-- `floor_us`: `/healthz`, the cheapest route: client, middleware and routing only.
+- `floor_us`: `/healthz`, the cheapest route: middleware and routing only.
 `overhead_us = api_us - engine_us` is what the API adds per request, in CPU µs; at one client
 on an idle machine it is the API's share of the latency.
 """
@@ -20,9 +20,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
-
-import httpx
+from urllib.parse import quote, unquote, urlencode
 
 from bench.query_bench import CSR, Inputs, shopper
 from query_api.auth import Role, issue_token
@@ -77,6 +75,29 @@ def _direct(engine: Any, orders: str, events: str, inputs: Inputs) -> dict[str, 
     }
 
 
+async def asgi_get(app: Any, request: Request) -> int:
+    """One GET through the app as the server would make it; the answer's status."""
+    path, params, headers = request
+    status = 0
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": unquote(path), "raw_path": path.encode(), "query_string": urlencode(params).encode(),
+             "root_path": "", "client": ("127.0.0.1", 50000), "server": ("bench", 80),
+             "headers": [(b"host", b"bench"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    if status >= 400:  # 300 (several orders carry the reference) is an answer
+        raise RuntimeError(f"{path} answered {status}")
+    return status
+
+
 async def _cpu_us(call: Callable[[int], Awaitable[Any]], total: int) -> float:
     for i in range(min(20, total)):  # warm-up: connections, caches
         await call(i)
@@ -96,18 +117,12 @@ async def _measure(settings: Settings, inputs: Inputs, secret: str, total: int) 
     async with app.router.lifespan_context(app):
         names = index_names(app.state.settings)
         direct = _direct(app.state.engine, names.orders, names.events, inputs)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            async def get(request: Request) -> None:
-                path, params, headers = request
-                answer = await client.get(path, params=params, headers=headers)
-                if answer.status_code >= 400:  # 300 (several orders carry the reference) is an answer
-                    answer.raise_for_status()
-
-            result: dict[str, Any] = {"floor_us": await _cpu_us(lambda i: get(("/healthz", {}, {})), total)}
-            for name, request in _requests(inputs, secret).items():
-                api_us, engine_us = await _cpu_us(lambda i: get(request(i)), total), await _cpu_us(direct[name], total)
-                result[name] = {"api_us": api_us, "engine_us": engine_us, "overhead_us": round(api_us - engine_us, 1)}
-            return result
+        result: dict[str, Any] = {"floor_us": await _cpu_us(lambda i: asgi_get(app, ("/healthz", {}, {})), total)}
+        for name, request in _requests(inputs, secret).items():
+            api_us = await _cpu_us(lambda i: asgi_get(app, request(i)), total)
+            engine_us = await _cpu_us(direct[name], total)
+            result[name] = {"api_us": api_us, "engine_us": engine_us, "overhead_us": round(api_us - engine_us, 1)}
+        return result
 
 
 def measure_api_cpu(settings: Settings, inputs: Inputs, *, secret: str, total: int = 200) -> dict[str, Any]:
