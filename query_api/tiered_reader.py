@@ -5,10 +5,12 @@
   and hits pass through `TierReader.authoritative`, so a stale copy a move leaves behind for
   a moment is never shown beside the copy the locator names.
 - Cold (Parquet) is found through the order locator (`query_api.cold_tier`).
-- Reference lookups ask both at once; customer histories resolve the customer's keys once
-  over every tier (the identity graph: `retention.identity_links`), then merge both sorted
-  pages into one newest-first sequence whose cursor stays the API's (`query_api.tier_merge`);
-  timelines and as-of replays read the tier the locator names (hot when it has no entry yet).
+- Reference lookups ask both at once, in one engine round trip with the locator's tiers for
+  the orders found (`query_api.together`); customer histories resolve the customer's keys once
+  over every tier (the identity graph: `retention.identity_links`), ask the same way, then merge
+  both sorted pages into one newest-first sequence whose cursor stays the API's
+  (`query_api.tier_merge`); timelines and as-of replays read the tier the locator names (hot
+  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once.
 - Free-text search covers hot + warm; `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
 - Analytics and exports read hot + warm (cold is the archive: `orderrepo retention report`
