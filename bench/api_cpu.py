@@ -34,9 +34,9 @@ Request = tuple[str, dict[str, Any], dict[str, str]]
 def _requests(inputs: Inputs, secret: str) -> dict[str, Callable[[int], Request]]:
     """The questions of `bench.query_bench.api_calls`; the shoppers' tokens are issued before the clock."""
     staff = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.ADMIN)}"}
-    shoppers = {email: {"Authorization": "Bearer " + issue_token(secret, subject=f"shopper:{email}",
-                                                                 role=Role.STOREFRONT, customer_keys=(f"email:{email}",))}
-                for email in inputs.emails}
+    shoppers = {email: {"Authorization": "Bearer " + issue_token(
+        secret, subject=f"shopper:{email}", role=Role.STOREFRONT, customer_keys=(f"email:{email}",))}
+        for email in inputs.emails}
 
     def history(i: int) -> Request:
         email = inputs.emails[i % len(inputs.emails)]
@@ -46,7 +46,8 @@ def _requests(inputs: Inputs, secret: str) -> dict[str, Callable[[int], Request]
         "history_page": history,
         "order_by_reference": lambda i: (f"/orders/{quote(inputs.references[i % len(inputs.references)], safe='')}",
                                          {}, staff),
-        "csr_search": lambda i: ("/search", {"q": inputs.search_texts[i % len(inputs.search_texts)], "size": 20}, staff),
+        "csr_search": lambda i: ("/search", {"q": inputs.search_texts[i % len(inputs.search_texts)], "size": 20},
+                                 staff),
         "order_timeline": lambda i: (f"/orders/{inputs.order_ids[i % len(inputs.order_ids)]}/timeline", {}, staff),
         "sales_aggregate": lambda i: ("/analytics/sales", {"interval": "day"}, staff),
     }

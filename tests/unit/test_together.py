@@ -66,7 +66,8 @@ def test_the_screen_asks_nothing_when_the_locator_answered_every_hit() -> None:
 
 def test_searches_go_as_one_msearch_and_answer_in_order() -> None:
     engine = _Engine([{"hits": {"hits": [1]}}, {"hits": {"hits": [2]}}])
-    answers = asyncio.run(search_together(engine, [("p-orders", {"size": 1}), ("p-locator", {"size": 2})]))  # type: ignore[arg-type]
+    searches = [("p-orders", {"size": 1}), ("p-locator", {"size": 2})]
+    answers = asyncio.run(search_together(engine, searches))  # type: ignore[arg-type]
     assert [answer["hits"]["hits"] for answer in answers] == [[1], [2]]
     method, path, body = engine.sent[0]
     assert (method, path, len(engine.sent)) == ("POST", "/_msearch", 1)
