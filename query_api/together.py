@@ -5,15 +5,18 @@ order query, the cold entries of the order locator, and where the locator puts t
 (so that a stale copy a move leaves behind for a moment is never shown). Sent one by one they
 were three round trips, each costing the API more CPU than its own work on the answer; here
 they go as one `_msearch`. Guarantees kept from the one-at-a-time reads:
-- a hit is kept exactly when the locator has no entry for it or its entry names the hit's index
-  (the rule of `TierReader.authoritative`); a hit the batched locator search did not return (an
-  order with no entry yet, or whose entry's keys or references trail the document) is still
-  checked by id, realtime, as before. Once the locator holds every order, that check is skipped;
+- a hit is kept when the locator has no entry for it or its entry names the hit's index (the
+  rule of `TierReader.authoritative`). The batched locator search only ever *confirms* a hit: a
+  hit it did not confirm (no entry found, an entry naming another tier — the search sees the
+  locator as of its last refresh, so a flip a moment ago may not show yet —, or an order with
+  two copies among the hits) is checked by id, realtime, as before; so nothing is dropped, and
+  no second copy shown, on a search's word. Once the locator holds every order, the check is skipped;
 - an item error in the batch raises the engine error it is, never an empty answer.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,8 +70,13 @@ class LocatorScreen:
         self.tiers = tiers
         self.known = {hit["_id"]: hit["_source"] for hit in answer["hits"]["hits"]}
 
+    def _confirms(self, hit: dict[str, Any], copies: Counter[str]) -> bool:
+        entry = self.known.get(hit["_id"])
+        return entry is not None and copies[hit["_id"]] == 1 and names_index(entry, hit["_index"])
+
     async def __call__(self, hits: Hits) -> Hits:
-        rest = [hit for hit in hits if hit["_id"] not in self.known]
+        copies = Counter(hit["_id"] for hit in hits)
+        confirmed = {id(hit) for hit in hits if self._confirms(hit, copies)}
+        rest = [hit for hit in hits if id(hit) not in confirmed]
         checked = {id(hit) for hit in await self.tiers.authoritative(rest)} if rest else set()
-        return [hit for hit in hits if id(hit) in checked
-                or (hit["_id"] in self.known and names_index(self.known[hit["_id"]], hit["_index"]))]
+        return [hit for hit in hits if id(hit) in confirmed or id(hit) in checked]

@@ -46,15 +46,19 @@ def test_an_entry_names_the_index_of_its_tier_only() -> None:
     assert names_index({"tier": "cold", "location": "f.parquet"}, "p-orders-v1") is False
 
 
-def test_the_screen_uses_found_entries_and_checks_only_the_others_by_id() -> None:
-    tiers = _Tiers()
+def test_the_screen_keeps_what_found_entries_confirm_and_checks_every_other_hit_by_id() -> None:
+    tiers = _Tiers()  # by id: hot hits are authoritative, warm ones are not
     located = {"hits": {"hits": [{"_id": "a", "_source": {"tier": "warm", "location": "p-orders-warm-2025-01"}},
-                                 {"_id": "b", "_source": {"tier": "cold", "location": "f.parquet"}}]}}
+                                 {"_id": "b", "_source": {"tier": "cold", "location": "f.parquet"}},
+                                 {"_id": "e", "_source": {"tier": "warm", "location": "p-orders-warm-2025-03"}}]}}
     hits = [_hit("a", "p-orders-v1"), _hit("a", "p-orders-warm-2025-01"), _hit("b", "p-orders-v1"),
-            _hit("c", "p-orders-v1"), _hit("d", "p-orders-warm-2025-02")]
+            _hit("c", "p-orders-v1"), _hit("d", "p-orders-warm-2025-02"), _hit("e", "p-orders-warm-2025-03")]
     kept = asyncio.run(LocatorScreen(tiers, located)(hits))  # type: ignore[arg-type]
-    assert [(hit["_id"], hit["_index"]) for hit in kept] == [("a", "p-orders-warm-2025-01"), ("c", "p-orders-v1")]
-    assert tiers.asked == [["c", "d"]]
+    # "a" has two copies and "b" an entry that may trail a flip: both are decided by id, never dropped on
+    # the search's word; "e" alone is confirmed by its entry
+    assert [(hit["_id"], hit["_index"]) for hit in kept] == [("a", "p-orders-v1"), ("b", "p-orders-v1"),
+                                                             ("c", "p-orders-v1"), ("e", "p-orders-warm-2025-03")]
+    assert tiers.asked == [["a", "a", "b", "c", "d"]]
 
 
 def test_the_screen_asks_nothing_when_the_locator_answered_every_hit() -> None:
