@@ -25,6 +25,7 @@ import aiohttp
 import httpx
 import typer
 
+from bench.api_cpu import measure_api_cpu
 from bench.direct_load import direct_load
 from bench.freshness_bench import measure_freshness
 from bench.ingest_bench import (
@@ -193,6 +194,9 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     levels = (1, 8, 32)
     _say("query latency: API")
     result["api"], result["api_peak_rss_mb"] = _through_api(scoped, API_COMMAND, inputs, levels, per_level)
+    checkpoint()
+    _say("API CPU per request kind (in-process, process CPU time)")
+    result["api_cpu"] = measure_api_cpu(scoped, inputs, secret=SECRET)
     checkpoint()
     _say("query latency: direct engine")
     result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), {}, inputs, levels, per_level,

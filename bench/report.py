@@ -31,6 +31,16 @@ def _latency_table(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cpu_table(cpu: dict[str, Any] | None) -> list[str]:
+    """The API's own CPU per request kind (bench.api_cpu), robust under load."""
+    if not cpu:
+        return []
+    return ["| query (in-process, process CPU) | API µs/request | same engine queries direct µs | API overhead µs |",
+            "|---|---|---|---|", *(f"| {query} | {cpu[query]['api_us']} | {cpu[query]['engine_us']} | "
+                                   f"{cpu[query]['overhead_us']} |" for query in QUERIES if query in cpu),
+            f"| `/healthz` (client, middleware, routing) | {cpu.get('floor_us', '–')} | – | – |", ""]
+
+
 def _checks_table(checks: list[dict[str, Any]]) -> list[str]:
     return ["| target | measured | ratio | holds |", "|---|---|---|---|"] + [
         f"| {c['target']} | {c['measured']} | {'–' if c['ratio'] is None else c['ratio']} | "
@@ -108,6 +118,7 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
         if "postgres" in run:
             lines.append(f"- PostgreSQL baseline load: {run['postgres']['load_seconds']} s")
         lines += ["", *(_latency_table(run) if "engine" in run else ["(latency not measured)"]), ""]
+        lines += _cpu_table(run.get("api_cpu"))
         if run.get("freshness"):
             lines += ["| load (share of max) | records/s | markers | p50 s | p95 s | p99 s |", "|---|---|---|---|---|---|"]
             lines += [f"| {f['share_of_max']:.0%} | {f['rate_records_per_s']} | {f['visible']}/{f['markers']} | "

@@ -51,10 +51,15 @@ class EngineOrderReader:
         self.screen = screen
 
     async def _orders(self, body: dict[str, Any], page: PageRequest | None = None) -> OrderHits:
-        answer = await self.engine.search(self.names.orders, body)
+        return await self.order_hits(await self.engine.search(self.names.orders, body), page, screen=self.screen)
+
+    async def order_hits(self, answer: dict[str, Any], page: PageRequest | None = None, *,
+                         screen: Screen | None = None) -> OrderHits:
+        """An engine answer to one of the order queries (sent here or batched by the caller) as
+        port answers, hits passed through `screen` first."""
         hits = answer["hits"]["hits"]
         full = page is not None and len(hits) == page.size
-        kept = await self.screen(hits) if self.screen is not None else hits
+        kept = await screen(hits) if screen is not None else hits
         return OrderHits(
             items=[StoredOrder(hit["_source"], self.tier_of(hit["_index"])) for hit in kept],
             total=answer["hits"]["total"]["value"] if "total" in answer["hits"] else len(hits),
@@ -87,7 +92,7 @@ class EngineOrderReader:
         """One engine tier has no cold part: `include_cold` only matters to the tier-merging reader."""
         return await self._orders(q.search_query(text, caller, filters=filters, page=page), page)
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
         hits = (await self.engine.search(self.names.events, q.timeline_query(order_id, size=limit)))["hits"]["hits"]
         return TimelineHits(order_id, [hit["_source"] for hit in hits], self.tier)
 

@@ -134,8 +134,10 @@ class OrderReader(Protocol):
         `include_cold` adds cold orders an exact reference names (costlier: see the tiered reader)."""
         ...
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
-        """The significant changes of one order, oldest first."""
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
+        """The significant changes of one order, oldest first. `tier`: the tier a read of this
+        reader has just answered the order from (a tier-merging reader then reads that tier's
+        timeline without asking the locator again); None when unknown."""
         ...
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:

@@ -78,5 +78,6 @@ async def open_tier_services(settings: Settings, engine: AsyncSearchEngine) -> T
     engine_tiers = EngineOrderReader(engine, HotAndWarmNames(settings.index_prefix), tier_of=tier_of_index,
                                      screen=tiers.authoritative)
     recorder.start()
-    return TierServices(TieredOrderReader(engine_tiers, ColdTier(tiers), recorder=recorder),
+    hot = EngineOrderReader(engine, IndexNames(settings.index_prefix))
+    return TierServices(TieredOrderReader(engine_tiers, ColdTier(tiers), hot=hot, recorder=recorder),
                         recorder, sync_engine, names, cold)

@@ -5,10 +5,12 @@
   and hits pass through `TierReader.authoritative`, so a stale copy a move leaves behind for
   a moment is never shown beside the copy the locator names.
 - Cold (Parquet) is found through the order locator (`query_api.cold_tier`).
-- Reference lookups ask both at once; customer histories resolve the customer's keys once
-  over every tier (the identity graph: `retention.identity_links`), then merge both sorted
-  pages into one newest-first sequence whose cursor stays the API's (`query_api.tier_merge`);
-  timelines and as-of replays read the tier the locator names (hot when it has no entry yet).
+- Reference lookups ask both at once, in one engine round trip with the locator's tiers for
+  the orders found (`query_api.together`); customer histories resolve the customer's keys once
+  over every tier (the identity graph: `retention.identity_links`), ask the same way, then merge
+  both sorted pages into one newest-first sequence whose cursor stays the API's
+  (`query_api.tier_merge`); timelines and as-of replays read the tier the locator names (hot
+  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once.
 - Free-text search covers hot + warm; `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
 - Analytics and exports read hot + warm (cold is the archive: `orderrepo retention report`
@@ -27,11 +29,14 @@ from typing import Any
 
 from order_domain.model import OrderStatus
 from query_api.auth import Caller
-from query_api.cold_tier import ColdTier, facet_counts
+from query_api import cold_tier
+from query_api import queries as q
+from query_api.cold_tier import ColdTier, carries_reference, facet_counts
 from query_api.engine_reader import EngineOrderReader
 from query_api import read_port as port
 from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
 from query_api.tier_merge import TierPage, merge_pages, newest_first_key, rank
+from query_api.together import LocatorScreen, search_together, where_by_keys, where_by_reference
 from retention.read_recorder import ReadRecorder
 
 
@@ -45,10 +50,11 @@ def _newest_first(items: Iterable[StoredOrder]) -> list[StoredOrder]:
 
 
 class TieredOrderReader:
-    def __init__(self, engine_tiers: EngineOrderReader, cold: ColdTier, *,
+    def __init__(self, engine_tiers: EngineOrderReader, cold: ColdTier, *, hot: EngineOrderReader | None = None,
                  recorder: ReadRecorder | None = None) -> None:
         self.engine_tiers = engine_tiers  # hot + warm, screened by the locator
         self.cold = cold
+        self.hot = hot  # the hot index family alone: timelines of orders just answered from hot
         self.recorder = recorder
 
     def _record(self, items: Iterable[StoredOrder]) -> None:
@@ -56,19 +62,34 @@ class TieredOrderReader:
             for item in items:
                 self.recorder.record(item.document["order_id"], item.tier)
 
+    async def _together(self, engine_body: dict[str, Any], cold_body: dict[str, Any], where: dict[str, Any],
+                        page: PageRequest | None = None) -> tuple[OrderHits, list[dict[str, Any]], int]:
+        """Hot + warm hits (screened), cold locator hits and their total: one engine round trip
+        (`query_api.together`)."""
+        engine, cold, located = await search_together(self.engine_tiers.engine, [
+            (self.engine_tiers.names.orders, engine_body), (self.cold.locator, cold_body), (self.cold.locator, where)])
+        hits = await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, located))
+        return hits, cold["hits"]["hits"], int(cold["hits"]["total"]["value"])
+
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
-        engine, cold = await asyncio.gather(self.engine_tiers.find_by_reference(reference, caller),
-                                            self.cold.by_reference(reference, caller))
-        found = _newest_first(engine + cold)[:port.MAX_REFERENCE_MATCHES]
+        engine, hits, _ = await self._together(q.reference_query(reference, caller),
+                                               cold_tier.reference_query(reference, caller),
+                                               where_by_reference(reference))
+        read = await self.cold.documents([hit["_source"] for hit in hits], caller, OrderFilter())
+        cold = [read[i] for i in (hit["_id"] for hit in hits) if i in read and carries_reference(read[i].document,
+                                                                                               reference)]
+        found = _newest_first(engine.items + cold)[:port.MAX_REFERENCE_MATCHES]
         self._record(found)
         return found
 
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
                                page: PageRequest) -> OrderHits:
         keys = await self.engine_tiers.linked_keys(customer_key, caller)  # the graph spans every tier
-        engine, (cold, cold_total) = await asyncio.gather(
-            self.engine_tiers.history_of_keys(keys, caller, filters=filters, page=page),
-            self.cold.history(keys, caller, filters=filters, page=page))
+        engine, hits, cold_total = await self._together(
+            q.history_query(keys, caller, filters=filters, page=page),
+            cold_tier.history_query(keys, caller, filters=filters, page=page), where_by_keys(keys, page), page)
+        cold = TierPage([(hit["sort"], hit["_source"]) for hit in hits],
+                        hits[-1]["sort"] if len(hits) == page.size else None)
         engine_page: TierPage[Any] = TierPage([(newest_first_key(i.document), i) for i in engine.items],
                                               engine.next_after)
         taken, next_after = merge_pages([engine_page, cold], page.size)
@@ -89,7 +110,11 @@ class TieredOrderReader:
                   for name, counts in facet_counts(cold).items()}
         return OrderHits(cold + engine.items, engine.total + cold_total, engine.next_after, facets)
 
-    async def timeline(self, order_id: str, *, limit: int) -> port.TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> port.TimelineHits:
+        """An order just answered from hot (screened by the locator) is read from the hot timeline
+        in one query; otherwise the locator names the tier to read."""
+        if tier is Tier.HOT and self.hot is not None:
+            return await self.hot.timeline(order_id, limit=limit)
         found = await self.cold.tiers.timeline(order_id)
         if found is None:
             return port.TimelineHits(order_id, [], Tier.HOT)

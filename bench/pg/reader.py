@@ -144,7 +144,7 @@ class PostgresOrderReader:
         rows = await self._rows(SEARCH_SQL, csr_params(text, page.size))
         return OrderHits(items=[StoredOrder(_visible(row["document"]), Tier.HOT) for row in rows], total=len(rows))
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
         rows = await self._rows(TIMELINE_SQL, {"order_id": order_id})
         entries = [{"entry_id": f"{order_id}:{number}", "order_id": order_id, "occurred_at": row["occurred_at"],
                     "channel": row["channel"] or "", "source": row["channel"] or "", "kind": row["kind"],

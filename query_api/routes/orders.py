@@ -66,7 +66,8 @@ async def order_timeline(
 ) -> Timeline:
     """The significant changes of one order, oldest first, with channel and actor."""
     order = await resolve(request, reader, reference, caller)
-    return timeline_view(await reader.timeline(order.document["order_id"], limit=limit), caller)
+    hits = await reader.timeline(order.document["order_id"], limit=limit, tier=order.tier)  # no second lookup
+    return timeline_view(hits, caller)
 
 
 @router.get("/{reference}/as-of", response_model=OrderOut, responses=ANSWERS)

@@ -139,7 +139,7 @@ class FakeOrderReader:
                   for name, field in (("channel", "channel"), ("status", "status"), ("store", "store_id"))}
         return self._page(hits, page, **facets)
 
-    async def timeline(self, order_id: str, *, limit: int) -> TimelineHits:
+    async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
         entries = [{k: v for k, v in e.items() if k != "event"} for e in self.entries if e["order_id"] == order_id]
         return TimelineHits(order_id, entries[:limit], self.tier)
 

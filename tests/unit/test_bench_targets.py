@@ -45,6 +45,26 @@ def test_every_target_carries_its_ratio_and_verdict() -> None:
     assert len(checks) == 2 + 2 + 10 + 5 + 3 + 2
 
 
+def test_the_api_cpu_and_the_direct_postgres_comparison_are_checked_when_measured() -> None:
+    run = _run()
+    run["api_cpu"] = {q: {"api_us": 2500.0, "engine_us": 1000.0, "overhead_us": 1500.0} for q in QUERIES}
+    run["api_cpu"]["sales_aggregate"] = {"api_us": 4000.0, "engine_us": 1000.0, "overhead_us": 3000.0}
+    run["postgres"]["latency"] = {q: {"8": _latency(4, 100, 4)} for q in QUERIES}
+    run["postgres"]["latency"]["csr_search"]["8"] = _latency(20, 40, 50)
+    checks = {c["target"]: c for c in checks_of(run)}
+    history = checks["API CPU overhead ≤ 1.5 ms per request (in-process, process CPU): history_page"]
+    assert (history["measured"], history["ratio"], history["holds"]) == ("1500.0 µs (2500.0 API − 1000.0 direct)",
+                                                                         1.0, True)
+    sales = checks["API CPU overhead ≤ 1.5 ms per request (in-process, process CPU): sales_aggregate"]
+    assert (sales["ratio"], sales["holds"]) == (2.0, False)
+    direct = "PostgreSQL queried directly (engine queried directly)"
+    reference = checks[f"order_by_reference p99 within 2× of {direct} (8 clients)"]
+    assert (reference["measured"], reference["ratio"], reference["holds"]) == ("10 vs 4 ms", 2.5, False)
+    search = checks[f"free-text search ≥ 20× faster than {direct} at p95 (8 clients)"]
+    assert (search["ratio"], search["holds"]) == (5.0, False)
+    assert len(checks) == 2 + 2 + 10 + 5 + 5 + 3 + 3 + 2
+
+
 def test_a_size_loaded_without_kafka_has_no_ingest_checks() -> None:
     run = _run()
     for key in ("pipeline", "raw_bulk", "pipeline_vs_raw", "freshness"):
