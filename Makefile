@@ -40,7 +40,7 @@ ES8_URL ?= http://127.0.0.1:$${ORDERREPO_STACK_ELASTICSEARCH8_HTTP_PORT:-19202}
 ENGINE_MATRIX_TESTS ?= tests/contract tests/integration/test_real_servers.py tests/integration/test_ingest_pipeline.py \
 	tests/integration/test_rebuild.py tests/integration/test_query_api.py tests/integration/test_reconcile.py \
 	tests/integration/test_tiering.py tests/integration/test_tiering_pipeline.py tests/integration/test_tiering_safety.py \
-	tests/integration/test_tiered_api.py tests/integration/test_identity_graph.py tests/integration/test_timeline_order.py
+	tests/integration/test_tiered_api.py tests/integration/test_identity_graph.py tests/integration/test_timeline_order.py tests/integration/test_tier_storage_forms.py
 engine-matrix: engine-matrix-es7 engine-matrix-es8
 
 engine-matrix-es7: setup

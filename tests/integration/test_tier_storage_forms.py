@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 
 from adapters.cold_store import month_of_part
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import Feature, SearchEngine
 from retention.mover import Mover
 from settings import Settings
-from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_id
+from tests.integration.tiering_support import T0, Clock, census, order_id, two_month_store
+
+pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
 N = 60
 
 
 @pytest.fixture
 def tiered(isolated: Settings, engine: SearchEngine, tmp_path: Path) -> tuple[Mover, Clock]:
-    ingest(engine, isolated.index_prefix, range(N), months=2)
-    clock = Clock(T0 + timedelta(days=10))
-    return make_mover(engine, isolated.index_prefix, str(tmp_path / "cold"), clock=clock, batch=25), clock
+    return two_month_store(engine, isolated.index_prefix, str(tmp_path / "cold"), orders=N)
 
 
 def _hot(engine: SearchEngine, mover: Mover, ids: list[str]) -> dict[str, tuple[dict[str, Any], list[Any]]]:

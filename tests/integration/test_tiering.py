@@ -19,7 +19,7 @@ from retention.storage import unsealed_warm_indices
 from retention.tier_reader import TierReader
 from retention.write_gate import WriteGate
 from settings import Settings
-from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_id, timeline_ids
+from tests.integration.tiering_support import T0, Clock, census, ingest, order_id, timeline_ids, two_month_store
 
 pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
@@ -28,9 +28,7 @@ N = 60
 
 @pytest.fixture
 def tiered(isolated: Settings, engine: SearchEngine, tmp_path: Path) -> tuple[Mover, Clock]:
-    ingest(engine, isolated.index_prefix, range(N), months=2)
-    clock = Clock(T0 + timedelta(days=10))
-    return make_mover(engine, isolated.index_prefix, str(tmp_path / "cold"), clock=clock, batch=25), clock
+    return two_month_store(engine, isolated.index_prefix, str(tmp_path / "cold"), orders=N)
 
 
 def _tiers(engine: SearchEngine, mover: Mover) -> dict[str, str]:

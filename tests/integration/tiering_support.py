@@ -89,6 +89,13 @@ def make_mover(engine: SearchEngine, prefix: str, cold_root: str, *, clock: Cloc
     return Mover(copies, thresholds, batch=batch, clock=clock)
 
 
+def two_month_store(engine: SearchEngine, prefix: str, cold_root: str, *, orders: int) -> tuple[Mover, Clock]:
+    """`orders` orders over two creation months, all hot, and a mover whose clock starts ten days on."""
+    ingest(engine, prefix, range(orders), months=2)
+    clock = Clock(T0 + timedelta(days=10))
+    return make_mover(engine, prefix, cold_root, clock=clock, batch=25), clock
+
+
 def place(mover: Mover, targets: dict[str, Tier]) -> None:
     """Move chosen orders to chosen tiers now (whatever the policy would say), as the mover moves:
     journaled batches of one target tier and one creation month, then seal and sweep."""
