@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from chaos.processes import Child, ChildDied, Fleet
+from chaos.processes import Child, ChildDied, Fleet, rss_bytes
 from chaos.soak import MinuteStats, percentile
 from query_api.auth import Role
 
@@ -50,6 +51,13 @@ def test_a_fatal_signal_is_named_and_leaves_a_python_traceback(tmp_path: Path) -
     assert "Fatal Python error: Segmentation fault" in ended.log_tail  # the fault handler is on in every child
 
 
+def _until_loaded(child: Child) -> None:
+    """A child sampled in the instant after its fork holds a few KB: wait until its interpreter is in memory."""
+    deadline = time.monotonic() + 20
+    while child.process is not None and rss_bytes(child.process.pid) < 2_000_000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_ends_the_run_caused_are_recorded_and_not_raised(tmp_path: Path) -> None:
     child = Child("worker-0", [], {}, tmp_path / "w.log", program=SLEEPER)
     fleet = Fleet([child])
@@ -58,6 +66,7 @@ def test_ends_the_run_caused_are_recorded_and_not_raised(tmp_path: Path) -> None
     child.kill_hard()
     fleet.check()
     child.start()
+    _until_loaded(child)
     fleet.sample()
     fleet.stop()
     fleet.check()

@@ -122,7 +122,12 @@ def test_a_signal_to_the_supervisor_reaches_every_child_and_a_graceful_stop_exit
         while not _catches_sigterm(supervisor.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
         supervisor.send_signal(signum)
-        supervisor.wait(timeout=10)
+        try:
+            supervisor.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stopped = sorted(p.name for p in tmp_path.glob("*.stopped"))
+            pytest.fail(f"supervisor still running 30 s after {signum.name}; children stopped: {stopped}; "
+                        f"log: {log.read_text(errors='replace')[-2000:]}")
     finally:
         _end_leftovers(supervisor, ready)
 
