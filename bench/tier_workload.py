@@ -86,6 +86,9 @@ def population(locator: Locator, *, now: datetime, seed: int, recent_days: int =
         for hit in page:
             placed = hit["_source"].get("placed_at") or ""
             (recent if placed >= cutoff else old).append(hit["_id"])
+    if not recent or not old:
+        raise ValueError(f"the skewed workload needs orders both newer and older than {recent_days} days "
+                         f"(found {len(recent)} and {len(old)}): load more orders (1,000 or more)")
     busy = random.Random(seed).sample(old, max(1, len(old) // 50))
     return Population(recent, busy, old, [1 / (rank + 1) for rank in range(len(busy))])
 

@@ -22,9 +22,11 @@ from ingest.writer import OrderStoreWriter
 from order_domain.tier_policy import Tier
 from retention.erasure import Eraser
 from retention.mover import Mover
+from retention.storage import ensure_warm_index
 from retention.write_gate import WriteGate
 from settings import Settings
-from tests.integration.tiering_support import T0, Clock, census, ingest, make_mover, order_changes, order_id
+from tests.integration.tiering_support import (T0, Clock, census, ingest, make_mover, order_changes, order_id,
+                                               two_month_store)
 
 pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
 
@@ -183,3 +185,18 @@ def test_erasure_reaches_every_tier_and_a_full_replay_resurrects_nothing(
     OrderStoreWriter(engine, IndexNames(isolated.index_prefix)).write(admission.to_write)
     engine.refresh(IndexNames(isolated.index_prefix).orders)
     assert not theirs & set(_hot_documents(engine, isolated.index_prefix))
+
+
+def test_a_move_killed_between_creating_its_two_warm_indices_is_undone_without_error(
+    isolated: Settings, engine: SearchEngine, tmp_path: Path,
+) -> None:
+    """Found by the SIGKILL test on Elasticsearch 7.10: the mover died after creating a month's orders
+    index and before its timeline index; undoing that move lifted the write block of the missing index
+    (404) and every later pass failed."""
+    mover, _ = two_month_store(engine, isolated.index_prefix, str(tmp_path / "cold"), orders=4)
+    location = mover.names.warm_index("orders", "2025.01")
+    ensure_warm_index(engine, location)
+
+    assert mover.copies.delete_engine(Tier.WARM, location, [order_id(0), order_id(1)]) == set()
+    assert not engine.index_exists(mover.copies.events_index(Tier.WARM, location))
+    assert set(census(engine, mover)["copies"]["hot"]) >= {order_id(0), order_id(1)}
