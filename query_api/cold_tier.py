@@ -93,12 +93,11 @@ class ColdTier:
         answer = (await self.engine.search(self.locator, body))["hits"]
         return answer["hits"], int(answer["total"]["value"])
 
-    async def history(self, keys: list[str], caller: Caller, *, filters: OrderFilter,
-                      page: PageRequest) -> tuple[TierPage[Entry], int]:
-        """One page of cold entries (not yet read) in the API's sort order, and their total."""
-        hits, total = await self._entries(history_query(keys, caller, filters=filters, page=page))
+    @staticmethod
+    def history_page(hits: list[dict[str, Any]], page: PageRequest) -> TierPage[Entry]:
+        """The cold entries of a `history_query` answer (not yet read), in the API's sort order."""
         last = hits[-1]["sort"] if len(hits) == page.size else None
-        return TierPage([(hit["sort"], hit["_source"]) for hit in hits], last), total
+        return TierPage([(hit["sort"], hit["_source"]) for hit in hits], last)
 
     async def documents(self, entries: list[Entry], caller: Caller, filters: OrderFilter) -> dict[str, StoredOrder]:
         """The cold documents of `entries` (read in a worker thread), minus those filtered out."""
@@ -108,8 +107,8 @@ class ColdTier:
         return {order.order_id: StoredOrder(order.document, order.tier)
                 for order in read if admitted(order.document, caller, filters)}
 
-    async def by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
-        hits, _ = await self._entries(reference_query(reference, caller))
+    async def by_reference(self, hits: list[dict[str, Any]], reference: str, caller: Caller) -> list[StoredOrder]:
+        """The cold orders of a `reference_query` answer that really carry the reference."""
         found = await self.documents([hit["_source"] for hit in hits], caller, OrderFilter())
         return [found[i] for i in (hit["_id"] for hit in hits)
                 if i in found and carries_reference(found[i].document, reference)]

@@ -31,7 +31,7 @@ from order_domain.model import OrderStatus
 from query_api.auth import Caller
 from query_api import cold_tier
 from query_api import queries as q
-from query_api.cold_tier import ColdTier, carries_reference, facet_counts
+from query_api.cold_tier import ColdTier, facet_counts
 from query_api.engine_reader import EngineOrderReader
 from query_api import read_port as port
 from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
@@ -75,9 +75,7 @@ class TieredOrderReader:
         engine, hits, _ = await self._together(q.reference_query(reference, caller),
                                                cold_tier.reference_query(reference, caller),
                                                where_by_reference(reference))
-        read = await self.cold.documents([hit["_source"] for hit in hits], caller, OrderFilter())
-        cold = [read[i] for i in (hit["_id"] for hit in hits) if i in read and carries_reference(read[i].document,
-                                                                                               reference)]
+        cold = await self.cold.by_reference(hits, reference, caller)
         found = _newest_first(engine.items + cold)[:port.MAX_REFERENCE_MATCHES]
         self._record(found)
         return found
@@ -88,8 +86,7 @@ class TieredOrderReader:
         engine, hits, cold_total = await self._together(
             q.history_query(keys, caller, filters=filters, page=page),
             cold_tier.history_query(keys, caller, filters=filters, page=page), where_by_keys(keys, page), page)
-        cold = TierPage([(hit["sort"], hit["_source"]) for hit in hits],
-                        hits[-1]["sort"] if len(hits) == page.size else None)
+        cold = self.cold.history_page(hits, page)
         engine_page: TierPage[Any] = TierPage([(newest_first_key(i.document), i) for i in engine.items],
                                               engine.next_after)
         taken, next_after = merge_pages([engine_page, cold], page.size)

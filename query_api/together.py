@@ -23,11 +23,10 @@ from typing import Any
 import orjson
 
 from adapters.search_engine import AsyncSearchEngine, EngineError
-from order_domain.tier_policy import Tier
 from query_api.queries import reference_spellings
 from query_api.read_port import MAX_REFERENCE_MATCHES, PageRequest
 from retention.locator import customer_query
-from retention.tier_reader import TierReader
+from retention.tier_reader import TierReader, names_index
 
 Hits = list[dict[str, Any]]
 WHERE = ["tier", "location"]  # all a screen reads of a locator entry
@@ -54,13 +53,6 @@ def where_by_reference(reference: str) -> dict[str, Any]:
 def where_by_keys(keys: list[str], page: PageRequest) -> dict[str, Any]:
     """The locator entries, any tier, of a history page (the same sort and cursor)."""
     return {**customer_query(keys, size=page.size, after=page.after), "_source": WHERE}
-
-
-def names_index(entry: dict[str, Any], index: str) -> bool:
-    """Whether a locator entry names the index a hit came from."""
-    if entry["tier"] == Tier.WARM:
-        return bool(index == entry["location"])
-    return entry["tier"] == Tier.HOT and "-warm-" not in index
 
 
 class LocatorScreen:

@@ -49,6 +49,13 @@ def _answer(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in ANSWER_EXCLUDES}
 
 
+def names_index(entry: dict[str, Any], index: str) -> bool:
+    """Whether a locator entry names the engine index a hit came from (the one answering copy)."""
+    if entry["tier"] == Tier.WARM:
+        return bool(index == entry["location"])
+    return entry["tier"] == Tier.HOT and "-warm-" not in index
+
+
 class TierReader:
     def __init__(self, engine: AsyncSearchEngine, names: TierNames, cold: ColdStore,
                  recorder: ReadRecorder | None = None) -> None:
@@ -109,12 +116,7 @@ class TierReader:
         answer = await self.engine.request("POST", f"/{self.names.locator}/_mget",
                                            body={"ids": sorted({h["_id"] for h in hits})})
         where = {doc["_id"]: doc["_source"] for doc in answer["docs"] if doc.get("found")}
-        return [hit for hit in hits if hit["_id"] not in where or self._names_index(where[hit["_id"]], hit["_index"])]
-
-    def _names_index(self, entry: dict[str, Any], index: str) -> bool:
-        if entry["tier"] == Tier.WARM:
-            return index == entry["location"]
-        return entry["tier"] == Tier.HOT and "-warm-" not in index
+        return [hit for hit in hits if hit["_id"] not in where or names_index(where[hit["_id"]], hit["_index"])]
 
     async def fetch(self, entries: list[dict[str, Any]]) -> list[TieredOrder]:
         """Documents for locator entries, in the entries' order, each from its own tier (an

@@ -10,7 +10,8 @@ import pytest
 
 from adapters.search_engine import EngineError
 from query_api.read_port import PageRequest
-from query_api.together import LocatorScreen, names_index, search_together, where_by_keys, where_by_reference
+from query_api.together import LocatorScreen, search_together, where_by_keys, where_by_reference
+from retention.tier_reader import names_index
 
 
 def _hit(order_id: str, index: str) -> dict[str, Any]:
