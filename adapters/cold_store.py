@@ -15,7 +15,9 @@ cannot prune on them. Instead rows are sorted by customer key (one customer's or
 together, and the customer key keeps min/max statistics for tools that scan), row groups
 hold `row_group_rows` rows, and the order locator stores each cold order's part and row
 group, so one order costs one footer read (cached) and one row group read, and a
-customer's history reads only the row groups the locator names. Three bounded LRU caches
+customer's history reads only the row groups the locator names. A read decodes only the
+columns the codec's `decode` needs (`read_columns`: not the analysts' summary columns), and
+only the wanted rows of a row group become Python objects (a slice per run of adjacent rows). Three bounded LRU caches
 keep repeated reads in memory: open parts (their parsed footers), a few read row groups
 (a history page or a burst of reads in one group), and decoded rows (what a warm lookup
 needs: `cached` answers from it without I/O, so an async reader need not leave the event
@@ -55,6 +57,7 @@ class ColdCodec(Protocol):
     schema: pa.Schema
     sort_by: tuple[str, ...]
     dictionary_columns: tuple[str, ...]  # Parquet dictionary pages; zstd packs the rest better without
+    read_columns: tuple[str, ...]  # all `decode` reads: a read decodes only these columns
 
     def encode(self, row: ColdRow) -> dict[str, Any]: ...
 
@@ -71,10 +74,22 @@ class PartWritten:
 
 @dataclass(frozen=True)
 class _Group:
-    """One read row group: its Arrow rows and where each order sits."""
+    """One read row group (the codec's read columns only): its Arrow rows and where each order sits."""
 
     table: pa.Table
     index: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """An open part: its footer, parsed once, and the leaf columns a read decodes."""
+
+    reader: pq.ParquetReader
+    columns: list[int]
+
+    @property
+    def metadata(self) -> pq.FileMetaData:
+        return self.reader.metadata
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -156,10 +171,15 @@ class ColdStore:
             os.fsync(handle.fileno())
         os.replace(temporary, final)  # atomic: a reader sees no file or the whole file
 
-    def _open(self, path: str) -> pq.ParquetFile:
-        return pq.ParquetFile(self._fs.open_input_file(self._full(path)))
+    def _open(self, path: str) -> _Part:
+        """The footer only (the low-level reader: the high-level file object also builds, in Python,
+        a map of every nested column path, which costs more than parsing the footer)."""
+        reader = pq.ParquetReader()
+        reader.open(self._fs.open_input_file(self._full(path)))
+        schema, wanted = reader.metadata.schema, set(self.codec.read_columns)
+        return _Part(reader, [i for i in range(len(schema)) if schema.column(i).path.split(".")[0] in wanted])
 
-    def _part(self, path: str) -> pq.ParquetFile:
+    def _part(self, path: str) -> _Part:
         with self._lock:
             part = self._parts.recall(path)
         if part is None:
@@ -172,7 +192,8 @@ class ColdStore:
         with self._lock:
             read = self._groups.recall((path, group))
         if read is None:
-            table = self._part(path).read_row_group(group)
+            part = self._part(path)
+            table = part.reader.read_row_group(group, column_indices=part.columns)
             read = _Group(table, {order_id: i for i, order_id in enumerate(table.column("order_id").to_pylist())})
             with self._lock:
                 self._groups.remember((path, group), read)
@@ -197,20 +218,17 @@ class ColdStore:
         if found is not None:
             return found
         group = self._row_group(path, row_group)
-        found = {}
-        for order_id in wanted:
-            if order_id in group.index:
-                found[order_id] = self._decoded(path, group, order_id)
-        return found
-
-    def _decoded(self, path: str, group: _Group, order_id: str) -> ColdRow:
         with self._lock:
-            row = self._rows.recall((path, order_id))
-        if row is None:
-            row = self.codec.decode(group.table.slice(group.index[order_id], 1).to_pylist()[0])
+            found = {i: row for i in wanted if (row := self._rows.recall((path, i))) is not None}
+        missing = [i for i in dict.fromkeys(wanted) if i not in found and i in group.index]
+        if missing:  # only the wanted rows become Python objects
+            records = _records(group.table, sorted(group.index[i] for i in missing))
+            decoded = {i: self.codec.decode(records[group.index[i]]) for i in missing}
             with self._lock:
-                self._rows.remember((path, order_id), row)
-        return row
+                for order_id, row in decoded.items():
+                    self._rows.remember((path, order_id), row)
+            found.update(decoded)
+        return found
 
     def read_all(self, path: str) -> list[ColdRow]:
         return [self.codec.decode(record) for record in self._table(path).to_pylist()]
@@ -269,6 +287,20 @@ class ColdStore:
             self._parts.clear()
             self._groups.clear()
             self._rows.clear()
+
+
+def _records(table: pa.Table, positions: list[int]) -> dict[int, dict[str, Any]]:
+    """The records at `positions` (ascending), converted one run of adjacent rows at a time
+    (rows are sorted by customer, so a history page's rows are mostly adjacent): a zero-copy
+    slice per run, where a `take` would first copy every nested column of the row group."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and position == runs[-1][-1] + 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    return {position: record for run in runs
+            for position, record in zip(run, table.slice(run[0], len(run)).to_pylist(), strict=True)}
 
 
 def month_of_part(path: str) -> str:

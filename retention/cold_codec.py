@@ -202,6 +202,7 @@ class TypedOrderCodec:
     schema = SCHEMA
     sort_by = ("customer_key", "order_id")
     dictionary_columns = ("channel", "status")
+    read_columns = ("customer_key", "order_id", "indexed_at", "events", "document_json", "timeline_json")
 
     def encode(self, row: ColdRow) -> dict[str, Any]:
         return encode(row)

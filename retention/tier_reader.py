@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.cold_store import ColdStore
-from adapters.search_engine import AsyncSearchEngine
+from adapters.search_engine import AsyncSearchEngine, EngineError
 from order_domain.tier_policy import Tier
 from retention.locator import customer_query, reference_query
 from retention.read_recorder import ReadRecorder
@@ -120,24 +120,34 @@ class TierReader:
 
     async def fetch(self, entries: list[dict[str, Any]]) -> list[TieredOrder]:
         """Documents for locator entries, in the entries' order, each from its own tier (an
-        order whose copy is gone meanwhile, moved or erased, is left out)."""
-        by_index: dict[str, list[str]] = defaultdict(list)
+        order whose copy is gone meanwhile, moved or erased, is left out). Hot and warm
+        documents come from one `_mget` whatever the number of indices (warm has one per
+        month); a cold read not in memory runs in a worker thread meanwhile."""
+        engine_docs = [{"_index": entry["location"], "_id": entry["order_id"]} for entry in entries
+                       if entry["tier"] in (Tier.HOT, Tier.WARM)]
         by_group: dict[tuple[str, int], list[str]] = defaultdict(list)
         for entry in entries:
             if entry["tier"] == Tier.COLD:
                 by_group[(entry["location"], int(entry["row_group"] or 0))].append(entry["order_id"])
-            elif entry["tier"] in (Tier.HOT, Tier.WARM):
-                by_index[entry["location"]].append(entry["order_id"])
-        documents: dict[str, dict[str, Any]] = {}
-        for index, ids in by_index.items():
-            answer = await self.engine.request("POST", f"/{index}/_mget", body={"ids": ids},
-                                               params={"_source_excludes": ",".join(ANSWER_EXCLUDES)})
-            documents.update({doc["_id"]: doc["_source"] for doc in answer["docs"] if doc.get("found")})
-        if by_group:
-            cached = self._cached_cold(by_group)
-            documents.update(cached if cached is not None else await asyncio.to_thread(self._read_cold, by_group))
+        cached = self._cached_cold(by_group)
+        cold = asyncio.to_thread(self._read_cold, by_group) if cached is None else None
+        documents: dict[str, dict[str, Any]] = dict(cached or {})
+        reads = await asyncio.gather(self._engine_documents(engine_docs), *([cold] if cold is not None else []))
+        for read in reads:
+            documents.update(read)
         tiers = {entry["order_id"]: Tier(entry["tier"]) for entry in entries}
         return [self._served(TieredOrder(i, tiers[i], documents[i])) for i in tiers if i in documents]
+
+    async def _engine_documents(self, docs: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
+        """Hot and warm documents, by (index, id), in one round trip."""
+        if not docs:
+            return {}
+        answer = await self.engine.request("POST", "/_mget", body={"docs": docs},
+                                           params={"_source_excludes": ",".join(ANSWER_EXCLUDES)})
+        for doc in answer["docs"]:  # an index gone is a copy gone (left out); any other error is raised
+            if "error" in doc and "index_not_found" not in str(doc["error"]):
+                raise EngineError(500, f"mget {doc.get('_index')}/{doc.get('_id')}: {str(doc['error'])[:2000]}")
+        return {doc["_id"]: doc["_source"] for doc in answer["docs"] if doc.get("found")}
 
     def _cached_cold(self, groups: dict[tuple[str, int], list[str]]) -> dict[str, dict[str, Any]] | None:
         """Every cold row already decoded in memory (a warm read): answered on the event loop,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -104,3 +105,31 @@ def test_merging_parts_keeps_the_named_orders_of_all_of_them_sorted_in_one_part(
     assert [(r.order_id, r.document, r.timeline) for r in store.read_all(merged.path)] == [
         (r.order_id, r.document, r.timeline) for r in expected]
     assert sorted(store.parts()) == sorted([first.path, second.path, merged.path])  # old parts: the caller's to delete
+
+
+class _CountingCodec(TypedOrderCodec):
+    """The typed codec, counting the records it decodes."""
+
+    def __init__(self) -> None:
+        self.decoded: list[str] = []
+
+    def decode(self, record: dict[str, Any]) -> ColdRow:
+        self.decoded.append(record["order_id"])
+        return super().decode(record)
+
+
+def test_a_read_decodes_only_the_codec_read_columns_and_only_the_wanted_rows(tmp_path: Path) -> None:
+    codec = _CountingCodec()
+    store = ColdStore(str(tmp_path), codec=codec, row_group_rows=8)
+    rows = _rows(8)
+    written = store.write_part("2025.03", rows)
+    assert written is not None and set(written.row_groups.values()) == {0}
+    wanted = ["o005", "o001", "absent", "o005", "o003"]
+    found = store.read(written.path, 0, wanted)
+    assert set(found) == {"o001", "o003", "o005"}
+    assert sorted(codec.decoded) == ["o001", "o003", "o005"]  # each wanted row once, no other row
+    by_id = {row.order_id: row for row in rows}
+    assert all((row.document, row.timeline) == (by_id[i].document, by_id[i].timeline) for i, row in found.items())
+    assert sorted(store._groups[(written.path, 0)].table.column_names) == sorted(TypedOrderCodec.read_columns)
+    assert set(store.read(written.path, 0, ["o001", "o006"])) == {"o001", "o006"}
+    assert sorted(codec.decoded) == ["o001", "o003", "o005", "o006"]  # the cached row is not decoded again
