@@ -27,38 +27,26 @@ from functools import cache
 from typing import Any
 
 from order_domain.identity import identity_keys
-from order_domain.model import (
-    LINE_STATUS_RANK,
-    Address,
-    CanonicalModel,
-    ChangeKind,
-    CustomerIdentity,
-    Order,
-    OrderChange,
-    OrderLine,
-    OrderLink,
-    OrderReference,
-    Payment,
-    ReturnLink,
-    Shipment,
-    Totals,
+from order_domain.model import LINE_STATUS_RANK, CanonicalModel, ChangeKind, CustomerIdentity, Order, OrderChange
+from order_domain.state_forms import (  # noqa: F401 - the state's forms, long imported from here
+    CONTAINERS,
+    KEYED_COLLECTIONS,
+    State,
+    document_of,
+    fields_of,
+    order_of,
+    plain,
+    state_of,
 )
 from order_domain.status_rules import order_status, reported_status
 
 _LAST_WRITER_SCALARS = ("store_id", "currency", "shipping_address", "original_order_id")
 _FIRST_WRITER_SCALARS = ("channel", "placed_at")
-_KEYED_COLLECTIONS = {
-    "lines": "line_id",
-    "shipments": "shipment_id",
-    "payments": "payment_id",
-    "returns": "return_id",
-}
 _RANKED_ITEM_FIELDS = {("lines", "status"): LINE_STATUS_RANK}
 _CUSTOMER_FIELDS = ("customer_id", "email", "phone", "loyalty_id", "name")
 
 
 StampKey = tuple[datetime, int, str]
-State = dict[str, Any]
 
 
 def stamp_of(change: OrderChange) -> StampKey:
@@ -75,49 +63,6 @@ def initial_state(order_id: str) -> State:
 def _empty_state() -> State:
     """Built once: most orders in a batch are new, and building it through the model is not cheap."""
     return state_of(Order(order_id="-"))
-
-
-def state_of(order: Order) -> State:
-    """The plain-dict form the merge works on (stamps as sortable tuples)."""
-    state = order.model_dump()
-    state["stamps"] = {key: (s["occurred_at"], s["source_version"], s["event_id"]) for key, s in state["stamps"].items()}
-    return state
-
-
-def order_of(state: State) -> Order:
-    return Order.model_validate({**state, "stamps": _stamp_documents(state)})
-
-
-def _stamp_documents(state: State) -> dict[str, dict[str, Any]]:
-    return {key: {"occurred_at": s[0], "source_version": s[1], "event_id": s[2]}
-            for key, s in sorted(state["stamps"].items())}
-
-
-def document_of(state: State) -> dict[str, Any]:
-    """The stored form of a state: what `order_of(state).to_document()` gives, without
-    the validation round trip, which was the largest single cost of the write path.
-    Safe because a state is only ever built by `apply_change` from validated events.
-    Values keep their Python types (datetime, Decimal, enums) for the JSON serialiser.
-    """
-    document = _without_none({key: value for key, value in state.items() if key not in ("stamps", "status_history")})
-    document["status_history"] = {str(status): at for status, at in state["status_history"].items()}
-    document["stamps"] = _stamp_documents(state)
-    return document
-
-
-def _without_none(value: Any) -> Any:
-    """Drops None values from dicts, at every depth; tuples become lists (as the model dumps them).
-    Scalars are not passed through a call: this walk touches every value of every document."""
-    kind = type(value)
-    if kind is dict:
-        return {key: _without_none(item) if type(item) in _CONTAINERS else item
-                for key, item in value.items() if item is not None}
-    if kind is list or kind is tuple:
-        return [_without_none(item) if type(item) in _CONTAINERS else item for item in value]
-    return value
-
-
-_CONTAINERS = frozenset({dict, list, tuple})
 
 
 def apply_change(state: State, change: OrderChange) -> State:
@@ -139,7 +84,7 @@ def apply_change(state: State, change: OrderChange) -> State:
     _merge_status(new, change)
     _merge_customer(new, change.customer, writer)
     _merge_totals(new, change, writer)
-    for collection, id_field in _KEYED_COLLECTIONS.items():
+    for collection, id_field in KEYED_COLLECTIONS.items():
         _merge_collection(new, collection, id_field, getattr(change, collection), writer)
     if change.status is not None or any(line.status is not None for line in change.lines):
         line_statuses = (line.get("status") for line in new["lines"])
@@ -251,7 +196,7 @@ def _merge_collection(
                 continue
             held = stamps.get(key := prefix + field)
             if held is None or stamp > held:
-                item[field] = value
+                item[field] = plain(value) if type(value) in CONTAINERS else value  # the stored form already
                 stamps[key] = stamp
     state[collection] = [items[item_id] for item_id in sorted(items)]
 
@@ -282,26 +227,3 @@ def _link_key(link: dict[str, Any]) -> tuple[str, str, str]:
 
 def _dump(value: Any) -> Any:
     return fields_of(value) if isinstance(value, CanonicalModel) else value
-
-
-def fields_of(model: CanonicalModel) -> dict[str, Any]:
-    """`model.model_dump()`, without the serialiser where no field holds a model: the frozen model's
-    own field dict, shared (read only; a state never mutates what it took from an event)."""
-    if type(model) in _FLAT_MODELS:
-        return model.__dict__
-    return model.model_dump()
-
-
-def _is_flat(model: type[CanonicalModel]) -> bool:
-    """No field can hold another model (a tuple of strings or enums is fine: dumped as is)."""
-    return not any(_holds_model(info.annotation) for info in model.model_fields.values())
-
-
-def _holds_model(annotation: Any) -> bool:
-    if isinstance(annotation, type) and issubclass(annotation, CanonicalModel):
-        return True
-    return any(_holds_model(arg) for arg in getattr(annotation, "__args__", ()))
-
-
-_FLAT_MODELS = frozenset(model for model in (OrderLine, Shipment, Payment, ReturnLink, OrderReference, OrderLink,
-                                             Address, Totals) if _is_flat(model))

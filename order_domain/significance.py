@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from order_domain.merge import State, claims_origin, initial_state
+from order_domain.state_forms import KEYED_COLLECTIONS
 from order_domain.model import ChangeKind, OrderChange
 
 TIMELINE_RULES: dict[str, str] = {
@@ -48,7 +49,6 @@ TIMELINE_RULES: dict[str, str] = {
     "linked_orders": "exchange_link",
 }
 NOISE_KINDS = frozenset({ChangeKind.HEARTBEAT})
-_KEYED = {"lines": "line_id", "shipments": "shipment_id", "payments": "payment_id", "returns": "return_id"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
 
 
 def _items(document: dict[str, Any], collection: str) -> dict[str, dict[str, Any]]:
-    return {item[_KEYED[collection]]: item for item in document.get(collection) or []}
+    return {item[KEYED_COLLECTIONS[collection]]: item for item in document.get(collection) or []}
 
 
 def _diff_membership(old: dict[str, Any], new: dict[str, Any], path: str, out: dict[str, Any]) -> None:

@@ -123,7 +123,8 @@ def start_worker(settings: Settings, engine: SearchEngine, *, worker_index: int,
 def admitted_writer(settings: Settings, engine: SearchEngine) -> AdmittedWriter:
     """The order store writer behind tiering's door: late changes bring warm and cold orders back
     to hot first, tombstones block erased and expired orders (also during a full replay)."""
-    return AdmittedWriter(OrderStoreWriter(engine, index_names(settings)), WriteGate(build_mover(settings, engine)))
+    writer = OrderStoreWriter(engine, index_names(settings), remember=settings.ingest_remembered_orders)
+    return AdmittedWriter(writer, WriteGate(build_mover(settings, engine)))
 
 
 def decoder_options(settings: Settings) -> DecoderOptions:

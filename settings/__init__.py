@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         default=1, ge=1, le=64,
         description="worker processes in the consumer group (one core each; up to the partition count)",
     )
+    ingest_remembered_orders: int = Field(
+        default=5_000, ge=0, le=1_000_000,
+        description="orders each worker keeps as written (merge state + guard, ~8 KiB each) instead of reading "
+                    "them back on their next change; 0 reads every order back (the worker's memory bound)",
+    )
 
     # --- dead letters and the ingest worker's producer (ingest/dead_letter.py) ---
     # A dead-letter or ignored record embeds the original message only up to

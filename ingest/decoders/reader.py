@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]  # the escaper json.dumps uses
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import orjson
@@ -90,14 +91,58 @@ def version_of(moment: datetime) -> int:
 
 
 def digest(*parts: object) -> str:
-    """A stable short hash used for deterministic event ids (replays hash to the same id)."""
-    text = json.dumps([str(part) for part in parts], ensure_ascii=True)
+    """A stable short hash used for deterministic event ids (replays hash to the same id).
+
+    The hashed text is `json.dumps([str(part), ...])` (ASCII, ", " between items), written with
+    the string escaper `json.dumps` itself uses, without the encoder set-up around it: the same
+    bytes, so ids never change (a replay across an upgrade must not duplicate timeline entries).
+    """
+    text = "[" + ", ".join([encode_basestring_ascii(str(part)) for part in parts]) + "]"
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
 
 
 def canonical_json(value: Any) -> str:
-    """Key-sorted JSON of a decoded document, so equal content hashes equally."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    """Key-sorted JSON of a decoded document, so equal content hashes equally: the text of
+    `json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)`, which event ids
+    hash, so it must never change.
+
+    `value` is a document `Reader.load_json` parsed, or part of one (JSON types only, finite
+    numbers). For those orjson writes the same text but for two things: it keeps non-ASCII
+    characters (and DEL) as they are, where `json.dumps` escapes them (done here afterwards,
+    the same way), and it writes a float below 1e-4 in full or with a short exponent
+    (`_SHORT_FLOAT` sends those to the reference path). A value orjson cannot write (an integer
+    past 64 bits, a non-string key, a lone surrogate, anything that needs `default`) takes the
+    reference path too. tests/unit/test_event_id_identity.py checks the equality on generated
+    values, the corpora and sample traffic.
+    """
+    try:
+        fast = orjson.dumps(value, default=_refuse, option=_FAST_JSON)
+    except TypeError:  # orjson.JSONEncodeError: not a value the fast path is proven for
+        fast = None
+    if fast is None or ((b"e-" in fast or b"0.0000" in fast) and _SHORT_FLOAT.search(fast) is not None):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    text = fast.decode("utf-8")
+    return text if text.isascii() and "\x7f" not in text else _WIDE_CHARACTER.sub(_ascii_escape, text)
+
+
+_FAST_JSON = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+              | orjson.OPT_PASSTHROUGH_SUBCLASS)
+_SHORT_FLOAT = re.compile(rb"[:,\[]-?\d+(?:\.\d+)?e-\d|0\.0000")  # a number, not text like a UUID's "de-"
+_WIDE_CHARACTER = re.compile(r"[^\x00-\x7e]")
+
+
+def _ascii_escape(found: re.Match[str]) -> str:
+    """What `json.dumps` (ensure_ascii) writes for one character past ASCII or DEL: \\uXXXX, a
+    UTF-16 surrogate pair above U+FFFF (only ever inside a JSON string, where orjson left it)."""
+    code = ord(found.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+
+
+def _refuse(value: Any) -> NoReturn:
+    raise TypeError(f"{type(value).__name__} is not written by the fast path")
 
 
 class Reader:

@@ -2,9 +2,9 @@
 
 Each fast path is checked against an independent computation made here, not a saved blob:
 - POSLog child lookups (`xml.child`, walked with `iterchildren`) against lxml's path engine;
-- the merge's collections (inlined stamp checks, models read through their field dict) against a
-  reference fold written from the merge's rules (last writer wins per field by stamp, line status by
-  rank) over the models' own `model_dump()`;
+- the merge's collections (inlined stamp checks, models read through their field dict, items kept in
+  their stored form) against a reference fold written from the merge's rules (last writer wins per
+  field by stamp, line status by rank) over the models' own `model_dump()`;
 - the order documents (`document_of`, no validation), read back, against the validated model's JSON dump.
 """
 
@@ -91,8 +91,15 @@ def _reference_collection(events: list[OrderChange], collection: str) -> list[di
                     if field not in item or LINE_STATUS_RANK[value] > LINE_STATUS_RANK[item[field]]:
                         item[field] = value
                 elif (held := stamps.get((item[id_field], field))) is None or stamp_of(event) > held:
-                    item[field], stamps[(item[id_field], field)] = value, stamp_of(event)
+                    item[field], stamps[(item[id_field], field)] = _stored(value), stamp_of(event)
     return [items[key] for key in sorted(items)]
+
+
+def _stored(value: Any) -> Any:
+    """The stored form of a dumped value: lists for tuples, no None, at any depth (what the state holds)."""
+    if isinstance(value, dict):
+        return {key: _stored(item) for key, item in value.items() if item is not None}
+    return [_stored(item) for item in value] if isinstance(value, (list, tuple)) else value
 
 
 def _written_states() -> dict[str, dict[str, Any]]:

@@ -81,3 +81,16 @@ def test_memory_is_bounded_and_can_be_switched_off() -> None:
     bounded.write([CREATED, CREATED.model_copy(update={"order_id": "web-2", "event_id": "x1"})])
     bounded.write([SHIPPED])  # web-1 was forgotten first: only web-2 is remembered
     assert other.order_reads == ["web-1", "web-2", "web-1"]
+
+
+def test_the_setting_bounds_the_memory_of_the_writer_the_worker_gets(monkeypatch: Any, tmp_path: Any) -> None:
+    from orderrepo.bootstrap import admitted_writer
+    from settings import Settings
+
+    monkeypatch.setenv("ORDERREPO_INGEST_REMEMBERED_ORDERS", "0")
+    settings = Settings()
+    settings = settings.model_copy(update={"tier": settings.tier.model_copy(update={"cold_path": str(tmp_path)})})
+    assert settings.ingest_remembered_orders == 0
+    assert Settings.model_fields["ingest_remembered_orders"].default == 5_000
+    writer = admitted_writer(settings, CountingStore()).writer  # type: ignore[arg-type]  # the fake store
+    assert isinstance(writer, OrderStoreWriter) and writer.remember == 0
