@@ -71,13 +71,16 @@ class Mover:
         started = time.monotonic()
         report = PassReport(resumed=self.resume())
         self.locator.sync_from_hot(since=self.locator.sync_watermark())
-        for decisions in self.plan(report):
-            for target, group in _groups(decisions, self.batch):
-                moved = self.move(group, target)
-                report.moved.update((str(d.entry["tier"]), str(target)) for d in group if d.entry["order_id"] in moved)
-                report.conflicts += len(group) - len(moved)
-            if progress is not None:
-                progress(len(decisions))
+        with self.copies.holding_writable() as held:
+            for decisions in self.plan(report):
+                for target, group in _groups(decisions, self.batch):
+                    moved = self.move(group, target)
+                    report.moved.update((str(d.entry["tier"]), str(target)) for d in group
+                                        if d.entry["order_id"] in moved)
+                    report.conflicts += len(group) - len(moved)
+                if progress is not None:
+                    progress(len(decisions))
+            self._touched_warm |= held
         self.finish()
         report.seconds = time.monotonic() - started
         metrics.PASS_SECONDS.set(report.seconds)
