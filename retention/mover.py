@@ -26,8 +26,10 @@ from retention.journal import CLEANUP, COPY, Step, apply_steps, pending_of
 from retention.locator import Locator, facts_of
 from retention.storage import seal, unsealed_warm_indices
 from retention.tombstones import Tombstones
+from settings.log_setup import get_logger
 
 Progress = Callable[[int], None]
+_log = get_logger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -39,12 +41,14 @@ class PassReport:
     examined: int = 0
     moved: Counter[tuple[str, str]] = field(default_factory=Counter)
     conflicts: int = 0
+    missing: int = 0  # entries whose source copy was not found: left where they are, logged
     resumed: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"examined": self.examined, "moved": {f"{a}->{b}": n for (a, b), n in sorted(self.moved.items())},
-                "conflicts": self.conflicts, "resumed": self.resumed, "seconds": round(self.seconds, 3)}
+                "conflicts": self.conflicts, "missing": self.missing, "resumed": self.resumed,
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Mover:
         self.batch = batch
         self.clock = clock
         self._touched_warm: set[str] = set()
+        self._missing = 0  # of the last `move`: entries whose source copy was not found
 
     # -- a pass -----------------------------------------------------------------------------
     def run_pass(self, progress: Progress | None = None) -> PassReport:
@@ -77,7 +82,8 @@ class Mover:
                     moved = self.move(group, target)
                     report.moved.update((str(d.entry["tier"]), str(target)) for d in group
                                         if d.entry["order_id"] in moved)
-                    report.conflicts += len(group) - len(moved)
+                    report.missing += self._missing
+                    report.conflicts += len(group) - len(moved) - self._missing
                 if progress is not None:
                     progress(len(decisions))
             self._touched_warm |= held
@@ -120,6 +126,7 @@ class Mover:
         entries = apply_steps(self.engine, self.names, intents)
         metrics.MOVE_CONFLICTS.labels("intent").inc(len(intents) - len(entries))
         copies = self._read_sources(entries.values())
+        self._missing = self._release_missing({i: e for i, e in entries.items() if i not in copies})
         row_groups = self._write_target(target, location, copies)
         flips = {i: Step(int(e["version"]), COPY, {
             "tier": str(target), "location": location, "row_group": row_groups.get(i), "version": int(e["version"]) + 1,
@@ -131,6 +138,17 @@ class Mover:
         for entry in flipped.values():
             metrics.MOVES.labels(entry["pending"]["from_tier"], str(target)).inc()
         return set(flipped)
+
+    def _release_missing(self, entries: dict[str, dict[str, Any]]) -> int:
+        """Entries whose source copy is not where the locator says: close their intent at once
+        (nothing was copied; the entry stays as it was) and report them, instead of leaving a
+        journal for the next pass to roll back and counting them as write conflicts."""
+        if entries:
+            _log.warning("tier_move_source_missing", orders=len(entries), first=sorted(entries)[:5])
+            metrics.MOVE_CONFLICTS.labels("source_missing").inc(len(entries))
+            apply_steps(self.engine, self.names, {i: Step(int(e["version"]), COPY, {"pending": None})
+                                                  for i, e in entries.items()})
+        return len(entries)
 
     def _target_location(self, target: Tier, month: str) -> str:
         if target is Tier.HOT:
