@@ -144,20 +144,24 @@ class TierCopies:
         return self.cold.write_part_at(path, (cold_row(c) for c in copies))
 
     def delete_engine(self, tier: Tier, location: str, order_ids: list[str],
-                      guards: Mapping[str, tuple[int, int]] | None = None) -> set[str]:
-        """Delete copies (and their timelines); returns the ids whose delete was refused by a
+                      guards: Mapping[str, tuple[int, int]] | None = None, *,
+                      timelines: Mapping[str, list[str]] | None = None) -> set[str]:
+        """Delete copies (and their timelines: by entry id when `timelines` lists them, the ids
+        of the copies just moved; else by query); returns the ids whose delete was refused by a
         guard (the copy changed since it was read: the caller reverts that move)."""
         if not order_ids:
             return set()
         if tier is Tier.HOT:
-            return self._delete(self.names.hot.orders_write, self.names.hot.events_write, order_ids, guards or {})
+            return self._delete(self.names.hot.orders_write, self.names.hot.events_write, order_ids, guards or {},
+                                timelines)
         events = self.events_index(tier, location)
         if not (self.engine.index_exists(location) and self.engine.index_exists(events)):
             return set()  # a move killed between creating its month's two indices wrote nothing there
         with self._writable(location), self._writable(events):
-            return self._delete(location, events, order_ids, {})
+            return self._delete(location, events, order_ids, {}, timelines)
 
-    def _delete(self, orders: str, events: str, order_ids: list[str], guards: Mapping[str, tuple[int, int]]) -> set[str]:
+    def _delete(self, orders: str, events: str, order_ids: list[str], guards: Mapping[str, tuple[int, int]],
+                timelines: Mapping[str, list[str]] | None) -> set[str]:
         actions = []
         for order_id in order_ids:
             action: dict[str, Any] = {"_op_type": "delete", "_index": orders, "_id": order_id}
@@ -166,7 +170,12 @@ class TierCopies:
             actions.append(action)
         refused = {r.doc_id for r in self.engine.bulk(actions, refresh=True) if r.status == 409}
         gone = [i for i in order_ids if i not in refused]
-        if gone:
+        if gone and timelines is not None and all(i in timelines for i in gone):
+            deletes = [{"_op_type": "delete", "_index": events, "_id": e} for i in gone for e in timelines[i]]
+            failed = [r for r in self.engine.bulk(deletes, refresh=True) if not r.ok and r.status != 404]
+            if failed:
+                raise CopyMissing(f"{len(failed)} timeline entries not deleted, first: {failed[0].error}")
+        elif gone:
             self.engine.request("POST", f"/{events}/_delete_by_query",
                                 params={"refresh": "true", "conflicts": "proceed"},
                                 body={"query": {"terms": {"order_id": gone}}})

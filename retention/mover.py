@@ -133,7 +133,8 @@ class Mover:
             "cold_reads": 0, "pending": {**e["pending"], "phase": CLEANUP, "to_row_group": row_groups.get(i)}})
             for i, e in entries.items() if i in copies}
         flipped = apply_steps(self.engine, self.names, flips)
-        self.cleanup(flipped, guards={i: c.seq for i, c in copies.items() if c.seq is not None})
+        self.cleanup(flipped, guards={i: c.seq for i, c in copies.items() if c.seq is not None},
+                     timelines={i: [e["entry_id"] for e in c.timeline] for i, c in copies.items()})
         metrics.MOVE_SECONDS.labels(str(target)).observe(time.monotonic() - started)
         for entry in flipped.values():
             metrics.MOVES.labels(entry["pending"]["from_tier"], str(target)).inc()
@@ -181,15 +182,17 @@ class Mover:
         return {}
 
     # -- cleanup and resume -------------------------------------------------------------------
-    def cleanup(self, entries: dict[str, dict[str, Any]], *, guards: dict[str, tuple[int, int]] | None = None) -> None:
-        """Delete the stale source copies of flipped entries, then close their journal."""
+    def cleanup(self, entries: dict[str, dict[str, Any]], *, guards: dict[str, tuple[int, int]] | None = None,
+                timelines: dict[str, list[str]] | None = None) -> None:
+        """Delete the stale source copies of flipped entries, then close their journal
+        (`timelines`: the entry ids of the copies moved, deleted by id; else by query)."""
         by_source: dict[tuple[str, str], list[str]] = defaultdict(list)
         for order_id, entry in entries.items():
             by_source[(entry["pending"]["from_tier"], entry["pending"]["from_location"])].append(order_id)
         refused: set[str] = set()
         for (tier, location), ids in by_source.items():
             if Tier(tier) in (Tier.HOT, Tier.WARM):
-                refused |= self.copies.delete_engine(Tier(tier), location, ids, guards)
+                refused |= self.copies.delete_engine(Tier(tier), location, ids, guards, timelines=timelines)
         if refused:
             self._revert({i: entries[i] for i in refused})
         done = {i: e for i, e in entries.items() if i not in refused}
