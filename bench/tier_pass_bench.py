@@ -106,9 +106,8 @@ def _stream(names: TierNames, cold: ColdStore, orders: int, now: datetime,
 
 
 def load(engine: SearchEngine, names: TierNames, cold: ColdStore, *, orders: int,
-         thresholds: TierThresholds) -> dict[str, Any]:
+         thresholds: TierThresholds, now: datetime) -> dict[str, Any]:
     started = time.perf_counter()
-    now = datetime.now(UTC)
     for month in sorted({(now - timedelta(days=d)).strftime("%Y.%m") for d in range(DAYS + 2)}):
         for family in ("orders", "order-events"):
             ensure_warm_index(engine, names.warm_index(family, month))
@@ -160,13 +159,18 @@ def memory_profile(samples: list[tuple[float, int]], *, page: int) -> dict[str, 
             "rss_mb_every_tenth_page": [round(value, 1) for value in rss[::stride]]}
 
 
-def run_pass(settings: Settings) -> dict[str, Any]:
+def run_pass(settings: Settings, now: datetime) -> dict[str, Any]:
     """One pass (in this process): report, wall and CPU time, this process's peak RSS and its
-    resident memory page by page (the pass is streamed: it must not grow with the store)."""
+    resident memory page by page (the pass is streamed: it must not grow with the store).
+
+    The pass decides at the instant the store was built for (`now` of the load): decided at
+    the wall clock, the orders that became due during the load (about N/400 per day of load
+    time) would find no source copy, since the loader writes one only for today's movers."""
     import resource
 
     engine = connect_engine(settings)
     mover = build_mover(settings, engine, cold=_cold(settings))
+    mover.clock = lambda: now
     samples: list[tuple[float, int]] = []
     before = rss_mb()
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -206,9 +210,10 @@ def retention_pass(settings: Settings, *, orders: int) -> dict[str, Any]:
         install(engine, names.hot)
         install_tier_storage(engine, names)
         try:
+            now = datetime.now(UTC)
             result: dict[str, Any] = {"orders": orders, **load(engine, names, _cold(settings), orders=orders,
-                                                               thresholds=thresholds_from(settings.tier))}
-            child = subprocess.run([sys.executable, "-m", "bench.tier_pass_bench", prefix, cold_root],
+                                                               thresholds=thresholds_from(settings.tier), now=now)}
+            child = subprocess.run([sys.executable, "-m", "bench.tier_pass_bench", prefix, cold_root, now.isoformat()],
                                    check=True, capture_output=True, text=True)
             result["pass"] = json.loads(child.stdout.strip().splitlines()[-1])
             result["checks"] = tier_pass_checks(result)
@@ -219,4 +224,4 @@ def retention_pass(settings: Settings, *, orders: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_pass(_scratch(Settings(), sys.argv[1], sys.argv[2]))))
+    print(json.dumps(run_pass(_scratch(Settings(), sys.argv[1], sys.argv[2]), datetime.fromisoformat(sys.argv[3]))))

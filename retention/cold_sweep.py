@@ -23,9 +23,10 @@ from typing import Any
 from adapters.cold_store import ColdStore, month_of_part
 from adapters.search_engine import SearchEngine
 from retention import metrics
+from retention.locator import Locator
 from retention.storage import TierNames
 
-COMPACT_ROWS = 8192  # rows of a compacted part at most (the live-id search reads up to 10,000)
+COMPACT_ROWS = 8192  # rows of a compacted part at most
 _REPOINT = ("if (ctx._source.location == params.old) { ctx._source.location = params.new;"
             " ctx._source.row_group = params.group } else { ctx.op = 'none' }")
 
@@ -63,8 +64,8 @@ def sweep_cold(engine: SearchEngine, names: TierNames, cold: ColdStore, *, parts
 
 
 def _live_ids(engine: SearchEngine, names: TierNames, part: str) -> set[str]:
-    body = {"size": 10_000, "_source": False, "query": {"term": {"location": part}}}
-    return {hit["_id"] for hit in engine.search(names.locator, body)["hits"]["hits"]}
+    """Every order the locator places in `part`, paged (no cap on the part's size)."""
+    return {hit["_id"] for page in Locator(engine, names).scan({"term": {"location": part}}) for hit in page}
 
 
 def rewrite_part(engine: SearchEngine, names: TierNames, cold: ColdStore, part: str) -> str | None:

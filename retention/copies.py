@@ -13,7 +13,8 @@ move may write a copy again. Nothing here decides anything: `retention.mover` do
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from adapters.search_engine import SearchEngine
 from order_domain.search_projection import order_facts, search_fields
 from retention.cold_codec import DERIVED_FIELDS, full_warm, lean_warm
 from order_domain.tier_policy import Tier
-from retention.storage import TierNames, ensure_warm_index, writable
+from retention.storage import TierNames, ensure_warm_index, set_write_block, writable
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,37 @@ class TierCopies:
         self.engine = engine
         self.names = names
         self.cold = cold
+        self._held: set[str] | None = None
+
+    @contextmanager
+    def holding_writable(self) -> Iterator[set[str]]:
+        """For a whole pass: a warm index's write block is lifted at its first write or delete
+        and stays lifted until the pass seals it (`Mover.finish`), instead of being lifted and
+        restored around every batch (four cluster-state changes per batch). Yields the indices
+        held open; on an error their blocks are restored (a kill leaves them to the next
+        pass's seal, as before). Writes still refresh before they return, so a flip never
+        names a copy searches cannot see."""
+        self._held = set()
+        try:
+            yield self._held
+        except BaseException:
+            for index in self._held:
+                with suppress(Exception):
+                    set_write_block(self.engine, index, True)
+            raise
+        finally:
+            self._held = None
+
+    @contextmanager
+    def _writable(self, index: str) -> Iterator[None]:
+        if self._held is None:
+            with writable(self.engine, index):
+                yield
+            return
+        if index not in self._held:
+            set_write_block(self.engine, index, False)
+            self._held.add(index)
+        yield
 
     def events_index(self, tier: Tier, location: str) -> str:
         if tier is Tier.HOT:
@@ -105,27 +137,31 @@ class TierCopies:
             return
         for index in (orders_index, events_index):
             ensure_warm_index(self.engine, index)
-        with writable(self.engine, orders_index), writable(self.engine, events_index):
+        with self._writable(orders_index), self._writable(events_index):
             self._bulk(actions)
 
     def write_cold(self, path: str, copies: Iterable[OrderCopy]) -> PartWritten | None:
         return self.cold.write_part_at(path, (cold_row(c) for c in copies))
 
     def delete_engine(self, tier: Tier, location: str, order_ids: list[str],
-                      guards: Mapping[str, tuple[int, int]] | None = None) -> set[str]:
-        """Delete copies (and their timelines); returns the ids whose delete was refused by a
+                      guards: Mapping[str, tuple[int, int]] | None = None, *,
+                      timelines: Mapping[str, list[str]] | None = None) -> set[str]:
+        """Delete copies (and their timelines: by entry id when `timelines` lists them, the ids
+        of the copies just moved; else by query); returns the ids whose delete was refused by a
         guard (the copy changed since it was read: the caller reverts that move)."""
         if not order_ids:
             return set()
         if tier is Tier.HOT:
-            return self._delete(self.names.hot.orders_write, self.names.hot.events_write, order_ids, guards or {})
+            return self._delete(self.names.hot.orders_write, self.names.hot.events_write, order_ids, guards or {},
+                                timelines)
         events = self.events_index(tier, location)
         if not (self.engine.index_exists(location) and self.engine.index_exists(events)):
             return set()  # a move killed between creating its month's two indices wrote nothing there
-        with writable(self.engine, location), writable(self.engine, events):
-            return self._delete(location, events, order_ids, {})
+        with self._writable(location), self._writable(events):
+            return self._delete(location, events, order_ids, {}, timelines)
 
-    def _delete(self, orders: str, events: str, order_ids: list[str], guards: Mapping[str, tuple[int, int]]) -> set[str]:
+    def _delete(self, orders: str, events: str, order_ids: list[str], guards: Mapping[str, tuple[int, int]],
+                timelines: Mapping[str, list[str]] | None) -> set[str]:
         actions = []
         for order_id in order_ids:
             action: dict[str, Any] = {"_op_type": "delete", "_index": orders, "_id": order_id}
@@ -134,7 +170,12 @@ class TierCopies:
             actions.append(action)
         refused = {r.doc_id for r in self.engine.bulk(actions, refresh=True) if r.status == 409}
         gone = [i for i in order_ids if i not in refused]
-        if gone:
+        if gone and timelines is not None and all(i in timelines for i in gone):
+            deletes = [{"_op_type": "delete", "_index": events, "_id": e} for i in gone for e in timelines[i]]
+            failed = [r for r in self.engine.bulk(deletes, refresh=True) if not r.ok and r.status != 404]
+            if failed:
+                raise CopyMissing(f"{len(failed)} timeline entries not deleted, first: {failed[0].error}")
+        elif gone:
             self.engine.request("POST", f"/{events}/_delete_by_query",
                                 params={"refresh": "true", "conflicts": "proceed"},
                                 body={"query": {"terms": {"order_id": gone}}})

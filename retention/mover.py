@@ -26,8 +26,10 @@ from retention.journal import CLEANUP, COPY, Step, apply_steps, pending_of
 from retention.locator import Locator, facts_of
 from retention.storage import seal, unsealed_warm_indices
 from retention.tombstones import Tombstones
+from settings.log_setup import get_logger
 
 Progress = Callable[[int], None]
+_log = get_logger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -39,12 +41,14 @@ class PassReport:
     examined: int = 0
     moved: Counter[tuple[str, str]] = field(default_factory=Counter)
     conflicts: int = 0
+    missing: int = 0  # entries whose source copy was not found: left where they are, logged
     resumed: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"examined": self.examined, "moved": {f"{a}->{b}": n for (a, b), n in sorted(self.moved.items())},
-                "conflicts": self.conflicts, "resumed": self.resumed, "seconds": round(self.seconds, 3)}
+                "conflicts": self.conflicts, "missing": self.missing, "resumed": self.resumed,
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
@@ -65,19 +69,24 @@ class Mover:
         self.batch = batch
         self.clock = clock
         self._touched_warm: set[str] = set()
+        self._missing = 0  # of the last `move`: entries whose source copy was not found
 
     # -- a pass -----------------------------------------------------------------------------
     def run_pass(self, progress: Progress | None = None) -> PassReport:
         started = time.monotonic()
         report = PassReport(resumed=self.resume())
         self.locator.sync_from_hot(since=self.locator.sync_watermark())
-        for decisions in self.plan(report):
-            for target, group in _groups(decisions, self.batch):
-                moved = self.move(group, target)
-                report.moved.update((str(d.entry["tier"]), str(target)) for d in group if d.entry["order_id"] in moved)
-                report.conflicts += len(group) - len(moved)
-            if progress is not None:
-                progress(len(decisions))
+        with self.copies.holding_writable() as held:
+            for decisions in self.plan(report):
+                for target, group in _groups(decisions, self.batch):
+                    moved = self.move(group, target)
+                    report.moved.update((str(d.entry["tier"]), str(target)) for d in group
+                                        if d.entry["order_id"] in moved)
+                    report.missing += self._missing
+                    report.conflicts += len(group) - len(moved) - self._missing
+                if progress is not None:
+                    progress(len(decisions))
+            self._touched_warm |= held
         self.finish()
         report.seconds = time.monotonic() - started
         metrics.PASS_SECONDS.set(report.seconds)
@@ -117,17 +126,30 @@ class Mover:
         entries = apply_steps(self.engine, self.names, intents)
         metrics.MOVE_CONFLICTS.labels("intent").inc(len(intents) - len(entries))
         copies = self._read_sources(entries.values())
+        self._missing = self._release_missing({i: e for i, e in entries.items() if i not in copies})
         row_groups = self._write_target(target, location, copies)
         flips = {i: Step(int(e["version"]), COPY, {
             "tier": str(target), "location": location, "row_group": row_groups.get(i), "version": int(e["version"]) + 1,
             "cold_reads": 0, "pending": {**e["pending"], "phase": CLEANUP, "to_row_group": row_groups.get(i)}})
             for i, e in entries.items() if i in copies}
         flipped = apply_steps(self.engine, self.names, flips)
-        self.cleanup(flipped, guards={i: c.seq for i, c in copies.items() if c.seq is not None})
+        self.cleanup(flipped, guards={i: c.seq for i, c in copies.items() if c.seq is not None},
+                     timelines={i: [e["entry_id"] for e in c.timeline] for i, c in copies.items()})
         metrics.MOVE_SECONDS.labels(str(target)).observe(time.monotonic() - started)
         for entry in flipped.values():
             metrics.MOVES.labels(entry["pending"]["from_tier"], str(target)).inc()
         return set(flipped)
+
+    def _release_missing(self, entries: dict[str, dict[str, Any]]) -> int:
+        """Entries whose source copy is not where the locator says: close their intent at once
+        (nothing was copied; the entry stays as it was) and report them, instead of leaving a
+        journal for the next pass to roll back and counting them as write conflicts."""
+        if entries:
+            _log.warning("tier_move_source_missing", orders=len(entries), first=sorted(entries)[:5])
+            metrics.MOVE_CONFLICTS.labels("source_missing").inc(len(entries))
+            apply_steps(self.engine, self.names, {i: Step(int(e["version"]), COPY, {"pending": None})
+                                                  for i, e in entries.items()})
+        return len(entries)
 
     def _target_location(self, target: Tier, month: str) -> str:
         if target is Tier.HOT:
@@ -160,15 +182,17 @@ class Mover:
         return {}
 
     # -- cleanup and resume -------------------------------------------------------------------
-    def cleanup(self, entries: dict[str, dict[str, Any]], *, guards: dict[str, tuple[int, int]] | None = None) -> None:
-        """Delete the stale source copies of flipped entries, then close their journal."""
+    def cleanup(self, entries: dict[str, dict[str, Any]], *, guards: dict[str, tuple[int, int]] | None = None,
+                timelines: dict[str, list[str]] | None = None) -> None:
+        """Delete the stale source copies of flipped entries, then close their journal
+        (`timelines`: the entry ids of the copies moved, deleted by id; else by query)."""
         by_source: dict[tuple[str, str], list[str]] = defaultdict(list)
         for order_id, entry in entries.items():
             by_source[(entry["pending"]["from_tier"], entry["pending"]["from_location"])].append(order_id)
         refused: set[str] = set()
         for (tier, location), ids in by_source.items():
             if Tier(tier) in (Tier.HOT, Tier.WARM):
-                refused |= self.copies.delete_engine(Tier(tier), location, ids, guards)
+                refused |= self.copies.delete_engine(Tier(tier), location, ids, guards, timelines=timelines)
         if refused:
             self._revert({i: entries[i] for i in refused})
         done = {i: e for i, e in entries.items() if i not in refused}

@@ -111,8 +111,8 @@ def writable(engine: SearchEngine, index: str) -> Iterator[None]:
 
 
 def seal(engine: SearchEngine, index: str) -> None:
-    """Refresh, force-merge to one segment (expunging deletes) and block writes."""
-    set_write_block(engine, index, False)
+    """Refresh, force-merge to one segment (expunging deletes) and block writes. The write
+    block does not stop refresh, merge or flush, so a blocked index is sealed as it is."""
     engine.refresh(index)
     engine.request("POST", f"/{index}/_forcemerge", params={"max_num_segments": 1, "request_timeout": 3600})
     engine.refresh(index)  # warm indices never refresh on their own: release the merged-away segments
