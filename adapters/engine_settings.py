@@ -43,5 +43,6 @@ def connect_engine(settings: Settings, *, wait_s: float = 0.0,
 
 
 async def connect_async_engine(settings: Settings) -> AsyncSearchEngine:
-    """Connects and detects the engine kind from the server's own answer."""
-    return await AsyncSearchEngine.connect(engine_config(settings))
+    """Connects and detects the engine kind from the server's own answer; requests go through the
+    lean client unless `ORDERREPO_ENGINE_API_CLIENT=library`."""
+    return await AsyncSearchEngine.connect(engine_config(settings), lean=settings.engine_api_client == "lean")

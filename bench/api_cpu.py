@@ -7,8 +7,12 @@ and no HTTP client between them: uvicorn's parsing is the only part left out), a
 for each question of `bench.query_bench` three figures are taken over the same inputs:
 - `api_us`: process CPU per request through the whole app (middleware, auth, rate limit,
   audit hand-off, the tiered reader and its engine round trips, views, JSON);
-- `engine_us`: process CPU per question when the same engine queries are sent with the same
-  async engine client directly (the engine's own CPU is in another process and in neither);
+- `engine_us`: process CPU per question when the same engine queries are sent directly by a bare
+  aiohttp client (`bench.query_bench.engine_calls`, the direct-engine target of the wall-clock
+  bench), whichever engine client the API uses (the engine's own CPU is in another process and
+  in neither);
+- `trips`: engine requests the API sent per request (the direct target sends one, two for the
+  timeline);
 - `floor_us`: `/healthz`, the cheapest route: middleware and routing only.
 `overhead_us = api_us - engine_us` is what the API adds per request, in CPU µs; at one client
 on an idle machine it is the API's share of the latency.
@@ -22,10 +26,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from bench.query_bench import CSR, Inputs, shopper
+import aiohttp
+
+from bench.query_bench import Inputs, engine_calls
 from query_api.auth import Role, issue_token
-from query_api.queries import history_query, reference_query, sales_by_channel, search_query, timeline_query
-from query_api.read_port import OrderFilter, PageRequest
 from settings import Settings
 
 Request = tuple[str, dict[str, Any], dict[str, str]]
@@ -50,29 +54,6 @@ def _requests(inputs: Inputs, secret: str) -> dict[str, Callable[[int], Request]
                                  staff),
         "order_timeline": lambda i: (f"/orders/{inputs.order_ids[i % len(inputs.order_ids)]}/timeline", {}, staff),
         "sales_aggregate": lambda i: ("/analytics/sales", {"interval": "day"}, staff),
-    }
-
-
-def _direct(engine: Any, orders: str, events: str, inputs: Inputs) -> dict[str, Callable[[int], Awaitable[Any]]]:
-    """The engine queries of `bench.query_bench.engine_calls`, through the API's own engine client."""
-    async def timeline(i: int) -> None:
-        order_id = inputs.order_ids[i % len(inputs.order_ids)]
-        await engine.search(orders, reference_query(order_id, CSR))
-        await engine.search(events, timeline_query(order_id, size=200))
-
-    def history(i: int) -> Awaitable[Any]:
-        caller = shopper(inputs.emails[i % len(inputs.emails)])
-        return engine.search(orders, history_query(list(caller.customer_keys), caller, filters=OrderFilter(),
-                                                   page=PageRequest(20)))
-
-    return {
-        "history_page": history,
-        "order_by_reference": lambda i: engine.search(orders, reference_query(
-            inputs.references[i % len(inputs.references)], CSR)),
-        "csr_search": lambda i: engine.search(orders, search_query(
-            inputs.search_texts[i % len(inputs.search_texts)], CSR, filters=OrderFilter(), page=PageRequest(20))),
-        "order_timeline": timeline,
-        "sales_aggregate": lambda i: engine.search(orders, sales_by_channel("day", [])),
     }
 
 
@@ -115,15 +96,36 @@ async def _measure(settings: Settings, inputs: Inputs, secret: str, total: int) 
     # the load is one client and a few tokens: limits far above its rate keep the limiter's work
     app = create_app(settings.model_copy(update={"api_token_secret": secret, "api_rate_per_token": 1e9,
                                                  "api_rate_per_client": 1e9, "log_level": "WARNING"}))
-    async with app.router.lifespan_context(app):
+    user = settings.engine_username
+    auth = aiohttp.BasicAuth(user, settings.engine_password or "") if user else None
+    async with app.router.lifespan_context(app), aiohttp.ClientSession(
+            base_url=settings.resolved_engine_url(), auth=auth) as session:
         names = index_names(app.state.settings)
-        direct = _direct(app.state.engine, names.orders, names.events, inputs)
+        direct = engine_calls(session, names.orders, names.events, inputs)
+        sent = _count_requests(app.state.engine)
         result: dict[str, Any] = {"floor_us": await _cpu_us(lambda i: asgi_get(app, ("/healthz", {}, {})), total)}
         for name, request in _requests(inputs, secret).items():
+            before = len(sent)
             api_us = await _cpu_us(lambda i: asgi_get(app, request(i)), total)
+            trips = round((len(sent) - before) / (total + min(20, total)), 2)
             engine_us = await _cpu_us(direct[name], total)
-            result[name] = {"api_us": api_us, "engine_us": engine_us, "overhead_us": round(api_us - engine_us, 1)}
+            result[name] = {"api_us": api_us, "engine_us": engine_us, "overhead_us": round(api_us - engine_us, 1),
+                            "trips": trips}
         return result
+
+
+def _count_requests(engine: Any) -> list[str]:
+    """Every engine request the app sends from now on, by method (the app's observer still sees them)."""
+    sent: list[str] = []
+    observer = engine.observer
+
+    def counting(method: str, seconds: float, status: int) -> None:
+        sent.append(method)
+        if observer is not None:
+            observer(method, seconds, status)
+
+    engine.observer = counting
+    return sent
 
 
 def measure_api_cpu(settings: Settings, inputs: Inputs, *, secret: str, total: int = 200) -> dict[str, Any]:

@@ -11,7 +11,8 @@
   both sorted pages into one newest-first sequence whose cursor stays the API's
   (`query_api.tier_merge`); timelines and as-of replays read the tier the locator names (hot
   when it has no entry yet), and a timeline of an order just answered from hot reads hot at once.
-- Free-text search covers hot + warm; `include_cold` adds cold orders an exact reference
+- Free-text search and the analysts' order lists cover hot + warm, screened in the same round trip
+  (`together.MOVES`); `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
 - Analytics and exports read hot + warm (cold is the archive: `orderrepo retention report`
   and the Parquet parts themselves serve bulk questions about it).
@@ -36,7 +37,7 @@ from query_api.engine_reader import EngineOrderReader
 from query_api import read_port as port
 from query_api.read_port import OrderFilter, OrderHits, PageRequest, StoredOrder, Tier
 from query_api.tier_merge import TierPage, merge_pages, newest_first_key, rank
-from query_api.together import LocatorScreen, search_together, where_by_keys, where_by_reference
+from query_api.together import MOVES, LocatorScreen, search_together, where_by_keys, where_by_reference
 from retention.read_recorder import ReadRecorder
 
 
@@ -66,10 +67,17 @@ class TieredOrderReader:
                         page: PageRequest | None = None) -> tuple[OrderHits, list[dict[str, Any]], int]:
         """Hot + warm hits (screened), cold locator hits and their total: one engine round trip
         (`query_api.together`)."""
-        engine, cold, located = await search_together(self.engine_tiers.engine, [
-            (self.engine_tiers.names.orders, engine_body), (self.cold.locator, cold_body), (self.cold.locator, where)])
-        hits = await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, located))
+        engine, cold, located, moves = await search_together(self.engine_tiers.engine, [
+            (self.engine_tiers.names.orders, engine_body), (self.cold.locator, cold_body), (self.cold.locator, where),
+            (self.cold.locator, MOVES)])
+        hits = await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, located, moves))
         return hits, cold["hits"]["hits"], int(cold["hits"]["total"]["value"])
+
+    async def _screened(self, body: dict[str, Any], page: PageRequest) -> OrderHits:
+        """Hot + warm hits of one order query, screened with the `MOVES` answer of the same round trip."""
+        engine, moves = await search_together(self.engine_tiers.engine, [
+            (self.engine_tiers.names.orders, body), (self.cold.locator, MOVES)])
+        return await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, None, moves))
 
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
         engine, hits, _ = await self._together(q.reference_query(reference, caller),
@@ -98,10 +106,11 @@ class TieredOrderReader:
 
     async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
                      include_cold: bool = False) -> OrderHits:
+        engine_search = self._screened(q.search_query(text, caller, filters=filters, page=page), page)
         if not include_cold or page.after is not None:
-            return await self.engine_tiers.search(text, caller, filters=filters, page=page)
+            return await engine_search
         engine, (cold, cold_total) = await asyncio.gather(
-            self.engine_tiers.search(text, caller, filters=filters, page=page),
+            engine_search,
             self.cold.search(text, caller, filters=filters, size=page.size))
         facets = {name: dict(Counter(engine.facets.get(name, {})) + counts)
                   for name, counts in facet_counts(cold).items()}
@@ -127,11 +136,11 @@ class TieredOrderReader:
         return StoredOrder(document, tier) if document is not None else None
 
     async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
-        return await self.engine_tiers.list_orders(filters=filters, page=page)
+        return await self._screened(q.orders_query(filters=filters, page=page), page)
 
     async def orders_in_state(self, status: OrderStatus, at: datetime, *, filters: OrderFilter,
                               page: PageRequest) -> OrderHits:
-        return await self.engine_tiers.orders_in_state(status, at, filters=filters, page=page)
+        return await self._screened(q.in_state_query(status, at, filters=filters, page=page), page)
 
     async def sales(self, interval: port.Interval, filters: OrderFilter) -> list[port.SalesRow]:
         return await self.engine_tiers.sales(interval, filters)

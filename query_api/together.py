@@ -11,6 +11,17 @@ they go as one `_msearch`. Guarantees kept from the one-at-a-time reads:
   locator as of its last refresh, so a flip a moment ago may not show yet —, or an order with
   two copies among the hits) is checked by id, realtime, as before; so nothing is dropped, and
   no second copy shown, on a search's word. Once the locator holds every order, the check is skipped;
+- one round trip in the common case: the batch also asks whether the locator holds any entry
+  outside hot or in the middle of a move (`MOVES`, a size-0 count). When it holds none, a hot hit
+  the locator search did not find is answered without the check by id: with no move anywhere, an
+  order without an entry, or with a hot one, is answered by hot (the `authoritative` rule).
+  Why a refresh-delayed view is safe here: the mover writes a move's intent (`pending`) and
+  refreshes the locator before it copies anything (`retention.mover.Mover.move`), so every
+  locator view taken after a move began shows it; a view showing no move was taken before any
+  copy existed, when hot was the one copy. A search that saw two copies of one order (the move's
+  target written before the view, the source not yet deleted) still checks them by id. This is
+  the guarantee of a confirmation by the batched locator search itself: every hit shown is the
+  copy the locator named as of its view, and never two copies of one order;
 - an item error in the batch raises the engine error it is, never an empty answer.
 """
 
@@ -26,10 +37,15 @@ from adapters.search_engine import AsyncSearchEngine, EngineError
 from query_api.queries import reference_spellings
 from query_api.read_port import MAX_REFERENCE_MATCHES, PageRequest
 from retention.locator import customer_query
+from order_domain.tier_policy import Tier
 from retention.tier_reader import TierReader, names_index
 
 Hits = list[dict[str, Any]]
 WHERE = ["tier", "location"]  # all a screen reads of a locator entry
+# whether any entry is outside hot or mid-move: none = every hot hit without an entry is the answer
+MOVES = {"size": 0, "track_total_hits": 1, "query": {"bool": {"minimum_should_match": 1, "should": [
+    {"bool": {"must_not": [{"term": {"tier": str(Tier.HOT)}}]}}, {"exists": {"field": "pending.phase"}}]}}}
+NO_ENTRY = {"tier": str(Tier.HOT), "location": ""}  # how a hit without an entry is judged: hot answers
 
 
 async def search_together(engine: AsyncSearchEngine, searches: Iterable[tuple[str, dict[str, Any]]]
@@ -55,15 +71,24 @@ def where_by_keys(keys: list[str], page: PageRequest) -> dict[str, Any]:
     return {**customer_query(keys, size=page.size, after=page.after), "_source": WHERE}
 
 
-class LocatorScreen:
-    """`EngineOrderReader`'s screen, from the entries a batched locator search already found."""
+def settled(moves: dict[str, Any]) -> bool:
+    """Whether the `MOVES` answer found no entry outside hot and no move under way."""
+    return int(moves["hits"]["total"]["value"]) == 0
 
-    def __init__(self, tiers: TierReader, answer: dict[str, Any]) -> None:
+
+class LocatorScreen:
+    """`EngineOrderReader`'s screen, from the entries a batched locator search already found
+    (`where`; None: none asked) and the batched `MOVES` answer."""
+
+    def __init__(self, tiers: TierReader, where: dict[str, Any] | None, moves: dict[str, Any]) -> None:
         self.tiers = tiers
-        self.known = {hit["_id"]: hit["_source"] for hit in answer["hits"]["hits"]}
+        self.known = {hit["_id"]: hit["_source"] for hit in where["hits"]["hits"]} if where is not None else {}
+        self.settled = settled(moves)
 
     def _confirms(self, hit: dict[str, Any], copies: Counter[str]) -> bool:
         entry = self.known.get(hit["_id"])
+        if entry is None and self.settled:
+            entry = NO_ENTRY
         return entry is not None and copies[hit["_id"]] == 1 and names_index(entry, hit["_index"])
 
     async def __call__(self, hits: Hits) -> Hits:

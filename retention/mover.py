@@ -124,6 +124,7 @@ class Mover:
             "to_tier": str(target), "to_location": location, "to_row_group": None,
             "started_at": self.clock().isoformat()}}) for d in decisions}
         entries = apply_steps(self.engine, self.names, intents)
+        self.locator.refresh()  # intents searchable before any copy exists: readers' one-trip rule (query_api.together)
         metrics.MOVE_CONFLICTS.labels("intent").inc(len(intents) - len(entries))
         copies = self._read_sources(entries.values())
         self._missing = self._release_missing({i: e for i, e in entries.items() if i not in copies})

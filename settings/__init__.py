@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     engine_start_wait_s: float = Field(default=300.0, ge=0, description="an ingest worker started while the engine "
                                        "is down waits this long for it (capped backoff) before it gives up")
     engine_http_compress: bool = Field(default=False, description="gzip request bodies (worth it off-box only)")
+    engine_api_client: Literal["lean", "library"] = Field(
+        default="lean", description="the query API's engine client: lean (aiohttp + orjson) or the client library's")
 
     index_prefix: str = "orderrepo"
     topic_prefix: str = "orders"

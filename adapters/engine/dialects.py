@@ -31,7 +31,7 @@ _NO_PIT_PREFIX = "index:"  # a "point in time" id on engines without one: the in
 _NODE_FIELDS = "nodes.*.roles,nodes.*.attributes"
 
 
-def _orjson_default(value: Any) -> Any:
+def orjson_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -45,7 +45,7 @@ def _orjson_serializer() -> Any:
         def dumps(self, data: Any) -> Any:
             if isinstance(data, str | bytes):
                 return data
-            return orjson.dumps(data, default=_orjson_default).decode()
+            return orjson.dumps(data, default=orjson_default).decode()
 
         def loads(self, s: str) -> Any:
             return orjson.loads(s)
@@ -63,7 +63,7 @@ def _elasticsearch_serializers() -> dict[str, Any]:
 
     class Orjson:
         def json_dumps(self, data: Any) -> bytes:
-            return orjson.dumps(data, default=_orjson_default)
+            return orjson.dumps(data, default=orjson_default)
 
         def json_loads(self, data: bytes) -> Any:
             return orjson.loads(data)

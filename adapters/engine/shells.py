@@ -21,6 +21,7 @@ from adapters.engine.allocation import NodeAttribute, TierAllocation
 from adapters.engine.capabilities import fit_index_body
 from adapters.engine.detection import Reply, detection, path_url
 from adapters.engine.dialects import dialect_for
+from adapters.engine.lean_client import LeanClient
 from adapters.engine.model import (
     BulkItemResult, EngineConfig, EngineError, EngineInfo, EngineUnavailable, bulk_item_result,
 )
@@ -78,12 +79,12 @@ async def detect_engine_async(config: EngineConfig) -> EngineInfo:
 class _Shell:
     """What both shells hold: the detected server, its dialect and one client for the process."""
 
-    def __init__(self, info: EngineInfo, config: EngineConfig, *, asynchronous: bool) -> None:
+    def __init__(self, info: EngineInfo, config: EngineConfig, *, asynchronous: bool, client: Any = None) -> None:
         self.info = info
         self.dialect = dialect_for(info)
         self.warm_attribute = NodeAttribute.parse(config.warm_attribute)
         self.observer: RequestObserver | None = None
-        self._client: Any = self.dialect.client(config, asynchronous=asynchronous)
+        self._client: Any = client if client is not None else self.dialect.client(config, asynchronous=asynchronous)
         if info.capabilities.missing:  # said once per process and client: what this build cannot do
             log.warning("engine build without standard modules", engine=f"{info.kind} {info.version}",
                         url=info.url, capabilities=info.capabilities.describe())
@@ -212,14 +213,24 @@ class SearchEngine(_Shell):
 
 
 class AsyncSearchEngine(_Shell):
-    """Asynchronous engine access for the query API: one client per process, never per request."""
+    """Asynchronous engine access for the query API: one client per process, never per request.
 
-    def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
-        super().__init__(info, config, asynchronous=True)
+    `lean`: requests go through `adapters/engine/lean_client.py` (aiohttp + orjson, a fraction of
+    the client library's CPU per round trip) instead of the dialect's client library; the same
+    calls, answers and errors either way."""
+
+    def __init__(self, info: EngineInfo, config: EngineConfig, *, lean: bool = False) -> None:
+        super().__init__(info, config, asynchronous=True, client=LeanClient(config) if lean else None)
+        self.lean = lean
 
     @classmethod
-    async def connect(cls, config: EngineConfig) -> AsyncSearchEngine:
-        return cls(await detect_engine_async(config), config)
+    async def connect(cls, config: EngineConfig, *, lean: bool = False) -> AsyncSearchEngine:
+        return cls(await detect_engine_async(config), config, lean=lean)
+
+    async def _send(self, call: Call[Any]) -> Any:
+        if self.lean:
+            return await self._client.send(call)
+        return self.dialect.unwrap(await self.dialect.send(self._client, call))
 
     async def close(self) -> None:
         await self._client.close()
@@ -230,7 +241,7 @@ class AsyncSearchEngine(_Shell):
             return call.fallback
         try:
             with self._exchange(call):
-                answer = self.dialect.unwrap(await self.dialect.send(self._client, call))
+                answer = await self._send(call)
         except EngineError as error:
             if _tolerated(call, error):
                 return call.fallback

@@ -121,3 +121,14 @@ def test_a_request_timeout_goes_to_the_official_client_as_an_option_not_a_query_
     dialect.send(client, ops.Call("GET", "/_cluster/health"))
     assert client.sent == [("POST", "/w/_forcemerge", {"max_num_segments": 1}, {"request_timeout": 3600.0}),
                            ("GET", "/_cluster/health", None, {})]
+
+
+def test_the_lean_client_writes_parameters_and_bodies_as_the_client_libraries_do() -> None:
+    from decimal import Decimal
+
+    from adapters.engine.lean_client import query_value, request_body
+
+    assert [query_value(v) for v in (True, False, 3, "wait_for", ["a", "b"])] == ["true", "false", "3", "wait_for",
+                                                                              "a,b"]
+    assert request_body({"total": Decimal("69.00")}) == b'{"total":"69.00"}'  # the exact string, as every dialect
+    assert request_body('{"index":{}}\n') == b'{"index":{}}\n' and request_body(None) is None

@@ -10,8 +10,12 @@ import pytest
 
 from adapters.search_engine import EngineError
 from query_api.read_port import PageRequest
-from query_api.together import LocatorScreen, search_together, where_by_keys, where_by_reference
+from query_api.together import MOVES, LocatorScreen, search_together, settled, where_by_keys, where_by_reference
 from retention.tier_reader import names_index
+
+
+MOVED = {"hits": {"total": {"value": 1}, "hits": []}}  # the MOVES answer: some entry outside hot or mid-move
+SETTLED = {"hits": {"total": {"value": 0}, "hits": []}}
 
 
 def _hit(order_id: str, index: str) -> dict[str, Any]:
@@ -54,7 +58,7 @@ def test_the_screen_keeps_what_found_entries_confirm_and_checks_every_other_hit_
                                  {"_id": "e", "_source": {"tier": "warm", "location": "p-orders-warm-2025-03"}}]}}
     hits = [_hit("a", "p-orders-v1"), _hit("a", "p-orders-warm-2025-01"), _hit("b", "p-orders-v1"),
             _hit("c", "p-orders-v1"), _hit("d", "p-orders-warm-2025-02"), _hit("e", "p-orders-warm-2025-03")]
-    kept = asyncio.run(LocatorScreen(tiers, located)(hits))  # type: ignore[arg-type]
+    kept = asyncio.run(LocatorScreen(tiers, located, MOVED)(hits))  # type: ignore[arg-type]
     # "a" has two copies and "b" an entry that may trail a flip: both are decided by id, never dropped on
     # the search's word; "e" alone is confirmed by its entry
     assert [(hit["_id"], hit["_index"]) for hit in kept] == [("a", "p-orders-v1"), ("b", "p-orders-v1"),
@@ -65,7 +69,7 @@ def test_the_screen_keeps_what_found_entries_confirm_and_checks_every_other_hit_
 def test_the_screen_asks_nothing_when_the_locator_answered_every_hit() -> None:
     tiers = _Tiers()
     located = {"hits": {"hits": [{"_id": "a", "_source": {"tier": "hot", "location": "p-orders"}}]}}
-    kept = asyncio.run(LocatorScreen(tiers, located)([_hit("a", "p-orders-v1")]))  # type: ignore[arg-type]
+    kept = asyncio.run(LocatorScreen(tiers, located, MOVED)([_hit("a", "p-orders-v1")]))  # type: ignore[arg-type]
     assert [hit["_id"] for hit in kept] == ["a"] and tiers.asked == []
 
 
@@ -94,3 +98,33 @@ def test_the_locator_questions_cover_every_tier_and_the_same_page() -> None:
     assert "tier" not in orjson.dumps(by_reference["query"]).decode()
     by_keys = where_by_keys(["email:a@x.io"], PageRequest(20, after=[5, "web-1"]))
     assert (by_keys["size"], by_keys["search_after"], by_keys["_source"]) == (20, [5, "web-1"], ["tier", "location"])
+
+
+def test_with_no_move_anywhere_hot_hits_without_an_entry_need_no_check_by_id() -> None:
+    tiers = _Tiers()
+    hits = [_hit("a", "p-orders-v1"), _hit("b", "p-orders-v1")]
+    kept = asyncio.run(LocatorScreen(tiers, None, SETTLED)(hits))  # type: ignore[arg-type]
+    assert [hit["_id"] for hit in kept] == ["a", "b"] and tiers.asked == []
+
+
+def test_with_no_move_anywhere_two_copies_and_warm_hits_are_still_checked_by_id() -> None:
+    tiers = _Tiers()  # a warm copy with the locator settled is a leftover: decided by id, realtime
+    hits = [_hit("a", "p-orders-v1"), _hit("a", "p-orders-warm-2025-01"), _hit("d", "p-orders-warm-2025-02"),
+            _hit("c", "p-orders-v1")]
+    kept = asyncio.run(LocatorScreen(tiers, None, SETTLED)(hits))  # type: ignore[arg-type]
+    assert [(hit["_id"], hit["_index"]) for hit in kept] == [("a", "p-orders-v1"), ("c", "p-orders-v1")]
+    assert tiers.asked == [["a", "a", "d"]]
+
+
+def test_an_entry_found_still_decides_when_the_locator_is_settled() -> None:
+    tiers = _Tiers()
+    located = {"hits": {"hits": [{"_id": "a", "_source": {"tier": "hot", "location": "p-orders"}}]}}
+    kept = asyncio.run(LocatorScreen(tiers, located, SETTLED)([_hit("a", "p-orders-warm-2025-01")]))  # type: ignore[arg-type]
+    assert kept == [] and tiers.asked == [["a"]]  # the entry names hot, the hit is warm: decided by id
+
+
+def test_the_moves_question_counts_entries_outside_hot_or_mid_move() -> None:
+    should = MOVES["query"]["bool"]["should"]
+    assert should == [{"bool": {"must_not": [{"term": {"tier": "hot"}}]}}, {"exists": {"field": "pending.phase"}}]
+    assert (MOVES["size"], MOVES["track_total_hits"]) == (0, 1)
+    assert settled(SETTLED) is True and settled(MOVED) is False
