@@ -127,7 +127,7 @@ def canonical_json(value: Any) -> str:
 
 _FAST_JSON = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
               | orjson.OPT_PASSTHROUGH_SUBCLASS)
-_SHORT_FLOAT = re.compile(rb"[:,\[]-?\d+(?:\.\d+)?e-\d|0\.0000")  # a number, not text like a UUID's "de-"
+_SHORT_FLOAT = re.compile(rb"(?:^|[:,\[])-?\d+(?:\.\d+)?e-\d|0\.0000")  # a number (alone or in a container), not text like a UUID's "de-"
 _WIDE_CHARACTER = re.compile(r"[^\x00-\x7e]")
 
 

@@ -53,6 +53,12 @@ def test_every_float_is_written_as_the_reference_writes_it(values: list[float]) 
     assert canonical_json({"x": values}) == reference_canonical_json({"x": values})
 
 
+@pytest.mark.parametrize("value", [1.192092896e-07, -3e-09, 1e-07, -2.5e-05, 0.0001, 1e22, -0.0])
+def test_a_float_alone_is_written_as_the_reference_writes_it(value: float) -> None:
+    """A bare number has no delimiter before it (found by the generated test once)."""
+    assert canonical_json(value) == reference_canonical_json(value)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(JSON | st.datetimes(timezones=st.just(UTC)) | st.decimals(allow_nan=False), max_size=4))
 def test_digest_is_the_reference_hash_for_any_parts(parts: list[Any]) -> None:
