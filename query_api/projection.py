@@ -32,6 +32,7 @@ from pydantic_core import PydanticUndefined
 from order_domain.model import AwareDatetime
 
 Convert = Callable[[Any], Any]
+_ABSENT = object()
 Projection = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -86,34 +87,51 @@ def _converter(annotation: Any, *, utc: bool = False) -> Convert | None:
     return None
 
 
-def _default(model: type[BaseModel], name: str) -> Callable[[], Any]:
+def _default(model: type[BaseModel], name: str) -> tuple[Callable[[], Any], Any]:
+    """A factory of the field's default in JSON form, and that default when it is an immutable scalar
+    (`_ABSENT` otherwise: required, or a list or object that each answer gets a copy of)."""
     info = model.model_fields[name]
     if info.is_required():
         def missing() -> Any:
             raise KeyError(f"{model.__name__}.{name} is required")
-        return missing
+        return missing, _ABSENT
     value = info.default if info.default is not PydanticUndefined else info.default_factory()  # type: ignore[misc]
     dumped = TypeAdapter(info.annotation).dump_python(value, mode="json")
-    return (lambda: copy.copy(dumped)) if isinstance(dumped, list | dict) else (lambda: dumped)
+    if isinstance(dumped, list | dict):
+        return (lambda: copy.copy(dumped)), _ABSENT
+    return (lambda: dumped), dumped
 
 
 @lru_cache(maxsize=None)
 def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -> Projection:
-    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default."""
-    plan = [(name, _converter(info.annotation, utc=_to_utc(info.metadata)) if name not in hidden else None,
-             _default(model, name), name in hidden) for name, info in model.model_fields.items()]
+    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default.
+    Fields copied as stored with a scalar default take the fast path (one `dict.get` each)."""
+    plain: list[tuple[str, Any]] = []
+    converted: list[tuple[str, Convert | None, Callable[[], Any]]] = []
+    hidden_defaults: list[tuple[str, Callable[[], Any]]] = []
+    for name, info in model.model_fields.items():
+        factory, scalar = _default(model, name)
+        convert = None if name in hidden else _converter(info.annotation, utc=_to_utc(info.metadata))
+        if name in hidden:
+            hidden_defaults.append((name, factory))
+        elif convert is None and scalar is not _ABSENT:
+            plain.append((name, scalar))
+        else:
+            converted.append((name, convert, factory))
 
     def project(document: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = {}
-        for name, convert, default, hide in plan:
-            value = document.get(name, _ABSENT) if not hide else _ABSENT
+        get = document.get
+        answer = {name: get(name, default) for name, default in plain}
+        for name, convert, factory in converted:
+            value = get(name, _ABSENT)
             if value is _ABSENT:
-                answer[name] = default()
+                answer[name] = factory()
             else:
                 answer[name] = convert(value) if convert is not None and value is not None else value
+        for name, factory in hidden_defaults:
+            answer[name] = factory()
         return answer
 
     return project
 
 
-_ABSENT = object()
