@@ -6,6 +6,11 @@
 - analyst: neither address nor payment, and a pseudonym instead of customer identity; in
   timelines, linked identity keys become their pseudonyms and address changes show no address
   (the change itself stays: that the address changed is not personal data).
+
+Answers are built as JSON-ready dicts, not validated models: each role's view is a precomputed
+whitelist projection of the response model (`query_api.projection`), so a field the model does
+not declare, or the role hides, never reaches an answer; the routes write them as JSON bytes and
+keep `response_model` to publish the schema.
 """
 
 from __future__ import annotations
@@ -16,67 +21,65 @@ from typing import Any
 from order_domain.significance import TIMELINE_RULES
 from query_api.auth import Caller, Role
 from query_api.read_port import OrderHits, StoredOrder, TimelineHits
-from query_api.schemas import (
-    AddressOut,
-    CustomerOut,
-    FieldChange,
-    OrderOut,
-    OrderPage,
-    PaymentSummary,
-    ReferenceMatch,
-    SearchPage,
-    Timeline,
-    TimelineEntryOut,
-)
+from query_api.projection import projection
 from query_api.pseudonyms import pseudonym
+from query_api.schemas import AddressOut, CustomerOut, OrderOut, ReferenceMatch, TimelineEntryOut
 
 _CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "loyalty_id")  # never `card_token`
 _PRIVATE_TO_ANALYSTS = ("shipping_address", "payments")
 _IDENTITY_PATHS = frozenset({"identity_keys", "shipping_address"})  # timeline changes that name the customer
+_NO_CUSTOMER = dict.fromkeys(CustomerOut.model_fields)
+# compiled once: every role's whitelist of stored fields (customer, payment and tier are set by the view)
+_ORDER = projection(OrderOut, frozenset({"customer", "payment", "tier"}))
+_ORDER_FOR_ANALYSTS = projection(OrderOut, frozenset({"customer", "payment", "tier", *_PRIVATE_TO_ANALYSTS}))
+_ADDRESS = projection(AddressOut)
+_ENTRY = projection(TimelineEntryOut, frozenset({"changes"}))
 
 
 def _amount(payments: list[dict[str, Any]], field: str) -> Decimal:
     return sum((Decimal(str(p[field])) for p in payments if p.get(field) is not None), Decimal(0))
 
 
-def payment_summary(payments: list[dict[str, Any]]) -> PaymentSummary | None:
+def payment_summary(payments: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`PaymentSummary` in JSON form (money as decimal strings)."""
     if not payments:
         return None
+    authorized = _amount(payments, "authorized")
     captured, refunded = _amount(payments, "captured"), _amount(payments, "refunded")
-    return PaymentSummary(
-        methods=sorted({p["method"] for p in payments if p.get("method")}),
-        cards=[f"{p.get('brand') or 'card'} •••• {p['last4']}" for p in payments if p.get("last4")],
-        authorized=_amount(payments, "authorized"), captured=captured, refunded=refunded, net=captured - refunded,
-    )
+    return {"methods": sorted({p["method"] for p in payments if p.get("method")}),
+            "cards": [f"{p.get('brand') or 'card'} •••• {p['last4']}" for p in payments if p.get("last4")],
+            "authorized": str(authorized), "captured": str(captured), "refunded": str(refunded),
+            "net": str(captured - refunded)}
 
 
-def _customer(document: dict[str, Any], caller: Caller) -> CustomerOut:
+def _customer(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
     if caller.role is Role.ANALYST:
         keys = document.get("identity_keys") or []
-        return CustomerOut(pseudonym=pseudonym(keys[0]) if keys else None)
+        return {**_NO_CUSTOMER, "pseudonym": pseudonym(keys[0]) if keys else None}
     customer = document.get("customer") or {}
-    return CustomerOut(**{field: customer.get(field) for field in _CUSTOMER_FIELDS})
+    return {**_NO_CUSTOMER, **{field: customer.get(field) for field in _CUSTOMER_FIELDS}}
 
 
-def order_view(stored: StoredOrder, caller: Caller) -> OrderOut:
+def order_view(stored: StoredOrder, caller: Caller) -> dict[str, Any]:
+    """`OrderOut` in JSON form for the caller's role (the role's projection, see the module docstring)."""
     document = stored.document
-    fields = {key: value for key, value in document.items() if key in OrderOut.model_fields}
-    if caller.role is Role.ANALYST:
-        for private in _PRIVATE_TO_ANALYSTS:
-            fields.pop(private, None)
-    else:
-        fields["payment"] = payment_summary(document.get("payments") or [])
-    return OrderOut.model_validate({**fields, "customer": _customer(document, caller), "tier": stored.tier})
+    answer = _ORDER_FOR_ANALYSTS(document) if caller.role is Role.ANALYST else _ORDER(document)
+    answer["customer"] = _customer(document, caller)
+    if caller.role is not Role.ANALYST:
+        answer["payment"] = payment_summary(document.get("payments") or [])
+    answer["tier"] = stored.tier.value
+    return answer
 
 
-def order_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> OrderPage:
-    return OrderPage(items=[order_view(item, caller) for item in hits.items], total=hits.total,
-                     next_cursor=next_cursor)
+def order_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> dict[str, Any]:
+    """`OrderPage` in JSON form."""
+    return {"items": [order_view(item, caller) for item in hits.items], "total": hits.total,
+            "next_cursor": next_cursor}
 
 
-def search_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> SearchPage:
-    return SearchPage(items=[order_view(item, caller) for item in hits.items], total=hits.total,
-                      next_cursor=next_cursor, facets=hits.facets)
+def search_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> dict[str, Any]:
+    """`SearchPage` in JSON form."""
+    return {**order_page(hits, caller, next_cursor), "facets": hits.facets}
 
 
 def reference_match(stored: StoredOrder) -> ReferenceMatch:
@@ -86,36 +89,33 @@ def reference_match(stored: StoredOrder) -> ReferenceMatch:
                           status=document.get("status", "pending"), tier=stored.tier)
 
 
-def field_change(path: str, value: Any, caller: Caller) -> FieldChange:
-    """The stored `changes` map (path -> new value) as a typed entry: a collection path
+def field_change(path: str, value: Any, caller: Caller) -> dict[str, Any]:
+    """The stored `changes` map (path -> new value) as a `FieldChange` in JSON form: a collection path
     ("returns[]") holds {"added": ids}, an item path ("lines[].status") holds {item id: value}.
     Analysts get identity keys as pseudonyms and no address (see the module docstring)."""
-    change = FieldChange(path=path, category=TIMELINE_RULES.get(path, "other"))
+    change = {"path": path, "category": TIMELINE_RULES.get(path, "other"), "value": None, "values": [],
+              "added": [], "items": {}, "address": None}
     if caller.role is Role.ANALYST and path in _IDENTITY_PATHS:
         if path == "identity_keys":
-            change.values = [pseudonym(str(key)) for key in value or []]
+            change["values"] = [pseudonym(str(key)) for key in value or []]
         return change
     if path.endswith("[]"):
-        change.added = [str(item) for item in (value or {}).get("added", [])]
+        change["added"] = [str(item) for item in (value or {}).get("added", [])]
     elif "[]." in path:
-        change.items = {str(k): v if v is None or isinstance(v, str | int | float) else str(v)
-                        for k, v in (value or {}).items()}
+        change["items"] = {str(k): v if v is None or isinstance(v, str | int | float) else str(v)
+                           for k, v in (value or {}).items()}
     elif path == "shipping_address":
-        change.address = AddressOut.model_validate(value) if value else None
+        change["address"] = _ADDRESS(value) if value else None
     elif isinstance(value, list):
-        change.values = [str(item) for item in value]
+        change["values"] = [str(item) for item in value]
     else:
-        change.value = value if value is None or isinstance(value, str | int | float) else str(value)
+        change["value"] = value if value is None or isinstance(value, str | int | float) else str(value)
     return change
 
 
-def timeline_view(hits: TimelineHits, caller: Caller) -> Timeline:
-    entries = [
-        TimelineEntryOut.model_validate({
-            **{key: value for key, value in entry.items() if key in TimelineEntryOut.model_fields},
-            "changes": [field_change(path, value, caller)
-                        for path, value in sorted((entry.get("changes") or {}).items())],
-        })
-        for entry in hits.entries
-    ]
-    return Timeline(order_id=hits.order_id, entries=entries, tier=hits.tier)
+def timeline_view(hits: TimelineHits, caller: Caller) -> dict[str, Any]:
+    """`Timeline` in JSON form."""
+    entries = [{**_ENTRY(entry), "changes": [field_change(path, value, caller)
+                                             for path, value in sorted((entry.get("changes") or {}).items())]}
+               for entry in hits.entries]
+    return {"order_id": hits.order_id, "entries": entries, "tier": hits.tier.value}

@@ -9,7 +9,6 @@ validating them again per field was pure cost; `response_model` still publishes 
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -17,6 +16,7 @@ from order_domain.model import Channel, OrderStatus
 from query_api.deps import AnalyticsCaller, ReaderDep
 from query_api.params import Instant, Paging, PlacedRange, StoreId
 from query_api.read_port import ChannelRates, Interval, OrderFilter
+from query_api.routes import json_answer
 from query_api.schemas import (
     ChannelRatesOut,
     FulfillmentAnswer,
@@ -35,7 +35,7 @@ async def sales(reader: ReaderDep, caller: AnalyticsCaller, placed: PlacedRange,
                 interval: Interval = "day") -> Response:
     """Orders and revenue per channel per day (or week / month)."""
     rows = await reader.sales(interval, placed)
-    return Response(orjson.dumps({"interval": interval, "rows": rows}), media_type="application/json")
+    return json_answer({"interval": interval, "rows": rows})
 
 
 @router.get("/fulfillment-times", response_model=FulfillmentAnswer)
@@ -65,8 +65,8 @@ async def journeys(reader: ReaderDep, caller: AnalyticsCaller, placed: PlacedRan
 
 @router.get("/orders-in-state", response_model=OrderPage)
 async def orders_in_state(reader: ReaderDep, caller: AnalyticsCaller, page: Paging, status: OrderStatus,
-                          at: Instant, store_id: StoreId = None, channel: Channel | None = None) -> OrderPage:
+                          at: Instant, store_id: StoreId = None, channel: Channel | None = None) -> Response:
     """The orders that were in `status` at instant `at` (e.g. awaiting pickup in a store last Friday 18:00)."""
     filters = OrderFilter(store_id=store_id, channel=channel)
     hits = await reader.orders_in_state(status, at, filters=filters, page=page)
-    return order_page(hits, caller, page.next_cursor(hits.next_after))
+    return json_answer(order_page(hits, caller, page.next_cursor(hits.next_after)))

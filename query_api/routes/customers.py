@@ -17,11 +17,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import Response
 
 from query_api.audit import record_csr_read
 from query_api.auth import Role
 from query_api.deps import HistoryCaller, ReaderDep
 from query_api.params import OrderFilters, Paging
+from query_api.routes import json_answer
 from query_api.schemas import OrderPage
 from query_api.views import order_page
 
@@ -32,7 +34,7 @@ CustomerKey = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[a-z]
 
 @router.get("/{customer_key}/orders", response_model=OrderPage)
 async def customer_orders(customer_key: CustomerKey, request: Request, reader: ReaderDep, caller: HistoryCaller,
-                          page: Paging, filters: OrderFilters) -> OrderPage:
+                          page: Paging, filters: OrderFilters) -> Response:
     """Newest first, every channel. Staff: every key linked to this one, transitively (guest and
     anonymous-POS orders included). Storefront: only orders carrying one of its token's keys
     (403 for others)."""
@@ -40,4 +42,4 @@ async def customer_orders(customer_key: CustomerKey, request: Request, reader: R
         raise HTTPException(403, "this token may only read its own customer's orders")
     hits = await reader.customer_history(customer_key, caller, filters=filters, page=page)
     await record_csr_read(request, caller, customer_key=customer_key)
-    return order_page(hits, caller, page.next_cursor(hits.next_after))
+    return json_answer(order_page(hits, caller, page.next_cursor(hits.next_after)))

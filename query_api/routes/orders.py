@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
 from query_api.audit import record_csr_read
 from query_api.auth import Caller
@@ -21,6 +22,7 @@ from query_api.deps import AnyCaller, ReaderDep
 from query_api.errors import AmbiguousReference, error_responses
 from query_api.params import Instant
 from query_api.read_port import OrderReader, StoredOrder
+from query_api.routes import json_answer
 from query_api.schemas import ErrorBody, OrderOut, ReferenceMatches, Timeline
 from query_api.views import order_view, timeline_view
 
@@ -54,30 +56,30 @@ async def resolve(request: Request, reader: OrderReader, reference: str, caller:
 
 @router.get("/{reference}", response_model=OrderOut, responses=ANSWERS)
 async def order_by_reference(reference: Reference, request: Request, reader: ReaderDep,
-                             caller: AnyCaller) -> OrderOut:
+                             caller: AnyCaller) -> Response:
     """The order with current status, lines, shipments, shipping address, masked payments and returns."""
-    return order_view(await resolve(request, reader, reference, caller), caller)
+    return json_answer(order_view(await resolve(request, reader, reference, caller), caller))
 
 
 @router.get("/{reference}/timeline", response_model=Timeline, responses=ANSWERS)
 async def order_timeline(
     reference: Reference, request: Request, reader: ReaderDep, caller: AnyCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> Timeline:
+) -> Response:
     """The significant changes of one order, oldest first, with channel and actor."""
     order = await resolve(request, reader, reference, caller)
     hits = await reader.timeline(order.document["order_id"], limit=limit, tier=order.tier)  # no second lookup
-    return timeline_view(hits, caller)
+    return json_answer(timeline_view(hits, caller))
 
 
 @router.get("/{reference}/as-of", response_model=OrderOut, responses=ANSWERS)
 async def order_as_of(
     reference: Reference, request: Request, reader: ReaderDep, caller: AnyCaller,
     at: Annotated[Instant, Query(description="instant, ISO 8601 with offset", examples=["2026-03-06T18:00:00Z"])],
-) -> OrderOut:
+) -> Response:
     """The order as it stood at `at`: the significant changes up to then, merged again."""
     order_id = (await resolve(request, reader, reference, caller)).document["order_id"]
     then = await reader.as_of(order_id, at)
     if then is None:
         raise HTTPException(404, f"order {order_id} had no recorded state at {at.isoformat()}")
-    return order_view(then, caller)
+    return json_answer(order_view(then, caller))

@@ -68,8 +68,8 @@ def test_configure_sets_the_key_the_analyst_views_use(tmp_path: Path) -> None:
     source = {"order_id": "o1", "identity_keys": [KEY], "customer": {"email": "ana@example.com"}}
     assert pseudonym(KEY) == expected
     view = order_view(StoredOrder(source, Tier.HOT), Caller(subject="a", role=Role.ANALYST))
-    assert view.customer is not None and view.customer.pseudonym == expected
-    assert view.customer.model_dump(exclude_none=True) == {"pseudonym": expected}
+    assert view["customer"]["pseudonym"] == expected
+    assert {field: value for field, value in view["customer"].items() if value is not None} == {"pseudonym": expected}
 
 
 def test_production_refuses_a_development_pseudonym_secret(tmp_path: Path) -> None:
