@@ -5,7 +5,8 @@ UTC datetimes, amounts as integers in minor units with their scale, enums as str
 Parquet dictionary-encodes), each with the instant its timeline document was indexed.
 The order document and its timeline are a pure function of the set of its events (the
 repository's merge and timeline rules), so they are not stored twice: they are recomputed
-when the order is read. Beside the events, a few summary columns (customer keys, channel
+when the order is read, the timeline only when first asked for (a lookup or a history page
+needs the document alone, about a third of the cost of both). Beside the events, a few summary columns (customer keys, channel
 and status as dictionary-encoded categoricals, placed/updated datetimes, the total) let
 analysts scan the parts with polars without decoding anything.
 
@@ -13,13 +14,17 @@ Guarantee: `decode(encode(row)) == row`, exactly. `encode` recomputes the docume
 timeline from the events and compares them with what it was given; an order whose stored
 form is not reproduced exactly (written by an older release, say) keeps its document and
 timeline as JSON text instead (`document_json`, `timeline_json`), so nothing is ever
-changed by passing through cold.
+changed by passing through cold. A move from warm recomputes once: the `Derivation` that
+`full_warm_derived` made while reading the warm copy back is reused by `encode`.
 """
 
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial, reduce
 from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -28,8 +33,9 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from adapters.cold_store import ColdRow
+from order_domain.merge import State, apply_change, initial_state
 from order_domain.model import OrderChange
-from order_domain.significance import timeline_entry_id
+from order_domain.significance import TimelineEntry, timeline_entry_id
 from order_domain.stored_forms import event_document, order_document
 from order_domain.timeline import event_set, replay
 
@@ -99,24 +105,71 @@ def _instant(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """`derive`'s answer for the events of one timeline list at one indexing instant. `encode`
+    reuses it for a row whose timeline is that very list (identity) at the same instant, so
+    a warm copy read back with `full_warm_derived` is not recomputed again when it is encoded."""
+
+    order_id: str
+    source: list[dict[str, Any]]
+    indexed_at: datetime
+    events: list[tuple[OrderChange, datetime]]
+    document: dict[str, Any]
+    timeline: list[dict[str, Any]]
+
+    def fits(self, row: ColdRow, indexed_at: datetime | None) -> bool:
+        return self.order_id == row.order_id and self.source is row.timeline and self.indexed_at == indexed_at
+
+
+def _document(state: State | None, order_id: str, indexed: Iterable[str], indexed_at: datetime) -> dict[str, Any]:
+    entries = sorted(timeline_entry_id(order_id, event_id) for event_id in indexed)
+    document = order_document(state, indexed_at, event_entries=entries) if state is not None else {}
+    return _plain(_core(document))
+
+
 def derive(order_id: str, events: list[tuple[OrderChange, datetime]],
            indexed_at: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The order document (without derived search fields) and its timeline documents."""
-    indexed = {change.event_id: at for change, at in events}
     state, described = replay(None, event_set(change for change, _ in events))
-    entries = sorted(timeline_entry_id(order_id, event_id) for event_id in indexed)
-    document = order_document(state, indexed_at, event_entries=entries) if state is not None else {}
+    indexed = {change.event_id: at for change, at in events}
+    return _document(state, order_id, indexed, indexed_at), _timeline(described, indexed)
+
+
+def derive_document(order_id: str, events: list[tuple[OrderChange, datetime]],
+                    indexed_at: datetime) -> dict[str, Any]:
+    """`derive`'s document alone: the merge folded without describing each event (what a
+    lookup or a history page needs; about a third of `derive`'s cost)."""
+    changes = event_set(change for change, _ in events)
+    state = reduce(apply_change, changes, initial_state(changes[0].order_id)) if changes else None
+    return _document(state, order_id, {c.event_id for c, _ in events}, indexed_at)
+
+
+def derive_timeline(events: list[tuple[OrderChange, datetime]]) -> list[dict[str, Any]]:
+    """`derive`'s timeline documents alone, sorted by entry id."""
+    _, described = replay(None, event_set(change for change, _ in events))
+    return _timeline(described, {change.event_id: at for change, at in events})
+
+
+def _timeline(described: list[TimelineEntry], indexed: dict[str, datetime]) -> list[dict[str, Any]]:
     timeline = [event_document(entry, indexed[entry.event_id]) for entry in described]
-    core = {k: v for k, v in document.items() if k not in DERIVED_FIELDS}
-    return _plain(core), sorted(_plain(timeline), key=lambda e: e["entry_id"])
+    return sorted(_plain(timeline), key=_entry_id)
 
 
-def _events_of(row: ColdRow) -> list[tuple[OrderChange, datetime]] | None:
+def _events_of(timeline: list[dict[str, Any]]) -> list[tuple[OrderChange, datetime]] | None:
     try:
         return [(OrderChange.model_validate(entry["event"]), datetime.fromisoformat(entry["indexed_at"]))
-                for entry in row.timeline]
+                for entry in timeline]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _derivation(order_id: str, timeline: list[dict[str, Any]], indexed_at: datetime | None) -> Derivation | None:
+    """`derive` over the timeline's own events; None when they cannot give this order back."""
+    events = _events_of(timeline)
+    if not events or indexed_at is None or any(change.order_id != order_id for change, _ in events):
+        return None
+    return Derivation(order_id, timeline, indexed_at, events, *derive(order_id, events, indexed_at))
 
 
 def _summary(row: ColdRow) -> dict[str, Any]:
@@ -131,12 +184,10 @@ def _summary(row: ColdRow) -> dict[str, Any]:
             "indexed_at": _instant(document.get("indexed_at"))}
 
 
-def _reproduced(row: ColdRow, events: list[tuple[OrderChange, datetime]] | None,
-                indexed_at: datetime | None) -> bool:
+def _reproduced(derivation: Derivation | None, document: dict[str, Any], timeline: list[dict[str, Any]]) -> bool:
     """True when the events alone give back exactly the row's document and timeline."""
-    if not events or indexed_at is None or any(change.order_id != row.order_id for change, _ in events):
-        return False
-    return derive(row.order_id, events, indexed_at) == (row.document, sorted(row.timeline, key=_entry_id))
+    return derivation is not None and (derivation.document, derivation.timeline) == (
+        document, sorted(timeline, key=_entry_id))
 
 
 def _core(document: dict[str, Any]) -> dict[str, Any]:
@@ -146,9 +197,10 @@ def _core(document: dict[str, Any]) -> dict[str, Any]:
 def lean_warm(document: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """The warm form of an order document: without its merge stamps when `full_warm` gives
     them back exactly from the timeline's events (else unchanged, so nothing is lost)."""
-    row = ColdRow(order_id=str(document.get("order_id")), customer_key="", placed_at=None,
-                  document=_core(document), timeline=timeline)
-    if "stamps" not in document or not _reproduced(row, _events_of(row), _instant(document.get("indexed_at"))):
+    if "stamps" not in document:
+        return document
+    derivation = _derivation(str(document.get("order_id")), timeline, _instant(document.get("indexed_at")))
+    if not _reproduced(derivation, _core(document), timeline):
         return document
     return {k: v for k, v in document.items() if k != "stamps"}
 
@@ -156,40 +208,47 @@ def lean_warm(document: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[
 def full_warm(document: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
     """The document `lean_warm` was given: the stamps recomputed from the timeline's events,
     in their stored place among the fields."""
+    return full_warm_derived(document, timeline)[0]
+
+
+def full_warm_derived(document: dict[str, Any], timeline: list[dict[str, Any]],
+                      ) -> tuple[dict[str, Any], Derivation | None]:
+    """`full_warm`, with what it recomputed (None when the document kept its stamps), for `encode`."""
     if "stamps" in document:
-        return document
-    events = _events_of(ColdRow(str(document.get("order_id")), "", None, document, timeline))
-    indexed_at = _instant(document.get("indexed_at"))
-    if not events or indexed_at is None:
+        return document, None
+    derivation = _derivation(str(document.get("order_id")), timeline, _instant(document.get("indexed_at")))
+    if derivation is None:
         raise ValueError(f"warm order {document.get('order_id')} has neither stamps nor events to recompute them")
-    derived, _ = derive(str(document["order_id"]), events, indexed_at)
+    derived = derivation.document
     order = list(derived) + [k for k in document if k not in derived]
-    return {k: document[k] if k in document else derived[k] for k in order}
+    return {k: document[k] if k in document else derived[k] for k in order}, derivation
 
 
 def encode(row: ColdRow) -> dict[str, Any]:
     """One Parquet record for `row` (see the module docstring for what is stored)."""
     summary = _summary(row)
-    events = _events_of(row)
-    if events is None or not _reproduced(row, events, summary["indexed_at"]):
+    derivation = row.derivation if isinstance(row.derivation, Derivation) and row.derivation.fits(
+        row, summary["indexed_at"]) else _derivation(row.order_id, row.timeline, summary["indexed_at"])
+    if derivation is None or not _reproduced(derivation, row.document, row.timeline):
         return {**summary, "events": [], "document_json": orjson.dumps(row.document).decode(),
                 "timeline_json": orjson.dumps(row.timeline).decode()}
     stored = [{"indexed_at": at, "change": _to_arrow(change.model_dump(exclude={"order_id"}))}
-              for change, at in events]  # the row's order id is not repeated per event
+              for change, at in derivation.events]  # the row's order id is not repeated per event
     stored.sort(key=lambda e: (e["change"]["occurred_at"], e["change"]["event_id"]))
     return {**summary, "events": stored, "document_json": None, "timeline_json": None}
 
 
 def decode(record: dict[str, Any]) -> ColdRow:
-    """The row `encode` was given, from its record (the document recomputed from the events)."""
+    """The row `encode` was given, from its record: the document recomputed from the events
+    now, the timeline only when first asked for (`ColdRow.timeline`)."""
     if record["document_json"] is not None:
         document, timeline = orjson.loads(record["document_json"]), orjson.loads(record["timeline_json"])
-    else:
-        events = [(OrderChange.model_validate({**_from_arrow(e["change"]), "order_id": record["order_id"]}),
-                   e["indexed_at"]) for e in record["events"]]
-        document, timeline = derive(record["order_id"], events, record["indexed_at"])
-    return ColdRow(order_id=record["order_id"], customer_key=record["customer_key"],
-                   placed_at=document.get("placed_at"), document=document, timeline=timeline)
+        return ColdRow(record["order_id"], record["customer_key"], document.get("placed_at"), document, timeline)
+    events = [(OrderChange.model_validate({**_from_arrow(e["change"]), "order_id": record["order_id"]}),
+               e["indexed_at"]) for e in record["events"]]
+    document = derive_document(record["order_id"], events, record["indexed_at"])
+    return ColdRow(record["order_id"], record["customer_key"], document.get("placed_at"), document,
+                   partial(derive_timeline, events))
 
 
 def _entry_id(entry: dict[str, Any]) -> str:

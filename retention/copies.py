@@ -6,7 +6,8 @@ order (`retention.cold_codec`: the order's typed events, from which the document
 the derived `search`/`facts` and the timeline are recomputed; `search`/`facts` are
 recomputed when it leaves cold). A warm order document is stored without its merge stamps
 when its timeline's events give them back exactly (`cold_codec.lean_warm`/`full_warm`:
-recomputed when the copy is read, so it leaves warm as it came). Writes are idempotent (index by id), so a resumed
+recomputed when the copy is read, so it leaves warm as it came; the copy keeps what was
+recomputed, so a move on to cold does not recompute it again). Writes are idempotent (index by id), so a resumed
 move may write a copy again. Nothing here decides anything: `retention.mover` does.
 """
 
@@ -15,13 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.cold_store import ColdRow, ColdStore, PartWritten
 from adapters.search_engine import SearchEngine
 from order_domain.search_projection import order_facts, search_fields
-from retention.cold_codec import DERIVED_FIELDS, full_warm, lean_warm
+from retention.cold_codec import DERIVED_FIELDS, full_warm_derived, lean_warm
 from order_domain.tier_policy import Tier
 from retention.storage import TierNames, ensure_warm_index, set_write_block, writable
 
@@ -32,6 +33,7 @@ class OrderCopy:
     document: dict[str, Any]
     timeline: list[dict[str, Any]]
     seq: tuple[int, int] | None = None  # hot copies: the version it was read at (guards the delete)
+    derivation: Any = field(default=None, compare=False)  # warm copies: what reading them recomputed
 
 
 class CopyMissing(RuntimeError):
@@ -47,7 +49,7 @@ def cold_row(copy: OrderCopy) -> ColdRow:
     keys = copy.document.get("identity_keys") or [""]
     return ColdRow(order_id=copy.order_id, customer_key=keys[0], placed_at=copy.document.get("placed_at"),
                    document={k: v for k, v in copy.document.items() if k not in DERIVED_FIELDS},
-                   timeline=copy.timeline)
+                   timeline=copy.timeline, derivation=copy.derivation)
 
 
 class TierCopies:
@@ -102,8 +104,13 @@ class TierCopies:
             return {i: OrderCopy(i, r.document, r.timeline) for i, r in rows.items()}
         found = self.engine.mget(location, list(row_groups))
         timelines = self.timelines(self.events_index(tier, location), list(found))
-        return {i: OrderCopy(i, full_warm(hit["_source"], timelines.get(i, [])), timelines.get(i, []),
-                             (int(hit["_seq_no"]), int(hit["_primary_term"]))) for i, hit in found.items()}
+        copies = {}
+        for order_id, hit in found.items():
+            timeline = timelines.get(order_id, [])
+            document, derivation = full_warm_derived(hit["_source"], timeline)
+            copies[order_id] = OrderCopy(order_id, document, timeline, (int(hit["_seq_no"]), int(hit["_primary_term"])),
+                                         derivation)
+        return copies
 
     def timelines(self, index: str, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -146,3 +146,85 @@ def test_any_set_of_an_orders_events_survives_the_warm_form(copies: list[OrderCo
     lean = lean_warm(full, timeline)
     assert "stamps" not in lean
     assert full_warm(_stored(lean), timeline) == full
+
+
+def test_a_decoded_row_computes_its_timeline_only_when_asked_and_it_equals_the_eager_one(
+        copies: list[OrderCopy]) -> None:
+    codec = TypedOrderCodec()
+    for copy in copies:
+        row = cold_row(copy)
+        decoded = codec.decode(codec.encode(row))
+        assert not decoded.timeline_computed
+        assert decoded.document == row.document  # the document alone, timeline still not computed
+        assert not decoded.timeline_computed
+        events = [(OrderChange.model_validate(e["event"]), datetime.fromisoformat(e["indexed_at"]))
+                  for e in copy.timeline]
+        eager_document, eager_timeline = derive(copy.order_id, events, NOW)
+        assert decoded.document == eager_document and list(decoded.document) == list(eager_document)
+        assert decoded.timeline == eager_timeline  # computed now, exactly the eager answer
+        assert decoded.timeline_computed and decoded.timeline is decoded.timeline  # kept, not recomputed
+        assert decoded == ColdRow(row.order_id, row.customer_key, row.placed_at, row.document,
+                                  sorted(row.timeline, key=lambda e: e["entry_id"]))
+
+
+def test_rows_compare_by_value_whether_their_timeline_is_computed_or_not(copies: list[OrderCopy]) -> None:
+    codec = TypedOrderCodec()
+    record = codec.encode(cold_row(copies[0]))
+    first, second = codec.decode(record), codec.decode(record)
+    assert first == second and first.timeline_computed and second.timeline_computed
+    other = codec.decode(codec.encode(cold_row(copies[1])))
+    assert first != other
+    assert "not computed" in repr(codec.decode(record))
+
+
+def test_a_warm_copy_read_back_is_not_recomputed_when_encoded(copies: list[OrderCopy],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from retention import cold_codec
+
+    codec = TypedOrderCodec()
+    warm = []
+    for copy in copies:
+        lean = _stored(lean_warm(with_derived(copy.document), copy.timeline))
+        document, derivation = cold_codec.full_warm_derived(lean, copy.timeline)
+        assert derivation is not None and document == with_derived(copy.document)
+        warm.append(OrderCopy(copy.order_id, document, copy.timeline, derivation=derivation))
+    expected = [codec.encode(cold_row(c)) for c in copies]  # recomputed from scratch
+    calls = []
+    monkeypatch.setattr(cold_codec, "derive", lambda *args: calls.append(args) or derive(*args))
+    assert [codec.encode(cold_row(c)) for c in warm] == expected
+    assert calls == []  # every move reused what reading the warm copy recomputed
+    stranger = OrderCopy(copies[0].order_id, warm[0].document, list(copies[0].timeline), derivation=warm[0].derivation)
+    assert codec.encode(cold_row(stranger)) == expected[0] and len(calls) == 1  # another timeline list: recomputed
+
+
+def test_a_derivation_made_for_other_events_is_never_trusted(copies: list[OrderCopy]) -> None:
+    from retention import cold_codec
+
+    codec = TypedOrderCodec()
+    _, derivation = cold_codec.full_warm_derived(_stored(lean_warm(with_derived(copies[1].document),
+                                                                  copies[1].timeline)), copies[1].timeline)
+    row = cold_row(OrderCopy(copies[0].order_id, copies[0].document, copies[0].timeline, derivation=derivation))
+    assert codec.encode(row) == codec.encode(cold_row(copies[0]))
+
+
+def test_a_history_read_of_cold_orders_does_not_compute_their_timelines(copies: list[OrderCopy],
+                                                                        tmp_path: Path) -> None:
+    import asyncio
+
+    from retention.storage import TierNames
+    from retention.tier_reader import TierReader
+
+    store = ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=16)
+    written = store.write_part("2026.01", (cold_row(c) for c in copies[:40]))
+    assert written is not None
+    reader = TierReader(None, TierNames("p"), store)  # type: ignore[arg-type]  # cold entries only: no engine
+    entries = [{"order_id": c.order_id, "tier": "cold", "location": written.path,
+                "row_group": written.row_groups[c.order_id]} for c in copies[:40]]
+    for _ in range(2):  # decoded from Parquet, then answered from the decoded rows in memory
+        found = asyncio.run(reader.fetch(entries))
+        assert [o.order_id for o in found] == [c.order_id for c in copies[:40]]
+        assert [o.document["status"] for o in found] == [c.document["status"] for c in copies[:40]]
+    rows = store.cached(written.path, [c.order_id for c in copies[:40]])
+    assert rows is not None and [r.timeline_computed for r in rows.values()] == [False] * 40
+    first = copies[0]
+    assert rows[first.order_id].timeline == sorted(first.timeline, key=lambda e: e["entry_id"])
