@@ -26,7 +26,8 @@ from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.cold_store import ColdRow, ColdStore
+from adapters.cold_rows import ColdRow
+from adapters.cold_store import ColdStore
 from adapters.engine_settings import connect_engine
 from adapters.search_engine import SearchEngine
 from bench.targets import tier_pass_checks

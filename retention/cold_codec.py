@@ -32,7 +32,7 @@ import orjson
 import pyarrow as pa
 from pydantic import BaseModel
 
-from adapters.cold_store import ColdRow
+from adapters.cold_rows import ColdRow
 from order_domain.merge import State, apply_change, initial_state
 from order_domain.model import OrderChange
 from order_domain.significance import TimelineEntry, timeline_entry_id
@@ -256,7 +256,7 @@ def _entry_id(entry: dict[str, Any]) -> str:
 
 
 class TypedOrderCodec:
-    """`encode`/`decode` as the `adapters.cold_store.ColdCodec` the store is given."""
+    """`encode`/`decode` as the `adapters.cold_rows.ColdCodec` the store is given."""
 
     schema = SCHEMA
     sort_by = ("customer_key", "order_id")

@@ -19,7 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.cold_store import ColdRow, ColdStore, PartWritten
+from adapters.cold_rows import ColdRow
+from adapters.cold_store import ColdStore, PartWritten
 from adapters.search_engine import SearchEngine
 from order_domain.search_projection import order_facts, search_fields
 from retention.cold_codec import DERIVED_FIELDS, full_warm_derived, lean_warm

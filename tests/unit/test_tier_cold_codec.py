@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.cold_store import ColdRow, ColdStore
+from adapters.cold_rows import ColdRow
+from adapters.cold_store import ColdStore
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
 from ingest.planner import plan_writes
 from ingest.topics import CHANNEL_FORMATS

@@ -9,7 +9,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from adapters.cold_store import ColdRow, ColdStore, month_of_part
+from adapters.cold_rows import ColdRow
+from adapters.cold_store import ColdStore, month_of_part
 from retention.cold_codec import TypedOrderCodec
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from adapters.cold_store import ColdRow, ColdStore
+from adapters.cold_rows import ColdRow
+from adapters.cold_store import ColdStore
 from adapters.search_engine import EngineError
 from retention.cold_codec import TypedOrderCodec
 from retention.storage import TierNames
