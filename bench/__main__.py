@@ -38,8 +38,8 @@ from bench.ingest_bench import (
 )
 from bench.measure import machine, peak_rss_mb
 from bench.profile import profile_ingest
-from bench.query_bench import (api_calls, engine_calls, random_orders, run_http_target, run_postgres_target,
-                               sample_inputs, shopper)
+from bench.query_bench import (ENGINE_HEADERS, api_calls, engine_calls, random_orders, run_http_target,
+                               run_postgres_target, sample_inputs, shopper)
 from bench.report import write_report
 from bench.targets import checks_of, tier_checks
 from local_stack import stack
@@ -199,7 +199,7 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     result["api_cpu"] = measure_api_cpu(scoped, inputs, secret=SECRET)
     checkpoint()
     _say("query latency: direct engine")
-    result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), {}, inputs, levels, per_level,
+    result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), ENGINE_HEADERS, inputs, levels, per_level,
                                          lambda c: engine_calls(c, names.orders, names.events, inputs)))
     checkpoint()
     if postgres:

@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import aiohttp
 
-from bench.query_bench import Inputs, engine_calls
+from bench.query_bench import ENGINE_HEADERS, Inputs, engine_calls
 from query_api.auth import Role, issue_token
 from settings import Settings
 
@@ -99,7 +99,7 @@ async def _measure(settings: Settings, inputs: Inputs, secret: str, total: int) 
     user = settings.engine_username
     auth = aiohttp.BasicAuth(user, settings.engine_password or "") if user else None
     async with app.router.lifespan_context(app), aiohttp.ClientSession(
-            base_url=settings.resolved_engine_url(), auth=auth) as session:
+            base_url=settings.resolved_engine_url(), auth=auth, headers=ENGINE_HEADERS) as session:
         names = index_names(app.state.settings)
         direct = engine_calls(session, names.orders, names.events, inputs)
         sent = _count_requests(app.state.engine)

@@ -24,6 +24,9 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+# the headers the API's engine client sends (no gzip on loopback answers): the direct queries must
+# not pay a compression the API does not, or the API would look faster than the engine itself
+from adapters.engine.lean_client import HEADERS as ENGINE_HEADERS
 from bench.measure import percentiles
 from query_api.auth import Caller, Role
 from query_api.queries import (ORDER_ANSWER_SOURCE, history_query, reference_query, sales_by_channel, search_query,
@@ -148,7 +151,8 @@ def api_calls(client: aiohttp.ClientSession, inputs: Inputs,
 
 def engine_calls(client: aiohttp.ClientSession, orders: str, events: str,
                  inputs: Inputs) -> dict[str, Callable[[int], Awaitable[None]]]:
-    """The very requests the API sends for each question (the timeline takes two)."""
+    """The very requests the API sends for each question (the timeline takes two); the session
+    must send `ENGINE_HEADERS`."""
     async def search(index: str, body: dict[str, Any]) -> dict[str, Any]:
         async with client.post(f"/{index}/_search", data=orjson.dumps(body),
                                headers={"content-type": "application/json"}) as answer:
