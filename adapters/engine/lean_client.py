@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from adapters.engine.detection import path_url
 from adapters.engine.dialects import orjson_default  # the one Decimal rule of every client
 from adapters.engine.model import EngineConfig, EngineUnavailable, error_for_status
 from adapters.engine.operations import Call
@@ -59,7 +60,6 @@ class LeanClient:
     """One keep-alive connection pool to the engine; `send(call)` answers the decoded JSON."""
 
     def __init__(self, config: EngineConfig, *, pool: int = 32) -> None:
-        self.base = config.url.rstrip("/")
         self.config = config
         self.pool = pool
         self._session: aiohttp.ClientSession | None = None
@@ -81,11 +81,11 @@ class LeanClient:
         if timeout is not None:
             options["timeout"] = aiohttp.ClientTimeout(total=float(timeout))
         try:
-            async with self._open().request(call.method, self.base + call.path, **options) as answer:
+            async with self._open().request(call.method, path_url(self.config.url, call.path), **options) as answer:
                 raw = await answer.read()
                 status = answer.status
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            raise EngineUnavailable(503, f"cannot reach the search engine at {self.base}: {error!r}") from error
+            raise EngineUnavailable(503, f"cannot reach the search engine at {self.config.url}: {error!r}") from error
         if not 200 <= status < 300:
             raise error_for_status(status, raw.decode(errors="replace") or f"{call.method} {call.path}")
         if call.method == "HEAD":
