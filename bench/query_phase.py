@@ -31,8 +31,9 @@ import httpx
 
 from bench.ingest_bench import scoped_env
 from bench.measure import peak_rss_mb
-from bench.query_bench import (Inputs, Sides, api_calls, api_requests, distinct_inputs, measure_paired, per_side,
-                               requests_needed, run_http_target, shopper)
+from bench.query_bench import (Inputs, Request, Sides, api_calls, api_requests, distinct_inputs, measure_paired,
+                               per_side, requests_needed, run_http_target, shopper)
+from bench import replay
 from query_api.auth import Caller, Role, issue_token
 from settings import Settings
 
@@ -112,20 +113,25 @@ def _load(dsn: str, postgres: PostgresSource) -> float:
     return round(load_orders(dsn, (order_from_document(o) for o in orders), timeline, quiet=True).total_seconds, 2)
 
 
-async def _measure(settings: Settings, inputs: Inputs, bases: dict[str, str], dsn: str | None, *,
-                   levels: tuple[int, ...], per_level: int, phased: bool) -> dict[str, Any]:
-    from bench import replay
-    from bench.pg.reader import PostgresOrderReader
-
-    requests = api_requests(inputs, issue_token(SECRET, subject="bench", role=Role.ADMIN),
-                            {email: _token_for(shopper(email)) for email in inputs.emails})
-    counts = {question: min(requests_needed(levels, per_level), distinct)
-              for question, distinct in distinct_inputs(inputs).items()}
+async def _record(settings: Settings, requests: dict[str, Callable[[int], Request]], counts: dict[str, int],
+                  dsn: str | None) -> dict[str, replay.Recorded]:
+    """What each direct side will send: the engine requests of the API, the statements of the
+    PostgreSQL-backed API, for every input the phase will ask."""
     async with replay.engine_app(settings, SECRET) as app:
         recorded = {"engine": await replay.record(app, requests, counts)}
     if dsn is not None:
         async with replay.postgres_app(settings, SECRET, dsn) as app:
             recorded["pg_direct"] = await replay.record(app, requests, counts)
+    return recorded
+
+
+async def _measure(settings: Settings, inputs: Inputs, bases: dict[str, str], dsn: str | None, *,
+                   levels: tuple[int, ...], per_level: int, phased: bool) -> dict[str, Any]:
+    requests = api_requests(inputs, issue_token(SECRET, subject="bench", role=Role.ADMIN),
+                            {email: _token_for(shopper(email)) for email in inputs.emails})
+    counts = {question: min(requests_needed(levels, per_level), distinct)
+              for question, distinct in distinct_inputs(inputs).items()}
+    recorded = await _record(settings, requests, counts, dsn)
     async with AsyncExitStack() as stack:
         http = {side: await stack.enter_async_context(aiohttp.ClientSession(
             base_url=base, connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=60)))
@@ -136,6 +142,8 @@ async def _measure(settings: Settings, inputs: Inputs, bases: dict[str, str], ds
         sides: dict[str, Sides] = {"api": api_calls(http["api"], requests),
                                    "engine": replay.engine_replay(engine, recorded["engine"])}
         if dsn is not None:
+            from bench.pg.reader import PostgresOrderReader  # psycopg: only with the PostgreSQL baseline
+
             reader = PostgresOrderReader(dsn)
             stack.push_async_callback(reader.close)
             sides |= {"pg_api": api_calls(http["pg_api"], requests),

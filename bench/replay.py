@@ -21,14 +21,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.engine.lean_client import LeanClient
 from adapters.engine.operations import Call
 from adapters.engine_settings import engine_config
 from bench.api_cpu import asgi_get
-from bench.pg.reader import PostgresOrderReader
 from settings import Settings
+
+if TYPE_CHECKING:  # psycopg is needed only with the PostgreSQL baseline
+    from bench.pg.reader import PostgresOrderReader
 
 Request = tuple[str, dict[str, Any], dict[str, str]]  # path, query parameters, headers
 Recorded = dict[str, list[list[Any]]]  # question -> per input, the store requests in the order sent
@@ -85,6 +87,7 @@ async def engine_app(settings: Settings, secret: str) -> AsyncIterator[Any]:
 @asynccontextmanager
 async def postgres_app(settings: Settings, secret: str, dsn: str) -> AsyncIterator[Any]:
     """The PostgreSQL-backed app (`bench.pg.api`) in this process, every statement recorded."""
+    from bench.pg.reader import PostgresOrderReader
     from query_api.app import create_app
 
     reader = PostgresOrderReader(dsn)

@@ -51,7 +51,7 @@ def test_the_direct_side_replays_the_apis_own_engine_requests(isolated: Settings
     assert [len(_msearch_indices(c.body)) for [c] in recorded["csr_search"]] == [2, 2]  # search + MOVES
     timeline = recorded["order_timeline"][1]
     assert [(c.method, c.path) for c in timeline] == [("POST", "/_msearch"),
-                                                      ("POST", f"/{isolated.index_prefix}-events/_search")]
+                                                      ("POST", f"/{names.events}/_search")]
     assert len(recorded["sales_aggregate"]) == 1 and recorded["sales_aggregate"][0][0].path.endswith("/_search")
 
     async def replayed_hits(call: Any) -> list[str]:
