@@ -29,7 +29,7 @@ import orjson
 from adapters.engine.lean_client import HEADERS as ENGINE_HEADERS
 from bench.measure import percentiles
 from bench.paired import drive_paired, summarize
-from query_api.auth import Caller, Role
+from query_api.auth import Caller, Role, issue_token
 from query_api.queries import (ORDER_ANSWER_SOURCE, history_query, reference_query, sales_by_channel, search_query,
                                timeline_query)
 from query_api.read_port import OrderFilter, PageRequest
@@ -98,15 +98,18 @@ def shopper(email: str) -> Caller:
 Request = tuple[str, dict[str, Any], dict[str, str]]  # path, query parameters, headers
 
 
-def api_requests(inputs: Inputs, staff_token: str,
-                 storefront_tokens: dict[str, str]) -> dict[str, Callable[[int], Request]]:
-    """Input i of each question as a GET. `storefront_tokens` (email -> bearer token): the history
-    page is read as the shopper reads it; every other question with the staff token."""
-    staff = {"Authorization": f"Bearer {staff_token}"}
+def api_requests(inputs: Inputs, secret: str) -> dict[str, Callable[[int], Request]]:
+    """Input i of each question as a GET with its bearer token (signed with `secret`, issued
+    here, before any clock): the history page as the shopper reads it, every other question
+    as staff."""
+    staff = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.ADMIN)}"}
+    shoppers = {email: {"Authorization": "Bearer " + issue_token(
+        secret, subject=f"shopper:{email}", role=Role.STOREFRONT, customer_keys=(f"email:{email}",))}
+        for email in inputs.emails}
 
     def history(i: int) -> Request:
         email = inputs.emails[i % len(inputs.emails)]
-        return f"/customers/email:{email}/orders", {"size": 20}, {"Authorization": f"Bearer {storefront_tokens[email]}"}
+        return f"/customers/email:{email}/orders", {"size": 20}, shoppers[email]
 
     return {
         "history_page": history,

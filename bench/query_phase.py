@@ -32,9 +32,8 @@ import httpx
 from bench.ingest_bench import scoped_env
 from bench.measure import peak_rss_mb
 from bench.query_bench import (Inputs, Request, Sides, api_calls, api_requests, distinct_inputs, measure_paired,
-                               per_side, requests_needed, run_http_target, shopper)
+                               per_side, requests_needed, run_http_target)
 from bench import replay
-from query_api.auth import Caller, Role, issue_token
 from settings import Settings
 
 SECRET = "bench-secret-bench-secret-bench-secret-0001"
@@ -72,10 +71,6 @@ def api_process(settings: Settings, command: tuple[str, ...], *, port: int,
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _token_for(caller: Caller) -> str:
-    return issue_token(SECRET, subject=caller.subject, role=caller.role, customer_keys=caller.customer_keys)
 
 
 def measure_queries(settings: Settings, inputs: Inputs, *, levels: tuple[int, ...], per_level: int,
@@ -127,8 +122,7 @@ async def _record(settings: Settings, requests: dict[str, Callable[[int], Reques
 
 async def _measure(settings: Settings, inputs: Inputs, bases: dict[str, str], dsn: str | None, *,
                    levels: tuple[int, ...], per_level: int, phased: bool) -> dict[str, Any]:
-    requests = api_requests(inputs, issue_token(SECRET, subject="bench", role=Role.ADMIN),
-                            {email: _token_for(shopper(email)) for email in inputs.emails})
+    requests = api_requests(inputs, SECRET)
     counts = {question: min(requests_needed(levels, per_level), distinct)
               for question, distinct in distinct_inputs(inputs).items()}
     recorded = await _record(settings, requests, counts, dsn)

@@ -27,12 +27,12 @@ from adapters.engine.lean_client import LeanClient
 from adapters.engine.operations import Call
 from adapters.engine_settings import engine_config
 from bench.api_cpu import asgi_get
+from bench.query_bench import Request
 from settings import Settings
 
 if TYPE_CHECKING:  # psycopg is needed only with the PostgreSQL baseline
     from bench.pg.reader import PostgresOrderReader
 
-Request = tuple[str, dict[str, Any], dict[str, str]]  # path, query parameters, headers
 Recorded = dict[str, list[list[Any]]]  # question -> per input, the store requests in the order sent
 _current: ContextVar[list[Any] | None] = ContextVar("bench_replay_recording", default=None)
 

@@ -10,19 +10,15 @@ import orjson
 
 from adapters.search_engine import SearchEngine
 from bench.direct_load import direct_load
-from bench.query_bench import api_requests, random_orders, sample_inputs, shopper
+from bench.query_bench import api_requests, random_orders, sample_inputs
 from bench.query_phase import SECRET
 from bench import replay
 from orderrepo.bootstrap import index_names
-from query_api.auth import Role, issue_token
 from settings import Settings
 
 
 def _record(settings: Settings, inputs: Any, counts: dict[str, int]) -> replay.Recorded:
-    requests = api_requests(inputs, issue_token(SECRET, subject="bench", role=Role.ADMIN),
-                            {email: issue_token(SECRET, subject=shopper(email).subject, role=Role.STOREFRONT,
-                                                customer_keys=shopper(email).customer_keys)
-                             for email in inputs.emails})
+    requests = api_requests(inputs, SECRET)
 
     async def run() -> replay.Recorded:
         async with replay.engine_app(settings, SECRET) as app:
