@@ -9,11 +9,8 @@ measured at that size. Every figure is saved with its target, ratio and verdict
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -21,8 +18,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import httpx
 import typer
 
 from bench.api_cpu import measure_api_cpu
@@ -36,21 +31,19 @@ from bench.ingest_bench import (
     run_pipeline,
     scoped_env,
 )
-from bench.measure import machine, peak_rss_mb
+from bench.measure import machine
 from bench.profile import profile_ingest
-from bench.query_bench import (ENGINE_HEADERS, api_calls, engine_calls, random_orders, run_http_target,
-                               run_postgres_target, sample_inputs, shopper)
+from bench.query_bench import random_orders, sample_inputs
+from bench.query_phase import SECRET, measure_queries
 from bench.report import write_report
 from bench.targets import checks_of, tier_checks
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
 from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
 from settings import Settings, get_settings
-from query_api.auth import Caller, Role, issue_token
 
 app = typer.Typer(add_completion=False)
 RESULTS = Path(__file__).resolve().parent / "results"
-SECRET = "bench-secret-bench-secret-bench-secret-0001"
 FULL_SIZES = (1_000_000, 3_000_000)
 
 
@@ -67,69 +60,6 @@ def _orders(engine: Any, alias: str) -> Iterator[dict[str, Any]]:
     for page in iter_documents(engine, alias, "order_id"):
         for _, source in page:
             yield source
-
-
-API_COMMAND = ("-m", "orderrepo.cli", "api")
-
-
-def _start_api(settings: Settings, command: tuple[str, ...] = API_COMMAND, *,
-               port: int = 18080) -> tuple[subprocess.Popen[bytes], str]:
-    # the load generator is one address and one staff token: limits far above its rate keep the
-    # limiter's work on every request without turning the measurement into 429s
-    env = {**scoped_env(settings), "ORDERREPO_API_TOKEN_SECRET": SECRET, "ORDERREPO_API_RATE_PER_TOKEN": "1e9",
-           "ORDERREPO_API_RATE_PER_CLIENT": "1e9"}
-    process = subprocess.Popen([sys.executable, *command, "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the API did not start")
-
-
-def _through_api(settings: Settings, command: tuple[str, ...], inputs: Any, levels: tuple[int, ...],
-                 per_level: int, *, port: int = 18080) -> tuple[dict[str, Any], float]:
-    """The five questions over HTTP, as a staff member and as the shoppers; and the API's peak RSS."""
-    api, base = _start_api(settings, command, port=port)
-    try:
-        token = issue_token(SECRET, subject="bench", role=Role.ADMIN)
-        shoppers = {email: _token_for(shopper(email)) for email in inputs.emails}
-        latency = asyncio.run(_http(base, {"Authorization": f"Bearer {token}"}, inputs, levels, per_level,
-                                    lambda c: api_calls(c, inputs, shoppers)))
-        return latency, round(peak_rss_mb(api.pid), 1)
-    finally:
-        api.terminate()
-        api.wait(timeout=30)
-
-
-def _postgres_results(settings: Settings, orders: Iterator[dict[str, Any]], timeline: Iterator[tuple], inputs: Any,
-                      levels: tuple[int, ...], per_level: int) -> dict[str, Any]:
-    import psycopg
-
-    from bench.pg import queries as pgq
-    from bench.pg.load import load_orders
-    from bench.pg.server import PostgresServer, default_data_dir, free_port
-    from ingest.planner import order_from_document
-
-    with PostgresServer(default_data_dir(), port=free_port(), fresh=True) as server:
-        stats = load_orders(server.dsn, (order_from_document(o) for o in orders), timeline, quiet=True)
-        calls = {
-            "history_page": lambda c, i: pgq.history_page(c, inputs.emails[i % len(inputs.emails)], 20),
-            "order_by_reference": lambda c, i: pgq.order_by_reference(c, inputs.references[i % len(inputs.references)]),
-            "csr_search": lambda c, i: pgq.csr_search(c, inputs.search_texts[i % len(inputs.search_texts)], 20),
-            "order_timeline": lambda c, i: pgq.order_timeline(c, inputs.order_ids[i % len(inputs.order_ids)]),
-            "sales_aggregate": lambda c, i: pgq.sales_by_channel_per_day(c),
-        }
-        latency = run_postgres_target(calls, lambda: psycopg.connect(server.dsn, autocommit=True), levels=levels,
-                                      per_level=per_level)
-        _say("query latency: PostgreSQL through the same API (routes, auth, views)")
-        api, rss = _through_api(settings, ("-m", "bench.pg.api", "--dsn", server.dsn), inputs, levels, per_level,
-                                port=18081)
-        return {"load_seconds": round(stats.total_seconds, 2), "latency": latency, "api": api, "api_peak_rss_mb": rss}
 
 
 def _timeline_rows(engine: Any, alias: str) -> Iterator[tuple]:
@@ -149,7 +79,7 @@ def _drop(settings: Settings, engine: Any) -> None:
 def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, postgres: bool,
              freshness_seconds: float, processes: int, profile_to: Path | None, keep: bool,
              direct: bool = False, result: dict[str, Any] | None = None,
-             checkpoint: Callable[[], None] = lambda: None) -> dict[str, Any]:
+             checkpoint: Callable[[], None] = lambda: None, phased: bool = False) -> dict[str, Any]:
     """Fills `result` phase by phase and calls `checkpoint` after each: a run stopped half-way
     keeps the figures it measured."""
     engine = connect_engine(settings)
@@ -157,7 +87,7 @@ def run_size(settings: Settings, orders: int, *, seed: int, per_level: int, post
     try:
         return _measure_size(settings, scoped, engine, orders, seed=seed, per_level=per_level, postgres=postgres,
                              freshness_seconds=0 if direct else freshness_seconds, processes=processes,
-                             profile_to=profile_to, direct=direct,
+                             profile_to=profile_to, direct=direct, phased=phased,
                              result=result if result is not None else {"orders": orders}, checkpoint=checkpoint)
     finally:
         if not keep:
@@ -179,7 +109,7 @@ def _ingest(scoped: Settings, engine: Any, orders: int, *, seed: int, processes:
 
 def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
                   postgres: bool, freshness_seconds: float, processes: int,
-                  profile_to: Path | None, direct: bool, result: dict[str, Any],
+                  profile_to: Path | None, direct: bool, phased: bool, result: dict[str, Any],
                   checkpoint: Callable[[], None]) -> dict[str, Any]:
     prepare_storage(scoped, engine)
     if direct:
@@ -192,21 +122,14 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     names = index_names(scoped)
     inputs = sample_inputs(random_orders(engine, names.orders))
     levels = (1, 8, 32)
-    _say("query latency: API")
-    result["api"], result["api_peak_rss_mb"] = _through_api(scoped, API_COMMAND, inputs, levels, per_level)
+    _say("query latency: API, engine" + (", PostgreSQL via the API and directly" if postgres else "")
+         + ", interleaved")
+    source = (lambda: (_orders(engine, names.orders), _timeline_rows(engine, names.events))) if postgres else None
+    result |= measure_queries(scoped, inputs, levels=levels, per_level=per_level, postgres=source, phased=phased)
     checkpoint()
     _say("API CPU per request kind (in-process, process CPU time)")
     result["api_cpu"] = measure_api_cpu(scoped, inputs, secret=SECRET)
     checkpoint()
-    _say("query latency: direct engine")
-    result["engine"] = asyncio.run(_http(scoped.resolved_engine_url(), ENGINE_HEADERS, inputs, levels, per_level,
-                                         lambda c: engine_calls(c, names.orders, names.events, inputs)))
-    checkpoint()
-    if postgres:
-        _say("query latency: PostgreSQL baseline (install/start/load)")
-        result["postgres"] = _postgres_results(scoped, _orders(engine, names.orders),
-                                               _timeline_rows(engine, names.events), inputs, levels, per_level)
-        checkpoint()
     if freshness_seconds:
         _say("freshness at 25/50/90% of the sustained rate")
         fresh = _scoped(settings, f"fresh{orders}-{int(time.time())}")
@@ -225,18 +148,6 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
     return result
 
 
-def _token_for(caller: Caller) -> str:
-    return issue_token(SECRET, subject=caller.subject, role=caller.role, customer_keys=caller.customer_keys)
-
-
-async def _http(base: str, headers: dict[str, str], inputs: Any, levels: tuple[int, ...], per_level: int,
-                make_calls: Any) -> dict[str, Any]:
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(base_url=base, headers=headers, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=60)) as client:
-        return await run_http_target(make_calls(client), levels=levels, per_level=per_level)
-
-
 @app.command()
 def main(
     full: bool = typer.Option(False, "--full/--quick",
@@ -246,6 +157,8 @@ def main(
     seed: int = typer.Option(42),
     per_level: int = typer.Option(300, help="requests per query type and concurrency level"),
     postgres: bool = typer.Option(True, help="include the PostgreSQL baseline"),
+    phased: bool = typer.Option(False, help="also measure the queries the older way (a phase per side), "
+                                "beside the interleaved figures, for comparison"),
     freshness_seconds: float = typer.Option(20.0, help="seconds per freshness level (0 = skip)"),
     ingest_processes: int = typer.Option(os.cpu_count() or 1, min=1, help="ingest worker processes [default: cores]"),
     profile: bool = typer.Option(True, help="py-spy profile of one ingest worker (first size only)"),
@@ -264,7 +177,7 @@ def main(
         run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
                  freshness_seconds=freshness_seconds, processes=ingest_processes,
                  profile_to=out if profile and number == 0 else None, keep=keep, direct=size >= direct_load_from,
-                 result=runs[-1], checkpoint=lambda: _save(settings, out, started, runs))
+                 result=runs[-1], checkpoint=lambda: _save(settings, out, started, runs), phased=phased)
         _save(settings, out, started, runs)  # after every size: a later failure keeps what was measured
     if tier_orders:
         _say(f"tiers: hot, warm and cold bytes per order and cold lookups ({tier_orders:,} orders)")

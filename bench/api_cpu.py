@@ -24,12 +24,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 import aiohttp
 
-from bench.query_bench import ENGINE_HEADERS, Inputs, engine_calls
-from query_api.auth import Role, issue_token
+from bench.query_bench import ENGINE_HEADERS, Inputs, api_requests, engine_calls
 from settings import Settings
 
 Request = tuple[str, dict[str, Any], dict[str, str]]
@@ -37,24 +36,7 @@ Request = tuple[str, dict[str, Any], dict[str, str]]
 
 def _requests(inputs: Inputs, secret: str) -> dict[str, Callable[[int], Request]]:
     """The questions of `bench.query_bench.api_calls`; the shoppers' tokens are issued before the clock."""
-    staff = {"Authorization": f"Bearer {issue_token(secret, subject='bench', role=Role.ADMIN)}"}
-    shoppers = {email: {"Authorization": "Bearer " + issue_token(
-        secret, subject=f"shopper:{email}", role=Role.STOREFRONT, customer_keys=(f"email:{email}",))}
-        for email in inputs.emails}
-
-    def history(i: int) -> Request:
-        email = inputs.emails[i % len(inputs.emails)]
-        return f"/customers/email:{email}/orders", {"size": 20}, shoppers[email]
-
-    return {
-        "history_page": history,
-        "order_by_reference": lambda i: (f"/orders/{quote(inputs.references[i % len(inputs.references)], safe='')}",
-                                         {}, staff),
-        "csr_search": lambda i: ("/search", {"q": inputs.search_texts[i % len(inputs.search_texts)], "size": 20},
-                                 staff),
-        "order_timeline": lambda i: (f"/orders/{inputs.order_ids[i % len(inputs.order_ids)]}/timeline", {}, staff),
-        "sales_aggregate": lambda i: ("/analytics/sales", {"interval": "day"}, staff),
-    }
+    return api_requests(inputs, secret)
 
 
 async def asgi_get(app: Any, request: Request) -> int:

@@ -20,15 +20,25 @@ def _fmt(r: dict[str, Any] | None) -> str:
 def _latency_table(run: dict[str, Any]) -> list[str]:
     pg = run.get("postgres") or {}
     lines = ["| query | clients | API p50/p95/p99 ms | engine p50/p95/p99 ms | PostgreSQL via API p50/p95/p99 ms | "
-             "PostgreSQL direct p50/p95/p99 ms | API qps | API − engine p50 ms |", "|---|---|---|---|---|---|---|---|"]
+             "PostgreSQL direct p50/p95/p99 ms | API qps | "
+             "API − engine p50 ms (paired: p50/p99 of the differences) |",
+             "|---|---|---|---|---|---|---|---|"]
     for query in QUERIES:
         for level, api in run["api"][query].items():
             engine = run["engine"][query][level]
             via_api = (pg.get("api") or {}).get(query, {}).get(level)
             direct = pg.get("latency", {}).get(query, {}).get(level)
             lines.append(f"| {query} | {level} | {_fmt(api)} | {_fmt(engine)} | {_fmt(via_api)} | {_fmt(direct)} | "
-                         f"{api['qps']} | {round(api['p50'] - engine['p50'], 2)} |")
+                         f"{api['qps']} | {_api_minus_engine(run, query, level)} |")
     return lines
+
+
+def _api_minus_engine(run: dict[str, Any], query: str, level: str) -> str:
+    paired = ((run.get("paired") or {}).get(query) or {}).get(level)
+    if paired:
+        difference = paired["differences"]["api-engine"]
+        return f"{difference['p50']}/{difference['p99']}"
+    return str(round(run["api"][query][level]["p50"] - run["engine"][query][level]["p50"], 2))
 
 
 def _cpu_table(cpu: dict[str, Any] | None) -> list[str]:

@@ -101,7 +101,8 @@ class PostgresOrderReader:
         self._pool: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None
         self._opening = asyncio.Lock()
 
-    async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """One statement on a pooled connection, its rows as dicts (every read goes through here)."""
         pool = self._pool or await self._open()
         conn = await pool.get()
         try:
@@ -125,7 +126,7 @@ class PostgresOrderReader:
             await self._pool.get_nowait().close()
 
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
-        rows = await self._rows(BY_REFERENCE_SQL, {"ref": reference.strip()})
+        rows = await self.rows(BY_REFERENCE_SQL, {"ref": reference.strip()})
         return [StoredOrder(_visible(row["document"]), Tier.HOT) for row in rows]
 
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
@@ -134,18 +135,18 @@ class PostgresOrderReader:
         if kind not in HISTORY_SQL or (caller.role is Role.STOREFRONT and customer_key not in caller.customer_keys):
             return OrderHits(items=[], total=0)
         after_placed, after_id = (page.after or [None, None])[:2]
-        rows = await self._rows(HISTORY_SQL[kind], {"key": value.lower() if kind == "email" else value,
+        rows = await self.rows(HISTORY_SQL[kind], {"key": value.lower() if kind == "email" else value,
                                                     "size": page.size, "after_placed": after_placed,
                                                     "after_id": after_id})
         return _hits(rows, page)
 
     async def search(self, text: str, caller: Caller, *, filters: OrderFilter, page: PageRequest,
                      include_cold: bool = False) -> OrderHits:
-        rows = await self._rows(SEARCH_SQL, csr_params(text, page.size))
+        rows = await self.rows(SEARCH_SQL, csr_params(text, page.size))
         return OrderHits(items=[StoredOrder(_visible(row["document"]), Tier.HOT) for row in rows], total=len(rows))
 
     async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
-        rows = await self._rows(TIMELINE_SQL, {"order_id": order_id})
+        rows = await self.rows(TIMELINE_SQL, {"order_id": order_id})
         entries = [{"entry_id": f"{order_id}:{number}", "order_id": order_id, "occurred_at": row["occurred_at"],
                     "channel": row["channel"] or "", "source": row["channel"] or "", "kind": row["kind"],
                     "categories": [], "status_after": row["status_after"]} for number, row in enumerate(rows[:limit])]
@@ -154,13 +155,13 @@ class PostgresOrderReader:
     async def sales(self, interval: Interval, filters: OrderFilter) -> list[SalesRow]:
         if interval != "day":
             _not_in_baseline(f"sales per {interval}")
-        rows = await self._rows(SALES_BY_CHANNEL_PER_DAY_SQL, {"placed_from": filters.placed_from,
+        rows = await self.rows(SALES_BY_CHANNEL_PER_DAY_SQL, {"placed_from": filters.placed_from,
                                                                 "placed_to": filters.placed_to})
         return [SalesRow(period=row["day"].isoformat(), channel=row["channel"] or "", orders=row["orders"],
                          revenue=float(row["revenue"] or 0)) for row in rows]
 
     async def list_orders(self, *, filters: OrderFilter, page: PageRequest) -> OrderHits:
-        rows = await self._rows(LIST_SQL, {"channel": filters.channel, "status": filters.status, "size": page.size})
+        rows = await self.rows(LIST_SQL, {"channel": filters.channel, "status": filters.status, "size": page.size})
         return _hits(rows, page)
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:

@@ -1,0 +1,93 @@
+"""Side-by-side latency: every side of a comparison answers the same inputs in ONE phase, interleaved.
+
+Why: on a shared 2-core machine a phase's wall-clock figures move up to 3× between runs of the
+same code, so comparing the API's phase with the engine's phase measured the machine's mood
+between the two phases as much as the API. Here the sides of a comparison (the API and the very
+engine requests it sends; PostgreSQL behind the same API and its statements sent directly) take
+turns on the same inputs:
+- `concurrency` clients in all; each takes the next input and sends it to every side, one side
+  after another, the side that goes first rotating with the input (no side always finds the
+  caches warmed by another). So at any moment `concurrency` requests are in flight in all, each
+  side has `concurrency / len(sides)` of them on average, and a moment of noise falls on every
+  side alike;
+- per side: p50/p95/p99 of its own latencies, and two rates: `qps` is the rate the side would
+  serve alone at `concurrency` clients with the latencies it showed here (Little's law:
+  clients ÷ mean latency; the name the capacity plan reads), `qps_shared` the rate it served
+  while taking turns;
+- per pair of sides (a, b): the percentiles of the per-input differences a − b (a paired
+  difference: both requests of one input were sent back to back by one client), besides the
+  difference of the two sides' own percentiles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.measure import percentiles
+
+Call = Callable[[int], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class PairedSamples:
+    """`latencies[side][i]`: ms the side took for input i (every side answered every input)."""
+
+    latencies: dict[str, list[float]]
+    seconds: float
+    concurrency: int
+
+
+def turn_order(sides: Sequence[str], i: int) -> list[str]:
+    """The order in which input `i` is sent to the sides: rotated by one per input."""
+    start = i % len(sides)
+    return [*sides[start:], *sides[:start]]
+
+
+async def drive_paired(sides: Mapping[str, Call], *, concurrency: int, total: int) -> PairedSamples:
+    """Send inputs 0..total-1 to every side (see the module docstring); an error of any side raises."""
+    names = list(sides)
+    latencies = {name: [math.nan] * total for name in names}
+    inputs = iter(range(total))
+
+    async def client() -> None:
+        for i in inputs:
+            for name in turn_order(names, i):
+                started = time.perf_counter()
+                await sides[name](i)
+                latencies[name][i] = (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return PairedSamples(latencies, time.perf_counter() - started, concurrency)
+
+
+def side_figures(samples: PairedSamples, side: str) -> dict[str, float]:
+    """p50/p95/p99 ms of one side, its rate alone by Little's law (`qps`) and while sharing."""
+    values = samples.latencies[side]
+    mean_ms = sum(values) / len(values)
+    return {**{k: round(v, 2) for k, v in percentiles(values).items()},
+            "qps": round(samples.concurrency * 1000 / mean_ms, 1) if mean_ms > 0 else math.nan,
+            "qps_shared": round(len(values) / samples.seconds, 1) if samples.seconds > 0 else math.nan}
+
+
+def paired_difference(minuend: Sequence[float], subtrahend: Sequence[float]) -> dict[str, float]:
+    """Percentiles (and mean) of minuend[i] − subtrahend[i], ms: what one side adds per input."""
+    if len(minuend) != len(subtrahend):
+        raise ValueError(f"paired samples differ in length ({len(minuend)} vs {len(subtrahend)})")
+    differences = [a - b for a, b in zip(minuend, subtrahend, strict=True)]
+    mean = sum(differences) / len(differences) if differences else math.nan
+    return {**{k: round(v, 2) for k, v in percentiles(differences).items()}, "mean": round(mean, 2)}
+
+
+def summarize(samples: PairedSamples, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Every side's figures and the paired differences of the `pairs` whose sides both ran."""
+    ran = set(samples.latencies)
+    return {"sides": {side: side_figures(samples, side) for side in samples.latencies},
+            "differences": {f"{a}-{b}": paired_difference(samples.latencies[a], samples.latencies[b])
+                            for a, b in pairs if a in ran and b in ran},
+            "clients": samples.concurrency, "requests_per_side": len(next(iter(samples.latencies.values()), []))}
