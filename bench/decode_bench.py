@@ -117,7 +117,8 @@ def main(base: Path = typer.Option(..., help="a checkout of the older commit (gi
     print("µs of CPU per message (median of the repeats), base → current:")
     print(table(tables))
     for check in checks:
-        print(f"{'PASS' if check['holds'] else 'FAIL'}  {check['target']}: {check['measured']} (ratio {check['ratio']})")
+        verdict = "PASS" if check["holds"] else "FAIL"
+        print(f"{verdict}  {check['target']}: {check['measured']} (ratio {check['ratio']})")
 
 
 if __name__ == "__main__":
