@@ -25,6 +25,7 @@ from typing import Any
 import typer
 
 from bench.measure import machine, save_result
+from bench.targets import pure_path_checks
 
 HERE = Path(__file__).resolve()
 CURRENT = HERE.parents[1]
@@ -109,11 +110,15 @@ def main(base: Path = typer.Option(..., help="a checkout of the older commit (gi
             for label, tree in order:
                 runs[label].append(probe(tree, messages))
     tables = {label: summary(found) for label, found in runs.items()}
+    checks = pure_path_checks(tables["current"][ALL])
     save_result("decode", {"machine": machine(), "orders": orders, "messages": count, "repeats": repeats,
                            "traffic": traffic, "base": str(base), "current": str(CURRENT), **tables,
-                           "ratio_current_over_base": compare(tables["base"], tables["current"])})
+                           "ratio_current_over_base": compare(tables["base"], tables["current"]), "checks": checks})
     print("µs of CPU per message (median of the repeats), base → current:")
     print(table(tables))
+    for check in checks:
+        verdict = "PASS" if check["holds"] else "FAIL"
+        print(f"{verdict}  {check['target']}: {check['measured']} (ratio {check['ratio']})")
 
 
 if __name__ == "__main__":

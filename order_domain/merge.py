@@ -27,7 +27,15 @@ from functools import cache
 from typing import Any
 
 from order_domain.identity import identity_keys
-from order_domain.model import LINE_STATUS_RANK, CanonicalModel, ChangeKind, CustomerIdentity, Order, OrderChange
+from order_domain.model import (
+    LINE_STATUS_RANK,
+    CanonicalModel,
+    ChangeKind,
+    CustomerIdentity,
+    Order,
+    OrderChange,
+    Totals,
+)
 from order_domain.state_forms import (  # noqa: F401 - the state's forms, long imported from here
     CONTAINERS,
     KEYED_COLLECTIONS,
@@ -42,8 +50,9 @@ from order_domain.status_rules import order_status, reported_status
 
 _LAST_WRITER_SCALARS = ("store_id", "currency", "shipping_address", "original_order_id")
 _FIRST_WRITER_SCALARS = ("channel", "placed_at")
-_RANKED_ITEM_FIELDS = {("lines", "status"): LINE_STATUS_RANK}
-_CUSTOMER_FIELDS = ("customer_id", "email", "phone", "loyalty_id", "name")
+_RANKED_ITEM_FIELDS: dict[str, dict[str, dict[Any, int]]] = {"lines": {"status": LINE_STATUS_RANK}}
+_CUSTOMER_FIELDS = {field: f"customer.{field}" for field in ("customer_id", "email", "phone", "loyalty_id", "name")}
+_TOTALS_FIELDS = {field: f"totals.{field}" for field in Totals.model_fields}  # field -> its stamp key
 
 
 StampKey = tuple[datetime, int, str]
@@ -54,14 +63,16 @@ def stamp_of(change: OrderChange) -> StampKey:
 
 
 def initial_state(order_id: str) -> State:
-    empty = _empty_state()
+    empty = empty_state()
     fresh_dicts = {key: dict(value) for key, value in empty.items() if isinstance(value, dict)}  # never shared
     return {**empty, **fresh_dicts, "order_id": order_id}
 
 
 @cache
-def _empty_state() -> State:
-    """Built once: most orders in a batch are new, and building it through the model is not cheap."""
+def empty_state() -> State:
+    """The state of an order with no events, built once and shared: read it, never change it
+    (`initial_state` gives a fresh copy to fold into). Most orders in a batch are new, and
+    building it through the model is not cheap."""
     return state_of(Order(order_id="-"))
 
 
@@ -93,8 +104,9 @@ def apply_change(state: State, change: OrderChange) -> State:
     if change.linked_orders:
         new["linked_orders"] = _union(state["linked_orders"], [_dump(link) for link in change.linked_orders],
                                       key=_link_key)
-    new["channels_seen"] = sorted(set(state["channels_seen"]) | {change.channel})
-    new["identity_keys"] = sorted(set(state["identity_keys"]) | set(identity_keys(change.customer)))
+    new["channels_seen"] = _grown(state["channels_seen"], (change.channel,))
+    if change.customer is not None:
+        new["identity_keys"] = _grown(state["identity_keys"], identity_keys(change.customer))
     if new["updated_at"] is None or change.occurred_at > new["updated_at"]:
         new["updated_at"] = change.occurred_at
     return new
@@ -158,15 +170,15 @@ def _merge_customer(state: dict[str, Any], customer: CustomerIdentity | None, wr
     """The raw card token is never stored: it only contributes a hashed identity key."""
     if customer is None:
         return
-    for field in _CUSTOMER_FIELDS:
-        writer.last(state["customer"], field, f"customer.{field}", getattr(customer, field))
+    for field, stamp_key in _CUSTOMER_FIELDS.items():
+        writer.last(state["customer"], field, stamp_key, getattr(customer, field))
 
 
 def _merge_totals(state: dict[str, Any], change: OrderChange, writer: _FieldWriter) -> None:
     if change.totals is None:
         return
     for field, value in fields_of(change.totals).items():
-        writer.last(state["totals"], field, f"totals.{field}", value)
+        writer.last(state["totals"], field, _TOTALS_FIELDS[field], value)
 
 
 def _merge_collection(
@@ -182,6 +194,7 @@ def _merge_collection(
         return  # the list stays the same object: the timeline diff skips what the event did not touch
     items = {item[id_field]: item for item in state[collection]}
     stamps, stamp = writer.stamps, writer.stamp
+    ranked = _RANKED_ITEM_FIELDS.get(collection, {})
     for patch in patches:
         values = fields_of(patch)
         item_id = values[id_field]
@@ -190,9 +203,8 @@ def _merge_collection(
         for field, value in values.items():
             if value is None or field == id_field:  # None: the event does not speak about the field
                 continue
-            ranks = _RANKED_ITEM_FIELDS.get((collection, field))
-            if ranks is not None:
-                _raise_by_rank(item, field, value, ranks)
+            if field in ranked:
+                _raise_by_rank(item, field, value, ranked[field])
                 continue
             held = stamps.get(key := prefix + field)
             if held is None or stamp > held:
@@ -210,10 +222,22 @@ def _raise_by_rank(item: dict[str, Any], field: str, value: Any, ranks: dict[Any
 
 
 def _union(held: list[Any], new: list[Any], *, key: Any) -> list[Any]:
+    """The held items plus new ones by key (a held item wins), sorted by key. The held list itself
+    when every new item is already held (most events repeat an order's references): the key is
+    the item's whole content, so an equal item is the same member."""
+    if all(item in held for item in new):
+        return held
     merged = {key(item): item for item in held}
     for item in new:
         merged.setdefault(key(item), item)
     return [merged[k] for k in sorted(merged)]
+
+
+def _grown(held: list[Any], new: Iterable[Any]) -> list[Any]:
+    """Set union kept sorted; the held list itself when nothing is new (lists in a state are never
+    changed in place, so sharing them between states is safe)."""
+    missing = [item for item in new if item not in held]
+    return sorted({*held, *missing}) if missing else held
 
 
 def _ref_key(reference: Any) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from order_domain.merge import State, claims_origin, initial_state
+from order_domain.merge import State, claims_origin, empty_state
 from order_domain.state_forms import KEYED_COLLECTIONS
 from order_domain.model import ChangeKind, OrderChange
 
@@ -99,36 +99,41 @@ _PARSED_RULES = tuple(_parsed_rule(path) for path in TIMELINE_RULES)  # parsed o
 def changed_paths(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Rule paths whose value differs, mapped to the new value (None when removed)."""
     changed: dict[str, Any] = {}
-    items: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # each collection indexed once per call
+    touched: dict[str, list[tuple[str, dict[str, Any] | None, dict[str, Any]]]] = {}  # once per collection
     for path, name, item_field in _PARSED_RULES:
         if name is not None:
             if before.get(name) is after.get(name):  # untouched collection: the merge keeps the same list
                 continue
-            if name not in items:
-                items[name] = (_items(before, name), _items(after, name))
-            old, new = items[name]
+            if name not in touched:
+                touched[name] = _touched(before, after, name)
             if item_field:
-                _diff_item_field(old, new, path, item_field, changed)
+                _diff_item_field(touched[name], path, item_field, changed)
             else:
-                _diff_membership(old, new, path, changed)
+                _diff_membership(touched[name], path, changed)
         elif before.get(path) != after.get(path):
             changed[path] = after.get(path)
     return changed
 
 
-def _items(document: dict[str, Any], collection: str) -> dict[str, dict[str, Any]]:
-    return {item[KEYED_COLLECTIONS[collection]]: item for item in document.get(collection) or []}
+def _touched(before: dict[str, Any], after: dict[str, Any],
+             collection: str) -> list[tuple[str, dict[str, Any] | None, dict[str, Any]]]:
+    """(id, item before or None, item after) for the items the event wrote, in the after order.
+    The merge copies only the items a patch touched, so an item still the same object is unchanged."""
+    id_field = KEYED_COLLECTIONS[collection]
+    old = {item[id_field]: item for item in before.get(collection) or []}
+    return [(item[id_field], held, item) for item in after.get(collection) or []
+            if (held := old.get(item[id_field])) is not item]
 
 
-def _diff_membership(old: dict[str, Any], new: dict[str, Any], path: str, out: dict[str, Any]) -> None:
-    added = sorted(set(new) - set(old))
+def _diff_membership(touched: list[tuple[str, Any, Any]], path: str, out: dict[str, Any]) -> None:
+    added = sorted(item_id for item_id, held, _ in touched if held is None)
     if added:
         out[path] = {"added": added}
 
 
-def _diff_item_field(old: dict[str, Any], new: dict[str, Any], path: str, item_field: str, out: dict[str, Any]) -> None:
-    for item_id, item in new.items():
-        if item_id in old and old[item_id].get(item_field) != item.get(item_field):
+def _diff_item_field(touched: list[tuple[str, Any, Any]], path: str, item_field: str, out: dict[str, Any]) -> None:
+    for item_id, held, item in touched:
+        if held is not None and held.get(item_field) != item.get(item_field):
             out.setdefault(path, {})[item_id] = item.get(item_field)
 
 
@@ -143,7 +148,7 @@ def event_entry(before: State | None, after: State, change: OrderChange) -> Time
 
     `before` and `after` are merge states (`order_domain.merge.state_of`).
     """
-    base = before if before is not None else initial_state(change.order_id)
+    base = before if before is not None else empty_state()  # read only
     changes = changed_paths(base, after)
     places = claims_origin(change) and "channel" not in base["stamps"]  # the first event that places the order
     if before is None or places:

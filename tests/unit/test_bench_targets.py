@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.profile import find_py_spy, stage_shares
-from bench.targets import QUERIES, checks_of, tier_checks, tier_pass_checks
+from bench.targets import QUERIES, checks_of, pure_path_checks, tier_checks, tier_pass_checks
 
 
 def _latency(p50: float, p95: float, p99: float) -> dict[str, float]:
@@ -127,3 +127,10 @@ def test_py_spy_is_found_in_the_projects_environment_first() -> None:
     beside = Path(sys.executable).parent / "py-spy"
     found = find_py_spy()
     assert found == str(beside) if beside.is_file() else found is None or Path(found).name == "py-spy"
+
+
+def test_the_pure_ingest_path_is_checked_against_the_worker_aim() -> None:
+    assert pure_path_checks({"total_us_per_message": 279.0}) == [
+        {"target": "ingest CPU path (decode, plan, documents, serialise) ≤ 60 µs per event",
+         "measured": "279.0 µs", "ratio": 4.65, "holds": False}]
+    assert pure_path_checks({"total_us_per_message": 60.0})[0]["holds"] is True
