@@ -45,7 +45,7 @@ def topic_map(settings: Settings) -> TopicMap:
 
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
     """Templates, index versions, aliases and topics: idempotent, safe beside running workers."""
-    install(engine, index_names(settings))
+    install(engine, index_names(settings), refresh_interval=settings.hot_refresh_interval)
     install_tier_storage(engine, TierNames(settings.index_prefix))  # after install: warm reuses the hot components
     topics = topic_map(settings)
     ensure_topics(settings.resolved_kafka_servers(), topics.all_topics(),

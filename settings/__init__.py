@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     ingest_fetch_max_wait_ms: int = Field(default=500, ge=0, le=10_000,
                                           description="how long the broker holds a fetch when there is nothing "
                                                       "new (new records answer it at once)")
+    hot_refresh_interval: str = Field(
+        default="1s", pattern=r"^\d+(ms|s)$",
+        description="how often the hot order and timeline indices make new writes searchable (the engine's "
+                    "refresh; shorter = fresher reads, more indexing work); applied by `templates install` and "
+                    "at worker start")
     ingest_trace_batches: int = Field(default=0, ge=0, le=1_000_000,
                                       description="keep the timings of this many recent batches and write them "
                                                   "beside the health file on stop (freshness analysis; 0 = off)")
