@@ -22,7 +22,12 @@ completed-but-uncommitted or committed-but-unwritten work.
 
 Back-pressure: when the engine (or the dead-letter topic) is unavailable, the worker
 pauses its partitions, keeps polling (to stay in the group) and retries the same
-batch with capped, jittered backoff. It never skips the batch.
+batch with capped, jittered backoff (`ingest.back_off`). It never skips the batch.
+
+Memory and freshness: a batch is what one poll returns (at most ORDERREPO_INGEST_MAX_POLL_RECORDS
+records; the worker never waits to fill it), so its size bounds the worker's transient memory and
+the time a record waits behind the batch before it. Counts and health: `ingest.worker_stats`;
+batch timings for the freshness analysis: `ingest.batch_trace`.
 """
 
 from __future__ import annotations
