@@ -153,7 +153,10 @@ def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: flo
     finally:
         worker.terminate()  # the workers write their traces as they stop
         worker.wait(timeout=60)
-    return [summary(share, max_rate, markers, settings) for share, markers in levels]
+    summaries = [summary(share, max_rate, markers, settings) for share, markers in levels]
+    for path in health_files(settings):
+        trace_path(path).unlink(missing_ok=True)  # read: the next run writes its own
+    return summaries
 
 
 def summary(share: float, max_rate: float, markers: Markers, settings: Settings) -> dict[str, Any]:
