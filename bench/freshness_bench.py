@@ -4,6 +4,13 @@ A live worker runs as its own process. Background traffic is replayed at a targe
 share of the maximum sustained rate; every 100 ms a marker order (a canonical
 "created" event with a new id) is produced and a poller searches for it until it
 is visible. Lag = first search hit time - produce time.
+
+Where the lag goes: the worker keeps the timings of its batches (`ingest.batch_trace`,
+switched on here) and the producer reports where each marker landed, so every marker's
+lag splits into waiting for the worker, broker and fetch, decode, write, commit, and
+refresh and search (the rest). The split is printed and saved per load level.
+
+    python -m bench.freshness_bench --max-rate 1500 --freshness-seconds 10 --shares 0.5,0.9
 """
 
 from __future__ import annotations
@@ -16,14 +23,20 @@ from datetime import UTC, datetime
 from itertools import cycle
 from typing import Any
 
-from adapters.kafka_bus import make_producer
+import orjson
+import typer
+
+from adapters.kafka_bus import delete_topics, make_producer
 from adapters.search_engine import SearchEngine
 from bench.ingest_bench import scoped_env
-from bench.measure import percentiles
-from sample_traffic import generate
-from orderrepo.bootstrap import index_names, prepare_storage, topic_map
-from settings import Settings
+from bench.measure import machine, percentiles, save_result
+from ingest.batch_trace import STAGES, breakdown, find_batch, load_batches, record_stages, trace_path
 from order_domain.model import Channel
+from orderrepo.bootstrap import connect_engine, health_files, index_names, prepare_storage, topic_map
+from sample_traffic import generate
+from settings import Settings, get_settings
+
+TRACE_BATCHES = 200_000  # far more than a run makes: every marker's batch is still there at the end
 
 
 def _marker(order_id: str) -> bytes:
@@ -32,7 +45,21 @@ def _marker(order_id: str) -> bytes:
             f'"kind":"created","occurred_at":"{now}","placed_at":"{now}","status":"confirmed"}}').encode()
 
 
-def _produce(settings: Settings, rate: float, seconds: float, sent: dict[str, float], stop: threading.Event) -> None:
+class Markers:
+    """Send time and landing place (topic, partition, offset) of every marker; written by two threads."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, float] = {}
+        self.landed: dict[str, tuple[str, int, int]] = {}
+        self.seen: dict[str, float] = {}
+
+    def on_landed(self, order_id: str) -> Any:
+        def record(metadata: Any) -> None:
+            self.landed[order_id] = (metadata.topic, metadata.partition, metadata.offset)
+        return record
+
+
+def _produce(settings: Settings, rate: float, seconds: float, markers: Markers, stop: threading.Event) -> None:
     producer = make_producer(settings.resolved_kafka_servers(), linger_ms=2)
     topics = topic_map(settings)
     background = cycle(list(generate(orders=max(500, int(rate * seconds / 3.5)), seed=77)))
@@ -43,17 +70,18 @@ def _produce(settings: Settings, rate: float, seconds: float, sent: dict[str, fl
             producer.send(topics.by_channel[message.channel], key=message.key, value=message.value)
             n += 1
         if elapsed >= next_marker:
-            order_id = f"marker-{rate:.0f}-{len(sent)}"
-            producer.send(topics.by_channel[Channel.APP], key=order_id.encode(), value=_marker(order_id))
-            sent[order_id] = time.time()
+            order_id = f"marker-{rate:.0f}-{len(markers.sent)}"
+            markers.sent[order_id] = time.time()
+            producer.send(topics.by_channel[Channel.APP], key=order_id.encode(),
+                          value=_marker(order_id)).add_callback(markers.on_landed(order_id))
             next_marker += marker_every
         time.sleep(0.005)
     producer.flush(30)
     producer.close()
 
 
-def _poll(engine: SearchEngine, alias: str, sent: dict[str, float], seen: dict[str, float],
-          stop: threading.Event) -> None:
+def _poll(engine: SearchEngine, alias: str, markers: Markers, stop: threading.Event) -> None:
+    sent, seen = markers.sent, markers.seen
     while not stop.is_set() or len(seen) < len(sent):
         waiting = [order_id for order_id in list(sent) if order_id not in seen]
         if waiting:
@@ -67,29 +95,111 @@ def _poll(engine: SearchEngine, alias: str, sent: dict[str, float], seen: dict[s
         time.sleep(0.02)
 
 
+def _level(settings: Settings, engine: SearchEngine, rate: float, seconds: float) -> Markers:
+    markers, stop = Markers(), threading.Event()
+    poller = threading.Thread(target=_poll, args=(engine, index_names(settings).orders, markers, stop))
+    poller.start()
+    _produce(settings, rate, seconds, markers, stop)
+    stop.set()
+    poller.join()
+    return markers
+
+
+def where_it_went(markers: Markers, settings: Settings) -> dict[str, Any]:
+    """Each visible marker's lag split by stage (`ingest.batch_trace.STAGES`), from the workers' traces."""
+    batches = load_batches(trace_path(path) for path in health_files(settings))
+    rows = []
+    for order_id, visible in markers.seen.items():
+        landed = markers.landed.get(order_id)
+        batch = find_batch(batches, topic=landed[0], partition=landed[1], offset=landed[2]) if landed else None
+        if batch is not None:
+            rows.append(record_stages(batch, sent=markers.sent[order_id], visible=visible))
+    return breakdown(rows)
+
+
+def _wait_until_assigned(settings: Settings, worker: subprocess.Popen[bytes], *, timeout_s: float = 180.0) -> None:
+    """Until every worker reports the lag of its partitions (it has joined the group and polls them):
+    a fixed sleep started the first level before a slow start-up had finished, and its markers waited."""
+    files = health_files(settings)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and worker.poll() is None:
+        if all(path.exists() and orjson.loads(path.read_bytes()).get("lag_by_channel") for path in files):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the ingest worker did not join its group within {timeout_s:.0f} s")
+
+
 def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: float, processes: int = 1,
-                      shares: tuple[float, ...] = (0.25, 0.5, 0.9), seconds: float = 20.0) -> list[dict[str, Any]]:
-    """`max_rate` was measured with `processes` workers; the same number serves this load."""
+                      shares: tuple[float, ...] = (0.25, 0.5, 0.9), seconds: float = 20.0,
+                      refresh_interval: str | None = None) -> list[dict[str, Any]]:
+    """`max_rate` was measured with `processes` workers; the same number serves this load.
+    `refresh_interval`: the hot indices' refresh for this run (unset: as the templates say)."""
+    settings = settings.model_copy(update={"ingest_processes": processes})  # their health and trace files
     prepare_storage(settings, engine)
+    names = index_names(settings)
+    if refresh_interval:
+        engine.request("PUT", f"/{names.orders},{names.events}/_settings",
+                       body={"index": {"refresh_interval": refresh_interval}})
+    for path in health_files(settings):
+        path.unlink(missing_ok=True)
     worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", str(processes)],
-                              env=scoped_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = []
+                              env={**scoped_env(settings), "ORDERREPO_INGEST_TRACE_BATCHES": str(TRACE_BATCHES)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    levels: list[tuple[float, Markers]] = []
     try:
-        time.sleep(8)  # group join
+        _wait_until_assigned(settings, worker)
         for share in shares:
-            sent: dict[str, float] = {}
-            seen: dict[str, float] = {}
-            stop = threading.Event()
-            poller = threading.Thread(target=_poll, args=(engine, index_names(settings).orders, sent, seen, stop))
-            poller.start()
-            _produce(settings, max_rate * share, seconds, sent, stop)
-            stop.set()
-            poller.join()
-            lags = [seen[k] - sent[k] for k in sent if k in seen]
-            results.append({"share_of_max": share, "rate_records_per_s": round(max_rate * share, 1),
-                            "markers": len(sent), "visible": len(lags),
-                            **{k: round(v, 3) for k, v in percentiles(lags).items()}})
+            levels.append((share, _level(settings, engine, max_rate * share, seconds)))
     finally:
-        worker.terminate()
+        worker.terminate()  # the workers write their traces as they stop
         worker.wait(timeout=60)
-    return results
+    summaries = [summary(share, max_rate, markers, settings) for share, markers in levels]
+    for path in health_files(settings):
+        trace_path(path).unlink(missing_ok=True)  # read: the next run writes its own
+    return summaries
+
+
+def summary(share: float, max_rate: float, markers: Markers, settings: Settings) -> dict[str, Any]:
+    lags = [markers.seen[k] - markers.sent[k] for k in markers.sent if k in markers.seen]
+    return {"share_of_max": share, "rate_records_per_s": round(max_rate * share, 1),
+            "markers": len(markers.sent), "visible": len(lags),
+            **{k: round(v, 3) for k, v in percentiles(lags).items()},
+            "stages_s": where_it_went(markers, settings)}
+
+
+def print_levels(levels: list[dict[str, Any]]) -> None:
+    print("| load | p50 | p95 | p99 | split | " + " | ".join(STAGES) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(STAGES))
+    for level in levels:
+        for group, split in level["stages_s"].items():
+            if isinstance(split, dict):
+                print(f"| {level['share_of_max']:.0%} | {level['p50']} | {level['p95']} | {level['p99']} | {group} | "
+                      + " | ".join(str(split[stage]) for stage in STAGES) + " |")
+
+
+def main(max_rate: float = typer.Option(..., help="the pipeline's sustained records/s on this machine (bench output)"),
+         freshness_seconds: float = typer.Option(10.0, help="seconds per load level"),
+         shares: str = typer.Option("0.5,0.9", help="load levels, as shares of --max-rate"),
+         processes: int = typer.Option(1, min=1, help="ingest worker processes"),
+         refresh_interval: str = typer.Option("", help="hot indices' refresh for this run, e.g. 250ms "
+                                              "(default: the templates')")) -> None:
+    base = get_settings()
+    name = f"fresh-{int(time.time())}"
+    settings = base.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
+    engine = connect_engine(settings)
+    try:
+        levels = measure_freshness(settings, engine, max_rate=max_rate, processes=processes,
+                                   shares=tuple(float(share) for share in shares.split(",")), seconds=freshness_seconds,
+                                   refresh_interval=refresh_interval or None)
+    finally:
+        for index in engine.request("GET", f"/{name}-*"):
+            engine.delete_index(index)
+        delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
+    print_levels(levels)
+    save_result("freshness", {"machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
+                              "processes": processes, "refresh_interval": refresh_interval or "template",
+                              "levels": levels})
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -58,7 +58,10 @@ def run_pipeline(settings: Settings, processes: int = 1) -> dict[str, Any]:
             "worker_cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu / max(records, 1) * 1e6, 1),
             "cpu_us_per_event_by_stage": split,
             "engine_cpu_s": round(engine_cpu, 2), "engine_cpu_us_per_event": round(engine_cpu / max(records, 1) * 1e6, 1),
-            "exit_code": worker.returncode}
+            "exit_code": worker.returncode,
+            "consumer": {"max_poll_records": settings.ingest_max_poll_records,  # what bounds a batch's memory
+                         "fetch_max_bytes": settings.ingest_fetch_max_bytes,
+                         "remembered_orders": settings.ingest_remembered_orders}}
 
 
 def cpu_split(stats: list[dict[str, Any]], records: int) -> dict[str, float]:

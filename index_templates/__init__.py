@@ -77,22 +77,26 @@ def newest_version(indices: list[str]) -> str:
     return max(indices, key=lambda index: (version_number(index), index))
 
 
-def install(engine: SearchEngine, names: IndexNames) -> dict[str, str]:
+def install(engine: SearchEngine, names: IndexNames, *, refresh_interval: str | None = None) -> dict[str, str]:
     """Put every template, then make sure each family has a live version behind both aliases.
 
+    `refresh_interval` (e.g. "500ms"; unset: the templates' 1s) goes into the hot families' settings
+    component and onto their live versions, so a changed value holds from this install on.
     Safe to run any number of times and while workers are running.
     """
     live: dict[str, str] = {}
-    hot_allocation = engine.tier_allocation().hot
+    hot_settings = {**engine.tier_allocation().hot, **({"refresh_interval": refresh_interval} if refresh_interval else {})}
     for family in FAMILIES:
         for part in ("settings", "mappings"):
             template = load_template(f"component/{family}@{part}.json", names.prefix)
             engine.put_component_template(
                 f"{names.prefix}-{family}@{part}",
-                with_index_settings(template, hot_allocation if part == "settings" else {}),
+                with_index_settings(template, hot_settings if part == "settings" else {}),
             )
         engine.put_index_template(f"{names.prefix}-{family}", load_template(f"{family}.json", names.prefix))
         live[family] = ensure_live_version(engine, names, family)
+    if refresh_interval:
+        engine.request("PUT", f"/{','.join(live.values())}/_settings", body={"index": {"refresh_interval": refresh_interval}})
     return live
 
 

@@ -17,7 +17,7 @@ CONFLICTS = Counter("orderrepo_ingest_conflict_retries_total", "Orders re-read a
 BATCH_SECONDS = Histogram("orderrepo_ingest_batch_seconds", "Decode+merge+write+commit time per batch",
                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 VISIBLE_LAG = Histogram("orderrepo_ingest_produce_to_visible_seconds",
-                        "Kafka record timestamp to acknowledged write (visible after the 1s refresh)",
+                        "Kafka record timestamp to acknowledged write (searchable after the next hot refresh)",
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 CONSUMER_LAG = Gauge("orderrepo_ingest_consumer_lag", "Records behind the end of the assigned partitions")
 ENGINE_BACKOFFS = Counter("orderrepo_ingest_engine_backoffs_total", "Batches paused because the engine refused")

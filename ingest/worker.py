@@ -22,12 +22,16 @@ completed-but-uncommitted or committed-but-unwritten work.
 
 Back-pressure: when the engine (or the dead-letter topic) is unavailable, the worker
 pauses its partitions, keeps polling (to stay in the group) and retries the same
-batch with capped, jittered backoff. It never skips the batch.
+batch with capped, jittered backoff (`ingest.back_off`). It never skips the batch.
+
+Memory and freshness: a batch is what one poll returns (at most ORDERREPO_INGEST_MAX_POLL_RECORDS
+records; the worker never waits to fill it), so its size bounds the worker's transient memory and
+the time a record waits behind the batch before it. Counts and health: `ingest.worker_stats`;
+batch timings for the freshness analysis: `ingest.batch_trace`.
 """
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
@@ -35,7 +39,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -43,42 +46,20 @@ from adapters.bus_records import BusUnavailable, ConsumedRecord, OffsetsNotCommi
 from ingest import metrics
 from ingest.decoders import DEFAULT_OPTIONS, DecoderOptions
 from ingest.admission import TOMBSTONED
+from ingest.back_off import BackOff
+from ingest.batch_trace import BatchTiming, BatchTrace, trace_path
 from ingest.dead_letter import DEAD_LETTER, IGNORED, DeadLetter, LetterBounds, decode_or_letter
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
 from ingest.write_guard import ChangeWriter, GuardedWrite
+from ingest.worker_stats import WorkerStats, health_verdict
 from ingest.writer import WriteOutcome
 from order_domain.model import OrderChange
 from settings.log_setup import get_logger
 
 log = get_logger(__name__)
 
-
-@dataclass
-class WorkerStats:
-    records: int = 0
-    accepted: int = 0
-    ignored: int = 0
-    dead_lettered: int = 0
-    changes: int = 0
-    orders_written: int = 0
-    timeline_written: int = 0
-    dropped: int = 0
-    batches: int = 0
-    last_poll_at: float = field(default_factory=time.time)
-    last_progress_at: float = field(default_factory=time.time)
-    first_progress_at: float | None = None
-    # process CPU time (all threads) when the first batch started and when the last one ended:
-    # the benchmark's CPU per event, without start-up and idle polling
-    cpu_at_first_batch: float | None = None
-    cpu_at_last_batch: float = 0.0
-    lag: int = 0
-    lag_by_channel: dict[str, int] = field(default_factory=dict)
-    # process CPU seconds by stage (decode here, the write path's stages from the writer, the rest as
-    # "other"): the benchmark's split of the CPU per event
-    cpu_by_stage: dict[str, float] = field(default_factory=dict)
-    # reason -> {count, latest detail, at}: what the operator view shows of dead letters and ignored records
-    dead_letter_reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
+__all__ = ["IngestWorker", "WorkerStats", "health_verdict"]  # the stats' home is ingest.worker_stats
 
 
 @dataclass
@@ -94,22 +75,24 @@ class IngestWorker:
         dead_letter_sink: DeadLetterSink | None, letter_bounds: LetterBounds = LetterBounds(),
         health_file: Path | None = None, max_backoff_s: float = 30.0, rebalance_grace_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic, stubborn_after: int = 10,
-        decoder_options: DecoderOptions = DEFAULT_OPTIONS,
+        decoder_options: DecoderOptions = DEFAULT_OPTIONS, trace_batches: int = 0,
     ) -> None:
-        """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent."""
+        """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent.
+        `trace_batches`: keep the timings of that many recent batches (`ingest.batch_trace`)."""
         self.source = source
         self.writer = writer
         self.topics = topics
         self.dead_letter_sink = dead_letter_sink
         self.letter_bounds = letter_bounds
         self.health_file = health_file
-        self.max_backoff_s = max_backoff_s
         self.rebalance_grace_s = rebalance_grace_s
         self.clock = clock
         self.decoder_options = decoder_options
         self.stats = WorkerStats()
         self.stopping = threading.Event()
         self._lag_checked_at = -float("inf")
+        self.trace = BatchTrace(trace_batches)
+        self._backing = BackOff(source, clock=clock, max_backoff_s=max_backoff_s)
         self._guard = GuardedWrite(writer, back_off=self._engine_back_off, stubborn_after=stubborn_after)
 
     def install_signal_handlers(self) -> None:
@@ -122,13 +105,14 @@ class IngestWorker:
         unassigned_since: float | None = None
         try:
             while not self.stopping.is_set():
+                poll_started = time.time()
                 batch = self.source.poll(timeout_ms=500)
                 self.stats.last_poll_at = time.time()
                 assigned = bool(self.source.assignment())
                 if assigned or unassigned_since is None:
                     unassigned_since = None if assigned else self.clock()
                 if batch:
-                    self.process(batch)
+                    self.process(batch, poll_started=poll_started)
                     idle_since = self.clock()
                     if on_batch:
                         on_batch(self.stats)
@@ -153,17 +137,24 @@ class IngestWorker:
         finally:
             if self.dead_letter_sink is not None:
                 self.dead_letter_sink.close()
+            if self.health_file is not None:
+                self.trace.save(trace_path(self.health_file))
         log.info("worker stopped", **self.stats.__dict__)
 
-    def process(self, batch: dict[Partition, list[ConsumedRecord]]) -> None:
+    def process(self, batch: dict[Partition, list[ConsumedRecord]], *, poll_started: float | None = None) -> None:
+        """`poll_started`: when the poll that returned `batch` began (epoch seconds; for the trace)."""
         started = self.clock()
+        timing = self.trace.start(poll_started=poll_started or time.time(), polled=time.time(),
+                                  offsets={p: (rs[0].offset, rs[-1].offset) for p, rs in batch.items() if rs})
         if self.stats.cpu_at_first_batch is None:
             self.stats.cpu_at_first_batch = time.process_time()
         records = [record for partition_records in batch.values() for record in partition_records]
         cpu_started = time.process_time()
         decoded = self._decode(records)
-        self._spent("decode", cpu_started)
+        self.stats.spent("decode", cpu_started)
+        timing.decoded = time.time()
         outcome = self._guard.write(decoded.changes)
+        timing.written = time.time()
         self._count_writes(outcome)
         for event_id, reason in outcome.rejected.items():
             record = decoded.origin[event_id]
@@ -174,6 +165,7 @@ class IngestWorker:
         letters = list(decoded.letters.values())
         self._send_letters(letters)
         self._commit({partition: rs[-1].offset + 1 for partition, rs in batch.items() if rs})
+        timing.committed = time.time()
         self._observe(records, letters, started)
 
     def _commit(self, offsets: dict[Partition, int]) -> None:
@@ -230,7 +222,7 @@ class IngestWorker:
                 break
             except BusUnavailable as error:
                 attempt += 1
-                self._back_off(attempt, refused_by="dead-letter topic", error=error)
+                self._backing.wait(attempt, refused_by="dead-letter topic", error=error)
         for letter in letters:
             ignored = letter.kind == IGNORED
             self._remember_reason(letter)
@@ -253,33 +245,7 @@ class IngestWorker:
 
     def _engine_back_off(self, attempt: int, error: Exception) -> None:
         metrics.ENGINE_BACKOFFS.inc()
-        self._back_off(attempt, refused_by="engine", error=error)
-
-    def _back_off(self, attempt: int, *, refused_by: str, error: Exception) -> None:
-        delay = min(self.max_backoff_s, 0.5 * 2**attempt) * (0.5 + random.random())
-        log.warning(f"{refused_by} refused the batch; pausing consumption", error=str(error)[:300],
-                    retry_in_s=round(delay, 2), attempt=attempt)
-        self._pause_for(delay)
-
-    def _pause_for(self, seconds: float) -> None:
-        """Paused partitions return nothing from poll(); polling keeps the group membership alive.
-
-        A rebalance inside one of these polls (the broker restarted, a member left) can assign
-        partitions that are not paused: they are paused before the next poll, and records a poll
-        returns meanwhile are read again later (the source seeks back to the first), never dropped.
-        Only what is assigned at the end is resumed (a revoked partition has no pause to lift)."""
-        paused = self.source.assignment()
-        self.source.pause(paused)
-        deadline = self.clock() + seconds
-        while self.clock() < deadline:
-            if newly := self.source.assignment() - paused:
-                self.source.pause(newly)
-                paused |= newly
-            stray = self.source.poll(timeout_ms=min(1000, max(1, int((deadline - self.clock()) * 1000))))
-            for partition, records in stray.items():
-                if records:
-                    self.source.seek(partition, records[0].offset)
-        self.source.resume(self.source.assignment())
+        self._backing.wait(attempt, refused_by="engine", error=error)
 
     def _observe(self, records: list[ConsumedRecord], letters: list[DeadLetter], started: float) -> None:
         now = time.time()
@@ -294,22 +260,10 @@ class IngestWorker:
             self.stats.first_progress_at = now - (self.clock() - started)
         metrics.BATCH_SECONDS.observe(self.clock() - started)
         self.stats.cpu_at_last_batch = time.process_time()
-        self._split_cpu()
+        self.stats.split_cpu(getattr(self.writer, "cpu_by_stage", {}))
         for record in records:
             if record.timestamp_ms:
                 metrics.VISIBLE_LAG.observe(max(0.0, now - record.timestamp_ms / 1000))
-
-    def _spent(self, stage: str, began: float) -> None:
-        self.stats.cpu_by_stage[stage] = self.stats.cpu_by_stage.get(stage, 0.0) + time.process_time() - began
-
-    def _split_cpu(self) -> None:
-        """The writer's stages (when it keeps them: `OrderStoreWriter`) beside decode; the rest of the
-        CPU since the first batch is "other" (polling, commits, dead letters, metrics, idle loop)."""
-        split = self.stats.cpu_by_stage
-        split.update(getattr(self.writer, "cpu_by_stage", {}))
-        split.pop("other", None)
-        split["other"] = max(0.0, self.stats.cpu_at_last_batch - (self.stats.cpu_at_first_batch or 0.0)
-                             - sum(split.values()))
 
     def _refresh_lag_and_health(self) -> None:
         assigned = self.source.assignment()
@@ -327,12 +281,3 @@ class IngestWorker:
         if self.health_file is not None:
             self.health_file.parent.mkdir(parents=True, exist_ok=True)
             self.health_file.write_bytes(orjson.dumps(self.stats.__dict__))
-
-
-def health_verdict(health: dict[str, Any], *, now: float, stall_after_s: float = 120.0) -> tuple[bool, str]:
-    """Healthy = polling recently, and not sitting on a backlog without progress."""
-    if now - float(health["last_poll_at"]) > 60:
-        return False, f"no poll for {now - float(health['last_poll_at']):.0f}s"
-    if int(health.get("lag", 0)) > 0 and now - float(health["last_progress_at"]) > stall_after_s:
-        return False, f"stalled: lag {health['lag']} and no progress for {now - float(health['last_progress_at']):.0f}s"
-    return True, f"ok: lag {health.get('lag', 0)}, {health.get('records', 0)} records processed"

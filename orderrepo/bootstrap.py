@@ -45,7 +45,7 @@ def topic_map(settings: Settings) -> TopicMap:
 
 def prepare_storage(settings: Settings, engine: SearchEngine) -> None:
     """Templates, index versions, aliases and topics: idempotent, safe beside running workers."""
-    install(engine, index_names(settings))
+    install(engine, index_names(settings), refresh_interval=settings.hot_refresh_interval)
     install_tier_storage(engine, TierNames(settings.index_prefix))  # after install: warm reuses the hot components
     topics = topic_map(settings)
     ensure_topics(settings.resolved_kafka_servers(), topics.all_topics(),
@@ -87,7 +87,11 @@ def build_worker(
     servers = settings.resolved_kafka_servers()
     consumer = make_consumer(servers, group_id=group_id or settings.consumer_group, topics=topics.source_topics(),
                              session_timeout_ms=settings.consumer_session_timeout_ms,
-                             heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4)
+                             heartbeat_interval_ms=settings.consumer_session_timeout_ms // 4,
+                             max_poll_records=settings.ingest_max_poll_records,
+                             fetch_max_bytes=settings.ingest_fetch_max_bytes,
+                             max_partition_fetch_bytes=settings.ingest_max_partition_fetch_bytes,
+                             fetch_max_wait_ms=settings.ingest_fetch_max_wait_ms)
     return IngestWorker(
         source=KafkaChangeSource(consumer),
         writer=admitted_writer(settings, engine),
@@ -97,6 +101,7 @@ def build_worker(
         health_file=health_file(settings, worker_index),
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
         decoder_options=decoder_options(settings),
+        trace_batches=settings.ingest_trace_batches,
     )
 
 

@@ -149,6 +149,29 @@ class Settings(BaseSettings):
                     "them back on their next change; 0 reads every order back (the worker's memory bound)",
     )
 
+    # --- the ingest worker's consumer (adapters/kafka_bus.py): memory per batch and freshness ---
+    # A poll hands the worker at most ingest_max_poll_records records; the batch, its decoded changes
+    # and its bulk bodies are the worker's largest transient memory (~25 KiB per record at peak), and
+    # a smaller batch is written (and visible) sooner. The fetch sizes bound the bytes the client
+    # buffers ahead of the worker; a record larger than them is still fetched (alone).
+    ingest_max_poll_records: int = Field(default=500, ge=1, le=100_000,
+                                         description="records per worker batch (memory and latency bound)")
+    ingest_fetch_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024,
+                                        description="bytes one fetch response may carry (all partitions)")
+    ingest_max_partition_fetch_bytes: int = Field(default=1024 * 1024, ge=16 * 1024,
+                                                  description="bytes one fetch may carry per partition")
+    ingest_fetch_max_wait_ms: int = Field(default=500, ge=0, le=10_000,
+                                          description="how long the broker holds a fetch when there is nothing "
+                                                      "new (new records answer it at once)")
+    hot_refresh_interval: str = Field(
+        default="1s", pattern=r"^\d+(ms|s)$",
+        description="how often the hot order and timeline indices make new writes searchable (the engine's "
+                    "refresh; shorter = fresher reads, more indexing work); applied by `templates install` and "
+                    "at worker start")
+    ingest_trace_batches: int = Field(default=0, ge=0, le=1_000_000,
+                                      description="keep the timings of this many recent batches and write them "
+                                                  "beside the health file on stop (freshness analysis; 0 = off)")
+
     # --- dead letters and the ingest worker's producer (ingest/dead_letter.py) ---
     # A dead-letter or ignored record embeds the original message only up to
     # dead_letter_embed_max_bytes; a larger original is pointed to by its source
