@@ -5,11 +5,12 @@ same code, so comparing the API's phase with the engine's phase measured the mac
 between the two phases as much as the API. Here the sides of a comparison (the API and the very
 engine requests it sends; PostgreSQL behind the same API and its statements sent directly) take
 turns on the same inputs:
-- `concurrency` clients in all; each takes the next input and sends it to every side, one side
-  after another, the side that goes first rotating with the input (no side always finds the
-  caches warmed by another). So at any moment `concurrency` requests are in flight in all, each
-  side has `concurrency / len(sides)` of them on average, and a moment of noise falls on every
-  side alike;
+- each client takes the next input and sends it to every side, one side after another, the side
+  that goes first rotating with the input (no side always finds the caches warmed by another), so
+  a moment of noise falls on every side alike. At level 1 there is one client: one request on the
+  machine at a time, the unloaded latency. At a level N > 1 there are N × len(sides) clients, so
+  each side has N requests in flight on average — "the API at 8 clients" means 8 concurrent
+  requests to the API, as in a phase of its own;
 - per side: p50/p95/p99 of its own latencies, and two rates: `qps` is the rate the side would
   serve alone at `concurrency` clients with the latencies it showed here (Little's law:
   clients ÷ mean latency; the name the capacity plan reads), `qps_shared` the rate it served
@@ -48,6 +49,11 @@ def turn_order(sides: Sequence[str], i: int) -> list[str]:
     return [*sides[start:], *sides[:start]]
 
 
+def clients_for(concurrency: int, sides: int) -> int:
+    """Clients that give each side `concurrency` requests in flight on average (level 1: one client)."""
+    return 1 if concurrency == 1 else concurrency * sides
+
+
 async def drive_paired(sides: Mapping[str, Call], *, concurrency: int, total: int) -> PairedSamples:
     """Send inputs 0..total-1 to every side (see the module docstring); an error of any side raises."""
     names = list(sides)
@@ -62,7 +68,7 @@ async def drive_paired(sides: Mapping[str, Call], *, concurrency: int, total: in
                 latencies[name][i] = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(clients_for(concurrency, len(names)))))
     return PairedSamples(latencies, time.perf_counter() - started, concurrency)
 
 

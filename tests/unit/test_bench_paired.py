@@ -171,3 +171,23 @@ def test_the_overhead_target_reads_the_paired_differences_when_the_sides_ran_int
     # the paired median (1.2), not the difference of the medians (5.0 − 1.0 = 4.0)
     assert (one["measured"], one["ratio"], one["holds"]) == ("+1.2 ms (paired, p99 of the differences +3.5 ms)",
                                                              0.8, True)
+
+
+def test_each_side_gets_the_level_in_flight_and_level_one_stays_alone() -> None:
+    in_flight = {"api": 0, "engine": 0}
+    peak = {"api": 0, "engine": 0, "all": 0}
+
+    def side(name: str):
+        async def call(i: int) -> None:
+            in_flight[name] += 1
+            peak[name] = max(peak[name], in_flight[name])
+            peak["all"] = max(peak["all"], sum(in_flight.values()))
+            await asyncio.sleep(0.002)
+            in_flight[name] -= 1
+        return call
+
+    asyncio.run(drive_paired({"api": side("api"), "engine": side("engine")}, concurrency=4, total=40))
+    assert peak["api"] >= 4 and peak["engine"] >= 4 and peak["all"] == 8
+    peak.update(api=0, engine=0, all=0)
+    asyncio.run(drive_paired({"api": side("api"), "engine": side("engine")}, concurrency=1, total=5))
+    assert peak == {"api": 1, "engine": 1, "all": 1}
