@@ -142,7 +142,7 @@ def ingest_run(
     from prometheus_client import start_http_server
 
     from ingest.supervisor import supervise
-    from orderrepo.bootstrap import connect_engine, prepare_storage, start_worker
+    from orderrepo.bootstrap import connect_engine, prepare_storage, start_worker, tune_collector
 
     settings = get_settings()
     count = processes or settings.ingest_processes
@@ -161,6 +161,7 @@ def ingest_run(
                           on_wait=lambda error, left: console.print(
                               f"[yellow]waiting for the broker and the engine[/] ({error}); giving up in {left:.0f}s"))
     worker.install_signal_handlers()
+    tune_collector(settings.ingest_gc_threshold)
     console.print(f"ingest worker {index} into {engine.info.kind} {engine.info.version} at {engine.info.url}")
     worker.run(idle_exit_s=idle_exit)
 
