@@ -31,6 +31,7 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any
@@ -97,7 +98,7 @@ class ColdStore:
 
     def __init__(self, root: str, *, codec: ColdCodec, storage_options: Mapping[str, str] | None = None,
                  row_group_rows: int = 1024, cache_parts: int = 32, cache_row_groups: int = 8,
-                 cache_rows: int = 2048, compression_level: int = 19) -> None:
+                 cache_rows: int = 2048, compression_level: int = 19, read_threads: int = 4) -> None:
         self.root = root.rstrip("/")
         self.codec = codec
         self.storage_options = dict(storage_options or {})
@@ -109,6 +110,8 @@ class ColdStore:
         self._groups = _Lru(cache_row_groups)
         self._rows = _Lru(cache_rows)  # (path, order id) -> decoded ColdRow
         self._lock = Lock()
+        self._pool = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="cold-read") if (
+            read_threads > 1) else None
 
     def _full(self, path: str) -> str:
         return f"{self._base}/{path}"
@@ -168,6 +171,16 @@ class ColdStore:
                 self._parts.remember(path, part)
         return part
 
+    def open_parts(self, paths: Iterable[str]) -> None:
+        """Open (and cache) the footers of `paths` ahead of reads, on the read threads: for a
+        caller that knows which parts it will read next."""
+        wanted = list(dict.fromkeys(paths))
+        if self._pool is None:
+            for path in wanted:
+                self._part(path)
+        else:
+            list(self._pool.map(self._part, wanted))
+
     def _row_group(self, path: str, group: int) -> _Group:
         with self._lock:
             read = self._groups.recall((path, group))
@@ -209,6 +222,18 @@ class ColdStore:
                     self._rows.remember((path, order_id), row)
             found.update(decoded)
         return found
+
+    def read_groups(self, groups: Mapping[tuple[str, int], Iterable[str]]) -> dict[str, ColdRow]:
+        """The named orders of several row groups ((part, row group) -> order ids), the groups
+        read at the same time on the store's read threads: a history page names one row group
+        per month with cold orders, and Arrow decodes a row group without holding the GIL, so
+        the parts of one page are opened and read side by side instead of one after another."""
+        wanted = [(path, group, list(ids)) for (path, group), ids in groups.items()]
+        if self._pool is None or len(wanted) < 2:
+            reads = [self.read(path, group, ids) for path, group, ids in wanted]
+        else:
+            reads = list(self._pool.map(lambda job: self.read(*job), wanted))
+        return {order_id: row for read in reads for order_id, row in read.items()}
 
     def read_all(self, path: str) -> list[ColdRow]:
         return [self.codec.decode(record) for record in self._table(path).to_pylist()]

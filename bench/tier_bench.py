@@ -192,7 +192,8 @@ def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, s
             skew.mover(thresholds_from(settings.tier)).locator.sync_from_hot()
             result["skewed_workload"] = {"orders_requested": skew_orders, **loaded, **skewed_workload(
                 skew.settings, skew.names, skew.cold, skew.mover(thresholds_from(settings.tier)),
-                reads=skew_reads, seed=seed)}
+                reads=skew_reads, seed=seed, bytes_per_order={
+                    tier: result[tier]["bytes_per_order"] for tier in ("hot", "warm", "cold") if tier in result})}
         finally:
             skew.drop()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -12,7 +12,11 @@ Measured on a scratch prefix whose closed orders the real mover moved to cold:
   document), the CPU its timeline costs when first asked for (never by a lookup), and
   the process CPU time per lookup (wall time on a loaded machine also holds other work);
 - customer history mixing tiers (`TierReader.customer_history`, 20 per page) for customers
-  with orders in more than one tier: first read of each customer (caches dropped) and again;
+  with orders in more than one tier: first read of each customer (caches dropped) and again,
+  and the first read taken apart step by step (`first_read_steps`: locator query, hot/warm
+  `_mget`, then per cold month on the page its part opened, its row group read, and the
+  page's cold orders rebuilt; the cold row groups of a page are read side by side in the
+  reader, one after another here so that each step is its own cost);
 - rehydration of one order to hot (`Mover.rehydrate`): until hot answers for it. The cold
   row it leaves behind is dropped by the next pass's sweep, timed separately (`sweep_ms`,
   one sweep for all the rehydrated orders' parts), because no reader waits for it.
@@ -26,12 +30,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from adapters.cold_rows import ColdCodec, ColdRow
 from adapters.cold_store import ColdStore
 from adapters.engine_settings import engine_config
 from adapters.search_engine import AsyncSearchEngine, SearchEngine
 from bench.measure import percentiles
 from retention.cold_sweep import sweep_cold
-from retention.locator import reference_query
+from retention.locator import customer_query, reference_query
 from retention.mover import Mover
 from retention.storage import TierNames
 from retention.tier_reader import TierReader
@@ -91,6 +96,59 @@ async def _histories(reader: TierReader, customers: list[str], *, forget: bool) 
     return {"ms": percentiles(wall), "cpu_ms": percentiles(cpu)}
 
 
+class _TimedCodec:
+    """The store's codec with the CPU its `decode` spends added up (the per-order step of a read)."""
+
+    def __init__(self, codec: ColdCodec) -> None:
+        self.codec = codec
+        self.schema, self.sort_by = codec.schema, codec.sort_by
+        self.dictionary_columns, self.read_columns = codec.dictionary_columns, codec.read_columns
+        self.cpu_ms = 0.0
+
+    def encode(self, row: ColdRow) -> dict[str, Any]:
+        return self.codec.encode(row)
+
+    def decode(self, record: dict[str, Any]) -> ColdRow:
+        started = time.process_time()
+        try:
+            return self.codec.decode(record)
+        finally:
+            self.cpu_ms += (time.process_time() - started) * 1000
+
+
+async def _history_steps(reader: TierReader, customers: list[str]) -> dict[str, Any]:
+    """Where a first history read goes, step by step, one page per customer from dropped caches,
+    each step alone and the cold ones on one thread (so each is its own cost): the locator query
+    and the hot/warm `_mget` (wall), then per cold month on the page: opening its part (footer),
+    reading its row group, and rebuilding the page's cold orders (process CPU)."""
+    codec = _TimedCodec(reader.cold.codec)
+    cold = ColdStore(reader.cold.root, codec=codec, read_threads=1)
+    steps: dict[str, list[float]] = {name: [] for name in (
+        "locator_query_ms", "hot_warm_mget_ms", "part_open_cpu_ms", "row_group_read_cpu_ms", "decode_cpu_ms")}
+    groups_per_page: list[float] = []
+    for key in customers:
+        started = time.perf_counter()
+        hits = (await reader.engine.search(reader.names.locator, customer_query([key], size=20)))["hits"]["hits"]
+        steps["locator_query_ms"].append((time.perf_counter() - started) * 1000)
+        entries = [hit["_source"] for hit in hits]
+        started = time.perf_counter()
+        await reader.fetch([e for e in entries if e["tier"] != "cold"])
+        steps["hot_warm_mget_ms"].append((time.perf_counter() - started) * 1000)
+        groups: dict[tuple[str, int], list[str]] = {}
+        for entry in (e for e in entries if e["tier"] == "cold"):
+            groups.setdefault((entry["location"], int(entry["row_group"] or 0)), []).append(entry["order_id"])
+        groups_per_page.append(len(groups))
+        started = time.process_time()
+        cold.open_parts(path for path, _ in groups)
+        steps["part_open_cpu_ms"].append((time.process_time() - started) * 1000)
+        codec.cpu_ms, started = 0.0, time.process_time()
+        cold.read_groups(groups)
+        steps["row_group_read_cpu_ms"].append((time.process_time() - started) * 1000 - codec.cpu_ms)
+        steps["decode_cpu_ms"].append(codec.cpu_ms)
+        cold.forget_cache()
+    return {"cold_months_per_page": percentiles(groups_per_page), **{k: percentiles(v) for k, v in steps.items()}}
+
+
 def mixed_customers(engine: SearchEngine, names: TierNames, *, limit: int = 200) -> list[str]:
     """Customer keys whose orders sit in more than one tier (a terms aggregation on the locator)."""
     body = {"size": 0, "aggs": {"customers": {"terms": {"field": "customer_keys", "size": 5000}, "aggs": {
@@ -111,7 +169,8 @@ async def reads(settings: Settings, names: TierNames, cold: ColdStore, refs: lis
         if customers:
             result["history_mixing_tiers"] = {
                 "customers": len(customers), "first_read": await _histories(reader, customers, forget=True),
-                "again": await _histories(reader, customers, forget=False)}
+                "again": await _histories(reader, customers, forget=False),
+                "first_read_steps": await _history_steps(reader, customers)}
         return result
     finally:
         await engine.close()

@@ -23,14 +23,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.cold_store import ColdStore
 from adapters.engine_settings import engine_config
 from adapters.search_engine import AsyncSearchEngine
-from retention.locator import Locator
+from bench.tier_rest import rest_sweep, shortest_rest_within
+from order_domain.tier_policy import OrderFacts
+from retention.locator import Locator, facts_of
 from retention.mover import Mover
 from retention.read_recorder import ReadRecorder
 from retention.storage import TierNames
@@ -61,6 +63,7 @@ class Population:
     busy: list[str]
     old: list[str]
     busy_weights: list[float]
+    facts: dict[str, OrderFacts] = field(default_factory=dict)  # locator facts when the workload starts
 
     def draw(self, rng: random.Random, reads: int) -> list[Read]:
         """`reads` (role, bucket, order id) triples from the mix above."""
@@ -81,16 +84,18 @@ class Population:
 def population(locator: Locator, *, now: datetime, seed: int, recent_days: int = 30) -> Population:
     """Orders by age, from the locator (streamed); busy = a fixed 2 % of the old ones."""
     recent, old = [], []
+    facts: dict[str, OrderFacts] = {}
     cutoff = (now - timedelta(days=recent_days)).isoformat()
     for page in locator.scan({"match_all": {}}):
         for hit in page:
+            facts[hit["_id"]] = facts_of(hit["_source"])
             placed = hit["_source"].get("placed_at") or ""
             (recent if placed >= cutoff else old).append(hit["_id"])
     if not recent or not old:
         raise ValueError(f"the skewed workload needs orders both newer and older than {recent_days} days "
                          f"(found {len(recent)} and {len(old)}): load more orders (1,000 or more)")
     busy = random.Random(seed).sample(old, max(1, len(old) // 50))
-    return Population(recent, busy, old, [1 / (rank + 1) for rank in range(len(busy))])
+    return Population(recent, busy, old, [1 / (rank + 1) for rank in range(len(busy))], facts)
 
 
 async def _replay(reader: TierReader, reads: list[Read], seen: set[str]) -> Counter[Served]:
@@ -140,13 +145,20 @@ def _shares(served: Counter[Served]) -> dict[str, Any]:
 
 
 def skewed_workload(settings: Settings, names: TierNames, cold: ColdStore, mover: Mover, *,
-                    reads: int, seed: int) -> dict[str, Any]:
-    """Train on measured reads, run one pass, replay fresh reads: which tier served them."""
+                    reads: int, seed: int, bytes_per_order: dict[str, float] | None = None) -> dict[str, Any]:
+    """Train on measured reads, run one pass, replay fresh reads: which tier served them; then
+    the same draws through the policy model for other warm rests (`bench.tier_rest`), with
+    storage per order when each tier's `bytes_per_order` (hot, warm, cold) is given."""
     people = population(mover.locator, now=datetime.now(UTC), seed=seed)
+    draws = people.draw(random.Random(seed), reads), people.draw(random.Random(seed + 1), reads)
     seen: set[str] = set()
-    training = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed), reads), seen))
+    training = asyncio.run(_phase(settings, names, cold, mover, draws[0], seen))
+    passed_at = mover.clock()
     moved = mover.run_pass()
-    measured = asyncio.run(_phase(settings, names, cold, mover, people.draw(random.Random(seed + 1), reads), seen))
+    measured = asyncio.run(_phase(settings, names, cold, mover, draws[1], seen))
+    sweep = rest_sweep(people.facts, *draws, thresholds=mover.thresholds, now=passed_at,
+                       bytes_per_order=bytes_per_order)
     return {"reads_per_phase": reads, "orders": {"recent": len(people.recent), "busy_old": len(people.busy),
                                                  "old": len(people.old)},
-            "training": _shares(training), "pass": moved.as_dict(), "measured": _shares(measured)}
+            "training": _shares(training), "pass": moved.as_dict(), "measured": _shares(measured),
+            "rest_sweep": sweep, "rest_within_1pct": shortest_rest_within(sweep, 0.01)}

@@ -161,10 +161,7 @@ class TierReader:
         return out
 
     def _read_cold(self, groups: dict[tuple[str, int], list[str]]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for (path, group), ids in groups.items():
-            out.update({i: _answer(row.document) for i, row in self.cold.read(path, group, ids).items()})
-        return out
+        return {i: _answer(row.document) for i, row in self.cold.read_groups(groups).items()}
 
     def _served(self, order: TieredOrder) -> TieredOrder:
         if self.recorder is not None:

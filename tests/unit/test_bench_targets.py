@@ -90,6 +90,8 @@ def test_tier_targets() -> None:
         ("≥ 99% of storefront reads served from hot", True), ("≤ 1% of all reads touch cold", False)]
     assert [c["ratio"] for c in checks[2:]] == [1.2, 0.25, 0.8, 1.25, 1.002, 1.47]
     assert checks[-1]["measured"] == "1.47%"
+    tiers["skewed_workload"]["rest_within_1pct"] = 270
+    assert tier_checks(tiers)[-1]["measured"] == "1.47% (model: ≤ 1% from COLD_AFTER_IDLE_DAYS=270)"
 
 
 def test_a_tier_run_without_the_latency_phases_checks_storage_only() -> None:

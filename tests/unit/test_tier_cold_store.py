@@ -134,3 +134,22 @@ def test_a_read_decodes_only_the_codec_read_columns_and_only_the_wanted_rows(tmp
     assert sorted(store._groups[(written.path, 0)].table.column_names) == sorted(TypedOrderCodec.read_columns)
     assert set(store.read(written.path, 0, ["o001", "o006"])) == {"o001", "o006"}
     assert sorted(codec.decoded) == ["o001", "o003", "o005", "o006"]  # the cached row is not decoded again
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_page_reads_the_row_groups_of_several_parts_at_once(tmp_path: Path, threads: int) -> None:
+    store = ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=4, read_threads=threads)
+    march, april = store.write_part("2025.03", _rows(10)), store.write_part("2025.04", _rows(6))
+    assert march is not None and april is not None
+    wanted: dict[tuple[str, int], list[str]] = {}
+    for part, ids in ((march, ["o001", "o004", "o009"]), (april, ["o002", "o005"])):
+        for order_id in ids:
+            wanted.setdefault((part.path, part.row_groups[order_id]), []).append(order_id)
+    assert len(wanted) >= 3  # three row groups or more, in two parts
+    wanted[next(iter(wanted))].append("absent")
+    found = store.read_groups(wanted)
+    assert sorted(found) == ["o001", "o002", "o004", "o005", "o009"]
+    assert {i: row.document["lines"][0]["sku"] for i, row in found.items()} == {
+        "o001": "S1", "o002": "S2", "o004": "S4", "o005": "S5", "o009": "S9"}
+    assert {key[0] for key in store._groups} == {march.path, april.path}
+    assert store.read_groups({}) == {}
