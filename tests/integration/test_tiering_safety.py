@@ -25,7 +25,7 @@ from retention.mover import Mover
 from retention.storage import ensure_warm_index
 from retention.write_gate import WriteGate
 from settings import Settings
-from tests.integration.tiering_support import (T0, Clock, census, ingest, make_mover, order_changes, order_id,
+from tests.integration.tiering_support import (T0, THRESHOLDS, Clock, census, ingest, make_mover, order_changes, order_id,
                                                two_month_store)
 
 pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # mover: guarded steps, cleanup
@@ -69,6 +69,7 @@ def _assert_every_order_answered_once(engine: SearchEngine, mover: Mover, truth:
 def _mover_process(settings: Settings, cold_root: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ORDERREPO_INDEX_PREFIX": settings.index_prefix, "ORDERREPO_TIER_COLD_PATH": str(cold_root),
            "ORDERREPO_TIER_MOVE_BATCH": "15", "ORDERREPO_TIER_COLD_ROW_GROUP_ROWS": "16",
+           "ORDERREPO_TIER_COLD_AFTER_IDLE_DAYS": str(THRESHOLDS.cold_after_idle_days),  # the population's design
            "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(),
            "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka_servers()}
     return subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "retention", "run"], env=env,
@@ -128,7 +129,8 @@ def test_rehydrations_killed_at_random_points_leave_one_answering_tier_and_a_pas
     cold = sorted(i for i, e in census(engine, observer)["entries"].items() if e["tier"] == "cold")
     assert len(cold) >= 30
     env = {**os.environ, "ORDERREPO_INDEX_PREFIX": isolated.index_prefix, "ORDERREPO_TIER_COLD_PATH": str(cold_root),
-           "ORDERREPO_TIER_MOVE_BATCH": "5", "ORDERREPO_ENGINE_URL": isolated.resolved_engine_url()}
+           "ORDERREPO_TIER_MOVE_BATCH": "5", "ORDERREPO_ENGINE_URL": isolated.resolved_engine_url(),
+           "ORDERREPO_TIER_COLD_AFTER_IDLE_DAYS": str(THRESHOLDS.cold_after_idle_days)}
     rng = random.Random(29)
     for _ in range(3):
         process = subprocess.Popen([sys.executable, "-c", _REHYDRATE, *cold], env=env,
