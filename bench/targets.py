@@ -147,6 +147,15 @@ def _p99_under(target: str, figures: dict[str, Any] | None, limit: float) -> lis
     return [Check(target, f"{p99:.1f} ms", round(p99 / limit, 2), p99 < limit)]
 
 
+def cold_size_checks(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cold ≤ 1/30 of hot bytes per order at each size of `bench.cold_size_bench`."""
+    return [asdict(Check(f"cold bytes per order ≤ 1/30 of hot ({size['orders_requested']:,} orders)",
+                         f"{size['cold']['bytes_per_order']} vs {size['hot']['bytes_per_order']} B "
+                         f"(1/{size['ratios']['hot_over_cold']})",
+                         size["ratios"]["cold_over_hot"], size["ratios"]["cold_over_hot"] <= 1 / 30))
+            for size in sizes]
+
+
 def tier_latency_checks(tiers: dict[str, Any]) -> list[Check]:
     """Cold lookups (fresh process, warm caches), histories mixing tiers, rehydration (`bench.tier_latency`)."""
     lookups, history = tiers.get("cold_lookup_by_reference") or {}, tiers.get("history_mixing_tiers") or {}

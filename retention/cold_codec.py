@@ -2,7 +2,9 @@
 
 A cold order is stored as what it is made of: its events, as typed columns (timestamps as
 UTC datetimes, amounts as integers in minor units with their scale, enums as strings that
-Parquet dictionary-encodes), each with the instant its timeline document was indexed.
+Parquet dictionary-encodes), each with the instant its timeline document was indexed. An event
+stores only what the row does not already say: not the row's order id, and its id and source version cut by
+`retention.cold_event_forms` (`id_form` + the id's rest, `version_from_time`).
 The order document and its timeline are a pure function of the set of its events (the
 repository's merge and timeline rules), so they are not stored twice: they are recomputed
 when the order is read, the timeline only when first asked for (a lookup or a history page
@@ -33,6 +35,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from adapters.cold_rows import ColdRow
+from retention.cold_event_forms import event_id, id_form, source_version, version_form
 from order_domain.merge import State, apply_change, initial_state
 from order_domain.model import OrderChange
 from order_domain.significance import TimelineEntry, timeline_entry_id
@@ -65,7 +68,8 @@ def arrow_type(annotation: Any) -> pa.DataType:
     raise TypeError(f"no Arrow type for {annotation!r}")
 
 
-EVENT = pa.struct([("indexed_at", UTC_MICROS), ("change", arrow_type(OrderChange))])
+EVENT = pa.struct([("indexed_at", UTC_MICROS), ("id_form", pa.string()), ("version_from_time", pa.bool_()),
+                   ("change", arrow_type(OrderChange))])
 SCHEMA = pa.schema([
     ("customer_key", pa.string()), ("order_id", pa.string()), ("customer_keys", pa.list_(pa.string())),
     ("channel", CATEGORY), ("status", CATEGORY), ("placed_at", UTC_MICROS), ("updated_at", UTC_MICROS),
@@ -232,10 +236,28 @@ def encode(row: ColdRow) -> dict[str, Any]:
     if derivation is None or not _reproduced(derivation, row.document, row.timeline):
         return {**summary, "events": [], "document_json": orjson.dumps(row.document).decode(),
                 "timeline_json": orjson.dumps(row.timeline).decode()}
-    stored = [{"indexed_at": at, "change": _to_arrow(change.model_dump(exclude={"order_id"}))}
-              for change, at in derivation.events]  # the row's order id is not repeated per event
-    stored.sort(key=lambda e: (e["change"]["occurred_at"], e["change"]["event_id"]))
+    events = sorted(derivation.events, key=lambda event: (event[0].occurred_at, event[0].event_id))
+    stored = [_stored_event(change, at) for change, at in events]
     return {**summary, "events": stored, "document_json": None, "timeline_json": None}
+
+
+def _stored_event(change: OrderChange, indexed_at: datetime) -> dict[str, Any]:
+    """One event as stored: without the row's order id, its id and version cut to what the row
+    does not already say (`retention.cold_event_forms`)."""
+    from_time, version = version_form(change.source_version, change.occurred_at)
+    form, rest = id_form(change.event_id, change.order_id, change.source_version)
+    stored = _to_arrow(change.model_dump(exclude={"order_id"}))
+    return {"indexed_at": indexed_at, "id_form": form, "version_from_time": from_time,
+            "change": {**stored, "event_id": rest, "source_version": version}}
+
+
+def _event(stored: dict[str, Any], order_id: str) -> OrderChange:
+    """The event `_stored_event` was given."""
+    change = _from_arrow(stored["change"])
+    version = source_version(bool(stored.get("version_from_time")), change["source_version"], change["occurred_at"])
+    return OrderChange.model_validate({**change, "order_id": order_id, "source_version": version,  # no form
+                                       "event_id": event_id(stored.get("id_form"), change["event_id"],  # (older
+                                                            order_id, version)})  # parts): stored whole
 
 
 def decode(record: dict[str, Any]) -> ColdRow:
@@ -244,8 +266,7 @@ def decode(record: dict[str, Any]) -> ColdRow:
     if record["document_json"] is not None:
         document, timeline = orjson.loads(record["document_json"]), orjson.loads(record["timeline_json"])
         return ColdRow(record["order_id"], record["customer_key"], document.get("placed_at"), document, timeline)
-    events = [(OrderChange.model_validate({**_from_arrow(e["change"]), "order_id": record["order_id"]}),
-               e["indexed_at"]) for e in record["events"]]
+    events = [(_event(e, record["order_id"]), e["indexed_at"]) for e in record["events"]]
     document = derive_document(record["order_id"], events, record["indexed_at"])
     return ColdRow(record["order_id"], record["customer_key"], document.get("placed_at"), document,
                    partial(derive_timeline, events))
