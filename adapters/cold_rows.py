@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import pyarrow as pa
+from adapters.deferred_import import deferred
+
+pa = deferred("pyarrow")
 
 
 class ColdRow:

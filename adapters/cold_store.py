@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
-import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
-
 from adapters.cold_rows import ColdCodec, ColdRow
+from adapters.deferred_import import deferred
+
+pl = deferred("polars")
+pa = deferred("pyarrow")
+pc = deferred("pyarrow.compute")
+pafs = deferred("pyarrow.fs")
+pq = deferred("pyarrow.parquet")
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,15 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial, reduce
+from functools import cache, partial, reduce
 from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import orjson
-import pyarrow as pa
 from pydantic import BaseModel
 
 from adapters.cold_rows import ColdRow
+from adapters.deferred_import import deferred
 from retention.cold_event_forms import event_id, id_form, source_version, version_form
 from order_domain.merge import State, apply_change, initial_state
 from order_domain.model import OrderChange
@@ -42,11 +42,25 @@ from order_domain.significance import TimelineEntry, timeline_entry_id
 from order_domain.stored_forms import event_document, order_document
 from order_domain.timeline import event_set, replay
 
+pa = deferred("pyarrow")
+
 DERIVED_FIELDS = ("search", "facts")  # recomputed when an order leaves cold (`retention.copies`)
 
-UTC_MICROS = pa.timestamp("us", tz="UTC")
-MONEY = pa.struct([("minor", pa.int64()), ("scale", pa.int8())])  # amount = minor * 10**-scale
-CATEGORY = pa.dictionary(pa.int32(), pa.string())
+
+@cache
+def utc_micros() -> pa.DataType:
+    return pa.timestamp("us", tz="UTC")
+
+
+@cache
+def money() -> pa.DataType:
+    """amount = minor * 10**-scale"""
+    return pa.struct([("minor", pa.int64()), ("scale", pa.int8())])
+
+
+@cache
+def category() -> pa.DataType:
+    return pa.dictionary(pa.int32(), pa.string())
 
 
 def arrow_type(annotation: Any) -> pa.DataType:
@@ -61,21 +75,39 @@ def arrow_type(annotation: Any) -> pa.DataType:
         return pa.list_(arrow_type(get_args(annotation)[0]))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return pa.struct([(name, arrow_type(field.annotation)) for name, field in annotation.model_fields.items()])
-    simple = {bool: pa.bool_(), int: pa.int64(), Decimal: MONEY, datetime: UTC_MICROS, str: pa.string()}
+    simple = {bool: pa.bool_(), int: pa.int64(), Decimal: money(), datetime: utc_micros(), str: pa.string()}
     for python_type, arrow in simple.items():
         if isinstance(annotation, type) and issubclass(annotation, python_type):
             return arrow
     raise TypeError(f"no Arrow type for {annotation!r}")
 
 
-EVENT = pa.struct([("indexed_at", UTC_MICROS), ("id_form", pa.string()), ("version_from_time", pa.bool_()),
-                   ("change", arrow_type(OrderChange))])
-SCHEMA = pa.schema([
-    ("customer_key", pa.string()), ("order_id", pa.string()), ("customer_keys", pa.list_(pa.string())),
-    ("channel", CATEGORY), ("status", CATEGORY), ("placed_at", UTC_MICROS), ("updated_at", UTC_MICROS),
-    ("total", MONEY), ("indexed_at", UTC_MICROS), ("events", pa.list_(EVENT)),
-    ("document_json", pa.string()), ("timeline_json", pa.string()),
-])
+@cache
+def event_type() -> pa.DataType:
+    return pa.struct([("indexed_at", utc_micros()), ("id_form", pa.string()), ("version_from_time", pa.bool_()),
+                      ("change", arrow_type(OrderChange))])
+
+
+@cache
+def cold_schema() -> pa.Schema:
+    return pa.schema([
+        ("customer_key", pa.string()), ("order_id", pa.string()), ("customer_keys", pa.list_(pa.string())),
+        ("channel", category()), ("status", category()), ("placed_at", utc_micros()), ("updated_at", utc_micros()),
+        ("total", money()), ("indexed_at", utc_micros()), ("events", pa.list_(event_type())),
+        ("document_json", pa.string()), ("timeline_json", pa.string()),
+    ])
+
+
+_ARROW_CONSTANTS = {"UTC_MICROS": utc_micros, "MONEY": money, "CATEGORY": category, "EVENT": event_type,
+                    "SCHEMA": cold_schema}
+
+
+def __getattr__(name: str) -> Any:
+    """The Arrow types as module constants (`from retention.cold_codec import SCHEMA`), built on first
+    use: importing the codec must not load pyarrow (`adapters.deferred_import`)."""
+    if name in _ARROW_CONSTANTS:
+        return _ARROW_CONSTANTS[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _to_arrow(value: Any) -> Any:
@@ -279,10 +311,13 @@ def _entry_id(entry: dict[str, Any]) -> str:
 class TypedOrderCodec:
     """`encode`/`decode` as the `adapters.cold_rows.ColdCodec` the store is given."""
 
-    schema = SCHEMA
     sort_by = ("customer_key", "order_id")
     dictionary_columns = ("channel", "status")
     read_columns = ("customer_key", "order_id", "indexed_at", "events", "document_json", "timeline_json")
+
+    @property
+    def schema(self) -> pa.Schema:
+        return cold_schema()
 
     def encode(self, row: ColdRow) -> dict[str, Any]:
         return encode(row)
