@@ -93,8 +93,12 @@ class EngineOrderReader:
         return await self._orders(q.search_query(text, caller, filters=filters, page=page), page)
 
     async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:
-        hits = (await self.engine.search(self.names.events, q.timeline_query(order_id, size=limit)))["hits"]["hits"]
-        return TimelineHits(order_id, [hit["_source"] for hit in hits], self.tier)
+        return self.timeline_hits(order_id, await self.engine.search(self.names.events,
+                                                                     q.timeline_query(order_id, size=limit)))
+
+    def timeline_hits(self, order_id: str, answer: dict[str, Any]) -> TimelineHits:
+        """An engine answer to `queries.timeline_query` (sent here or batched by the caller)."""
+        return TimelineHits(order_id, [hit["_source"] for hit in answer["hits"]["hits"]], self.tier)
 
     async def as_of(self, order_id: str, at: datetime) -> StoredOrder | None:
         hits = (await self.engine.search(self.names.events, q.as_of_query(order_id, at)))["hits"]["hits"]
