@@ -10,7 +10,8 @@
   over every tier (the identity graph: `retention.identity_links`), ask the same way, then merge
   both sorted pages into one newest-first sequence whose cursor stays the API's
   (`query_api.tier_merge`); timelines and as-of replays read the tier the locator names (hot
-  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once.
+  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once
+  (asked by global id, in the lookup's own round trip: `find_with_timeline`).
 - Free-text search and the analysts' order lists cover hot + warm, screened in the same round trip
   (`together.MOVES`); `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
