@@ -223,12 +223,13 @@ def traffic_publish(
 def api(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000, min=1, max=65535),
-    workers: int = typer.Option(1, min=1, max=64),
+    workers: int | None = typer.Option(None, min=1, max=64, help="default: ORDERREPO_API_WORKERS"),
 ) -> None:
     """Serve the query API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("query_api.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("query_api.app:create_app", factory=True, host=host, port=port,
+                workers=workers or get_settings().api_workers,
                 log_config=None, access_log=False)
 
 

@@ -10,6 +10,7 @@ so the API needs no second timing middleware.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from settings.log_setup import get_logger
 
 log = get_logger("query_api.access")
+_LEVEL = logging.getLogger("query_api.access")  # the stdlib logger behind `log`, whose level decides
 RequestObserver = Callable[[str, int, float], None]  # (route template, status, seconds)
 
 
@@ -49,7 +51,8 @@ class AccessLog:
             await self.app(scope, receive, observed)
         finally:
             seconds, route = time.perf_counter() - started, route_template(scope)
-            log.info("request", method=scope["method"], route=route, status=status, bytes=sent,
-                     ms=round(seconds * 1000, 1))
+            if _LEVEL.isEnabledFor(logging.INFO):  # below the level, skip structlog's processors entirely
+                log.info("request", method=scope["method"], route=route, status=status, bytes=sent,
+                         ms=round(seconds * 1000, 1))
             if self.observe is not None:
                 self.observe(route, status, seconds)

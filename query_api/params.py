@@ -23,7 +23,6 @@ from fastapi import Depends, HTTPException, Query, Request
 from pydantic import AfterValidator
 
 from order_domain.model import Channel, OrderStatus
-from query_api.deps import SettingsDep
 from query_api.read_port import OrderFilter, PageRequest, SortKey
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
@@ -116,13 +115,14 @@ def query_scope(request: Request) -> str:
 
 
 async def page_request(
-    request: Request, settings: SettingsDep,
+    request: Request,
     size: Annotated[int, Query(ge=1, le=1000, description="items per page (at most ORDERREPO_API_MAX_PAGE_SIZE)")] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page of the "
                                         "same query (same path and filters); anything else answers 400")] = None,
 ) -> CursorPage:
-    if size > settings.api_max_page_size:
-        raise HTTPException(400, f"size must be between 1 and {settings.api_max_page_size}")
+    largest = request.app.state.settings.api_max_page_size  # read here: one dependency less per request
+    if size > largest:
+        raise HTTPException(400, f"size must be between 1 and {largest}")
     key, scope = request.app.state.cursor_key, query_scope(request)
     after = decode_cursor(cursor, key=key, scope=scope) if cursor else None
     return CursorPage(size=size, after=after, key=key, scope=scope)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import types
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -62,8 +63,32 @@ def _to_utc(metadata: list[Any]) -> bool:
     return bool(validators)
 
 
+@lru_cache(maxsize=8192)
+def _money_text(text: str) -> str:
+    return str(Decimal(text))
+
+
 def _money(value: Any) -> str:
+    if type(value) is str:
+        return _money_text(value)
     return str(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def _instant_converter(utc: bool) -> Convert:
+    """A stored instant (text, as the engine answers) to its JSON form, cached per distinct text."""
+    def convert(value: Any) -> str:
+        return _instant_text(value, utc) if type(value) is str else instant(value, utc=utc)
+    return convert
+
+
+@dataclass(frozen=True)
+class _Each:
+    """A list's converter: `item` applied to every element but None (inlined by the generated code)."""
+
+    item: Convert
+
+    def __call__(self, values: Any) -> list[Any]:
+        return [self.item(v) if v is not None else v for v in values]
 
 
 def _converter(annotation: Any, *, utc: bool = False) -> Convert | None:
@@ -77,11 +102,11 @@ def _converter(annotation: Any, *, utc: bool = False) -> Convert | None:
         return _converter(members[0], utc=utc) if len(members) == 1 else None  # scalar unions: as stored
     if origin in (list, tuple):
         item = _converter(get_args(annotation)[0])
-        return None if item is None else lambda values: [item(v) if v is not None else v for v in values]
+        return None if item is None else _Each(item)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return projection(annotation)
     if annotation is datetime:
-        return lambda value: instant(value, utc=utc)
+        return _instant_converter(utc)
     if annotation is Decimal:
         return _money
     return None
@@ -105,33 +130,32 @@ def _default(model: type[BaseModel], name: str) -> tuple[Callable[[], Any], Any]
 @lru_cache(maxsize=None)
 def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -> Projection:
     """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default.
-    Fields copied as stored with a scalar default take the fast path (one `dict.get` each)."""
-    plain: list[tuple[str, Any]] = []
-    converted: list[tuple[str, Convert | None, Callable[[], Any]]] = []
-    hidden_defaults: list[tuple[str, Callable[[], Any]]] = []
-    for name, info in model.model_fields.items():
-        factory, scalar = _default(model, name)
-        convert = None if name in hidden else _converter(info.annotation, utc=_to_utc(info.metadata))
-        if name in hidden:
-            hidden_defaults.append((name, factory))
-        elif convert is None and scalar is not _ABSENT:
-            plain.append((name, scalar))
-        else:
-            converted.append((name, convert, factory))
 
-    def project(document: dict[str, Any]) -> dict[str, Any]:
-        get = document.get
-        answer = {name: get(name, default) for name, default in plain}
-        for name, convert, factory in converted:
-            value = get(name, _ABSENT)
-            if value is _ABSENT:
-                answer[name] = factory()
-            else:
-                answer[name] = convert(value) if convert is not None and value is not None else value
-        for name, factory in hidden_defaults:
-            answer[name] = factory()
-        return answer
-
+    Generated once as one function per (model, hidden set): a single dict display with one entry per
+    declared field (a field copied as stored with a scalar default is one `dict.get`), so an answer
+    costs no interpretation of a field list per document."""
+    namespace: dict[str, Any] = {"ABSENT": _ABSENT}
+    entries = [_entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
+               for index, (name, info) in enumerate(model.model_fields.items())]
+    source = f"def project(document):\n    get = document.get\n    return {{{', '.join(entries)}}}\n"
+    exec(compile(source, f"<projection of {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own text
+    project: Projection = namespace["project"]
     return project
 
 
+def _entry(model: type[BaseModel], name: str, info: Any, *, hidden: bool, index: int,
+           namespace: dict[str, Any]) -> str:
+    """One `'name': expression` of the generated dict display (values bound in `namespace` by position)."""
+    factory, scalar = _default(model, name)
+    key = repr(name)
+    namespace[f"d{index}"], namespace[f"f{index}"] = scalar, factory
+    default = f"d{index}" if scalar is not _ABSENT else f"f{index}()"
+    if hidden:
+        return f"{key}: {default}"
+    convert = _converter(info.annotation, utc=_to_utc(info.metadata))
+    if convert is None:
+        return f"{key}: get({key}, d{index})" if scalar is not _ABSENT else \
+            f"{key}: f{index}() if (v := get({key}, ABSENT)) is ABSENT else v"
+    namespace[f"c{index}"] = convert.item if isinstance(convert, _Each) else convert
+    converted = f"[c{index}(x) if x is not None else x for x in v]" if isinstance(convert, _Each) else f"c{index}(v)"
+    return f"{key}: {default} if (v := get({key}, ABSENT)) is ABSENT else (None if v is None else {converted})"

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from order_domain.merge import merge_all
 from order_domain.timeline import event_set
@@ -82,8 +82,10 @@ class TimelineHits:
     tier: Tier
 
 
-@dataclass(frozen=True)
-class SalesRow:
+class SalesRow(TypedDict):
+    """One row of a sales answer, a plain dict: an answer holds hundreds, and JSON writes dicts
+    several times faster than it builds and writes dataclass instances."""
+
     period: str
     channel: str
     orders: int
@@ -168,6 +170,31 @@ class OrderReader(Protocol):
     def export_timeline(self, filters: TimelineFilter, *, limit: int | None) -> Pages:
         """Timeline entries in pages, ordered by entry id, from one consistent view."""
         ...
+
+
+@runtime_checkable
+class TimelineLookup(Protocol):
+    """An optional capability of a reader: a reference lookup and, in the same round trip, the
+    timeline of the order whose global id is the reference as its hot tier holds it. That timeline
+    is the answer only when the lookup shows exactly that order, from hot (`lookup_and_timeline`)."""
+
+    async def find_with_timeline(self, reference: str, caller: Caller, *,
+                                 limit: int) -> tuple[list[StoredOrder], TimelineHits | None]: ...
+
+
+async def lookup_and_timeline(reader: OrderReader, reference: str, caller: Caller, *,
+                              limit: int) -> tuple[list[StoredOrder], TimelineHits | None]:
+    """`find_by_reference`, with the timeline read alongside when the reader can (else None)."""
+    if isinstance(reader, TimelineLookup):
+        return await reader.find_with_timeline(reference, caller, limit=limit)
+    return await reader.find_by_reference(reference, caller), None
+
+
+def timeline_of(order: StoredOrder, early: TimelineHits | None) -> TimelineHits | None:
+    """The early timeline when it is the one `reader.timeline(order, tier=order.tier)` would read."""
+    if early is not None and order.tier is Tier.HOT and early.order_id == order.document["order_id"]:
+        return early
+    return None
 
 
 def state_from_entries(entries: list[dict[str, Any]]) -> dict[str, Any] | None:

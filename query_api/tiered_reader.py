@@ -10,7 +10,8 @@
   over every tier (the identity graph: `retention.identity_links`), ask the same way, then merge
   both sorted pages into one newest-first sequence whose cursor stays the API's
   (`query_api.tier_merge`); timelines and as-of replays read the tier the locator names (hot
-  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once.
+  when it has no entry yet), and a timeline of an order just answered from hot reads hot at once
+  (asked by global id, in the lookup's own round trip: `find_with_timeline`).
 - Free-text search and the analysts' order lists cover hot + warm, screened in the same round trip
   (`together.MOVES`); `include_cold` adds cold orders an exact reference
   names (a locator term lookup + one Parquet row group per match), on the first page only.
@@ -64,14 +65,15 @@ class TieredOrderReader:
                 self.recorder.record(item.document["order_id"], item.tier)
 
     async def _together(self, engine_body: dict[str, Any], cold_body: dict[str, Any], where: dict[str, Any],
-                        page: PageRequest | None = None) -> tuple[OrderHits, list[dict[str, Any]], int]:
-        """Hot + warm hits (screened), cold locator hits and their total: one engine round trip
-        (`query_api.together`)."""
-        engine, cold, located, moves = await search_together(self.engine_tiers.engine, [
+                        page: PageRequest | None = None, *, also: list[tuple[str, dict[str, Any]]] | None = None
+                        ) -> tuple[OrderHits, list[dict[str, Any]], int, list[dict[str, Any]]]:
+        """Hot + warm hits (screened), cold locator hits, their total and the answers to `also`: one
+        engine round trip (`query_api.together`)."""
+        engine, cold, located, moves, *extra = await search_together(self.engine_tiers.engine, [
             (self.engine_tiers.names.orders, engine_body), (self.cold.locator, cold_body), (self.cold.locator, where),
-            (self.cold.locator, MOVES)])
+            (self.cold.locator, MOVES), *(also or [])])
         hits = await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, located, moves))
-        return hits, cold["hits"]["hits"], int(cold["hits"]["total"]["value"])
+        return hits, cold["hits"]["hits"], int(cold["hits"]["total"]["value"]), extra
 
     async def _screened(self, body: dict[str, Any], page: PageRequest) -> OrderHits:
         """Hot + warm hits of one order query, screened with the `MOVES` answer of the same round trip."""
@@ -80,18 +82,32 @@ class TieredOrderReader:
         return await self.engine_tiers.order_hits(engine, page, screen=LocatorScreen(self.cold.tiers, None, moves))
 
     async def find_by_reference(self, reference: str, caller: Caller) -> list[StoredOrder]:
-        engine, hits, _ = await self._together(q.reference_query(reference, caller),
-                                               cold_tier.reference_query(reference, caller),
-                                               where_by_reference(reference))
+        return (await self._by_reference(reference, caller))[0]
+
+    async def find_with_timeline(self, reference: str, caller: Caller, *,
+                                 limit: int) -> tuple[list[StoredOrder], port.TimelineHits | None]:
+        """`find_by_reference`, and in the same round trip the hot timeline of the order whose global
+        id is `reference` (`port.TimelineLookup`)."""
+        if self.hot is None:
+            return await self.find_by_reference(reference, caller), None
+        events = (self.hot.names.events, q.timeline_query(reference, size=limit))
+        found, extra = await self._by_reference(reference, caller, also=[events])
+        return found, self.hot.timeline_hits(reference, extra[0])
+
+    async def _by_reference(self, reference: str, caller: Caller, *, also: list[tuple[str, dict[str, Any]]] | None
+                            = None) -> tuple[list[StoredOrder], list[dict[str, Any]]]:
+        engine, hits, _, extra = await self._together(q.reference_query(reference, caller),
+                                                      cold_tier.reference_query(reference, caller),
+                                                      where_by_reference(reference), also=also)
         cold = await self.cold.by_reference(hits, reference, caller)
         found = _newest_first(engine.items + cold)[:port.MAX_REFERENCE_MATCHES]
         self._record(found)
-        return found
+        return found, extra
 
     async def customer_history(self, customer_key: str, caller: Caller, *, filters: OrderFilter,
                                page: PageRequest) -> OrderHits:
         keys = await self.engine_tiers.linked_keys(customer_key, caller)  # the graph spans every tier
-        engine, hits, cold_total = await self._together(
+        engine, hits, cold_total, _ = await self._together(
             q.history_query(keys, caller, filters=filters, page=page),
             cold_tier.history_query(keys, caller, filters=filters, page=page), where_by_keys(keys, page), page)
         cold = self.cold.history_page(hits, page)

@@ -36,19 +36,22 @@ _ADDRESS = projection(AddressOut)
 _ENTRY = projection(TimelineEntryOut, frozenset({"changes"}))
 
 
-def _amount(payments: list[dict[str, Any]], field: str) -> Decimal:
-    return sum((Decimal(str(p[field])) for p in payments if p.get(field) is not None), Decimal(0))
+_SUMMED = ("authorized", "captured", "refunded")
 
 
 def payment_summary(payments: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """`PaymentSummary` in JSON form (money as decimal strings)."""
+    """`PaymentSummary` in JSON form (money as decimal strings), in one pass over the payments."""
     if not payments:
         return None
-    authorized = _amount(payments, "authorized")
-    captured, refunded = _amount(payments, "captured"), _amount(payments, "refunded")
+    sums = dict.fromkeys(_SUMMED, Decimal(0))
+    for payment in payments:
+        for field in _SUMMED:
+            if (value := payment.get(field)) is not None:
+                sums[field] += Decimal(value if type(value) is str else str(value))
+    captured, refunded = sums["captured"], sums["refunded"]
     return {"methods": sorted({p["method"] for p in payments if p.get("method")}),
             "cards": [f"{p.get('brand') or 'card'} •••• {p['last4']}" for p in payments if p.get("last4")],
-            "authorized": str(authorized), "captured": str(captured), "refunded": str(refunded),
+            "authorized": str(sums["authorized"]), "captured": str(captured), "refunded": str(refunded),
             "net": str(captured - refunded)}
 
 

@@ -202,6 +202,8 @@ class Settings(BaseSettings):
         default_factory=list, description="channel location ids that are stores (Shopify location_id, Amazon source id)"
     )
     api_max_page_size: int = Field(default=100, ge=1, le=1000)
+    api_workers: int = Field(default=1, ge=1, le=64, description="API worker processes `orderrepo api` starts "
+                             "(each with its own engine pool, rate buckets and audit queue); one core each")
 
     # --- Deployment mode (query API read path) ---------------------------------------------
     # ORDERREPO_ENV: `development` (default) and `demo` accept the generated local token secret;

@@ -3,7 +3,7 @@
 Answers are validated in one pass from the reader's dataclasses (`from_attributes`): a sales
 answer holds hundreds of rows, and copying each through `dataclasses.asdict` (a deep copy per
 field) cost more CPU than everything else in the request. The sales answer, the largest, is
-written as JSON bytes straight from the reader's typed rows (orjson writes dataclasses natively):
+written as JSON bytes straight from the reader's rows (plain dicts, `read_port.SalesRow`):
 its rows are the engine's own aggregation, typed by the reader, with nothing a role hides, so
 validating them again per field was pure cost; `response_model` still publishes its shape."""
 

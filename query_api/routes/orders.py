@@ -21,7 +21,7 @@ from query_api.auth import Caller
 from query_api.deps import AnyCaller, ReaderDep
 from query_api.errors import AmbiguousReference, error_responses
 from query_api.params import Instant
-from query_api.read_port import OrderReader, StoredOrder
+from query_api.read_port import OrderReader, StoredOrder, lookup_and_timeline, timeline_of
 from query_api.routes import json_answer
 from query_api.schemas import ErrorBody, OrderOut, ReferenceMatches, Timeline
 from query_api.views import order_view, timeline_view
@@ -42,7 +42,11 @@ async def audit_order(request: Request, caller: Caller, order: StoredOrder) -> N
 
 async def resolve(request: Request, reader: OrderReader, reference: str, caller: Caller) -> StoredOrder:
     """The one order a reference names (audited for staff); 404 when none, 300 when several."""
-    matches = await reader.find_by_reference(reference, caller)
+    return await shown_order(request, reference, caller, await reader.find_by_reference(reference, caller))
+
+
+async def shown_order(request: Request, reference: str, caller: Caller, matches: list[StoredOrder]) -> StoredOrder:
+    """The one order of a reference's matches (audited for staff); 404 when none, 300 when several."""
     by_id = [match for match in matches if match.document["order_id"] == reference]
     if not by_id and not matches:
         raise HTTPException(404, f"no order found for reference {reference!r}")
@@ -67,8 +71,9 @@ async def order_timeline(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
     """The significant changes of one order, oldest first, with channel and actor."""
-    order = await resolve(request, reader, reference, caller)
-    hits = await reader.timeline(order.document["order_id"], limit=limit, tier=order.tier)  # no second lookup
+    matches, early = await lookup_and_timeline(reader, reference, caller, limit=limit)  # one round trip
+    order = await shown_order(request, reference, caller, matches)
+    hits = timeline_of(order, early) or await reader.timeline(order.document["order_id"], limit=limit, tier=order.tier)
     return json_answer(timeline_view(hits, caller))
 
 

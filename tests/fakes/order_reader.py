@@ -168,7 +168,7 @@ class FakeOrderReader:
             if order.get("placed_at") and order.get("channel"):
                 total = float((order.get("totals") or {}).get("total") or 0)
                 groups[(_period(_instant(order["placed_at"]), interval), order["channel"])].append(total)
-        return [SalesRow(period, channel, len(totals), round(sum(totals), 2))
+        return [SalesRow(period=period, channel=channel, orders=len(totals), revenue=round(sum(totals), 2))
                 for (period, channel), totals in sorted(groups.items())]
 
     async def fulfillment_times(self, filters: OrderFilter) -> dict[str, FulfillmentTimes]:

@@ -13,11 +13,13 @@ import pytest
 
 from adapters.engine_settings import engine_config
 from adapters.search_engine import AsyncSearchEngine, Feature, SearchEngine
+from index_templates import IndexNames
 from order_domain.tier_policy import Tier
 from query_api.auth import Caller, Role
 from query_api.cold_tier import ColdTier
 from query_api.engine_reader import EngineOrderReader
 from query_api.tier_wiring import HotAndWarmNames
+from query_api.read_port import lookup_and_timeline, timeline_of
 from query_api.tiered_reader import TieredOrderReader, tier_of_index
 from query_api.together import MOVES, settled
 from retention.mover import Decision, Mover
@@ -29,10 +31,11 @@ pytestmark = pytest.mark.engine_features(Feature.SCRIPTS, Feature.BY_QUERY)  # t
 CSR = Caller(subject="test", role=Role.CSR)
 
 
-def _reader(engine: AsyncSearchEngine, mover: Mover, prefix: str) -> TieredOrderReader:
+def _reader(engine: AsyncSearchEngine, mover: Mover, prefix: str, *, hot: bool = False) -> TieredOrderReader:
     tiers = TierReader(engine, mover.names, mover.copies.cold)
     engine_tiers = EngineOrderReader(engine, HotAndWarmNames(prefix), tier_of=tier_of_index, screen=tiers.authoritative)
-    return TieredOrderReader(engine_tiers, ColdTier(tiers))
+    return TieredOrderReader(engine_tiers, ColdTier(tiers), hot=EngineOrderReader(engine, IndexNames(prefix))
+                             if hot else None)
 
 
 async def _lookup(engine: AsyncSearchEngine, reader: TieredOrderReader, reference: str) -> tuple[list[Any], int]:
@@ -84,3 +87,29 @@ def test_one_trip_while_nothing_moved_and_one_copy_in_the_middle_of_a_move(
 
     asyncio.run(scenario())
     assert seen_before_copy == [True]  # the intent was searchable before any copy existed
+
+
+def test_a_timeline_by_global_id_rides_in_the_lookups_round_trip(
+        isolated: Settings, engine: SearchEngine, tmp_path: Path) -> None:
+    prefix = isolated.index_prefix
+    ingest(engine, prefix, range(3))
+    mover = make_mover(engine, prefix, str(tmp_path / "cold"), clock=Clock(T0))
+
+    async def scenario() -> None:
+        client = await AsyncSearchEngine.connect(engine_config(isolated), lean=True)
+        try:
+            reader = _reader(client, mover, prefix, hot=True)
+            sent: list[str] = []
+            client.observer = lambda method, seconds, status: sent.append(method)
+            found, early = await lookup_and_timeline(reader, order_id(1), CSR, limit=200)
+            assert len(sent) == 1 and [item.document["order_id"] for item in found] == [order_id(1)]
+            shown = timeline_of(found[0], early)
+            separate = await reader.timeline(order_id(1), limit=200, tier=Tier.HOT)
+            assert shown is not None and shown.entries and shown == separate  # the very answer of a second read
+            found, early = await lookup_and_timeline(reader, "#W1", CSR, limit=200)  # not a global id
+            assert [item.document["order_id"] for item in found] == [order_id(1)] and early is not None
+            assert timeline_of(found[0], early) is None  # read separately, as before
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
