@@ -33,6 +33,6 @@ def test_the_cold_path_defaults_under_the_stack_home(monkeypatch: pytest.MonkeyP
 
 
 def test_inconsistent_thresholds_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDERREPO_TIER_WARM_AFTER_IDLE_DAYS", "200")
+    monkeypatch.setenv("ORDERREPO_TIER_WARM_AFTER_IDLE_DAYS", "300")
     with pytest.raises(ValueError, match="cold_after_idle_days"):
         thresholds_from(Settings().tier)
