@@ -5,18 +5,18 @@ same code, so comparing the API's phase with the engine's phase measured the mac
 between the two phases as much as the API. Here the sides of a comparison (the API and the very
 engine requests it sends; PostgreSQL behind the same API and its statements sent directly) take
 turns on the same inputs:
-- each client takes the next input and sends it to every side, one side after another, the side
-  that goes first rotating with the input (no side always finds the caches warmed by another), so
-  a moment of noise falls on every side alike. At level 1 there is one client: one request on the
-  machine at a time, the unloaded latency. At a level N > 1 there are N × len(sides) clients, so
-  each side has N requests in flight on average — "the API at 8 clients" means 8 concurrent
-  requests to the API, as in a phase of its own;
+- the inputs go in blocks: every side answers the same block of inputs at `concurrency` requests in
+  flight, the sides taking turns block by block and the side that goes first rotating with the
+  block (no side always finds the caches warmed by another). So each side is measured at exactly
+  its level ("the API at 8 clients" is the API under 8 concurrent requests, nothing else in
+  flight), and a minute of noise falls on every side alike. At level 1 a block is one input: the
+  sides answer each input back to back;
 - per side: p50/p95/p99 of its own latencies, and two rates: `qps` is the rate the side would
   serve alone at `concurrency` clients with the latencies it showed here (Little's law:
   clients ÷ mean latency; the name the capacity plan reads), `qps_shared` the rate it served
   while taking turns;
 - per pair of sides (a, b): the percentiles of the per-input differences a − b (a paired
-  difference: both requests of one input were sent back to back by one client), besides the
+  difference: both requests of one input were sent within one block, at the same level), besides the
   difference of the two sides' own percentiles.
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,26 +49,29 @@ def turn_order(sides: Sequence[str], i: int) -> list[str]:
     return [*sides[start:], *sides[:start]]
 
 
-def clients_for(concurrency: int, sides: int) -> int:
-    """Clients that give each side `concurrency` requests in flight on average (level 1: one client)."""
-    return 1 if concurrency == 1 else concurrency * sides
+def block_size(concurrency: int) -> int:
+    """Inputs per block: one at level 1, else enough for the level to be reached and held."""
+    return 1 if concurrency == 1 else 8 * concurrency
 
 
 async def drive_paired(sides: Mapping[str, Call], *, concurrency: int, total: int) -> PairedSamples:
     """Send inputs 0..total-1 to every side (see the module docstring); an error of any side raises."""
     names = list(sides)
     latencies = {name: [math.nan] * total for name in names}
-    inputs = iter(range(total))
+    step = block_size(concurrency)
 
-    async def client() -> None:
+    async def answer(name: str, inputs: Iterator[int]) -> None:
         for i in inputs:
-            for name in turn_order(names, i):
-                started = time.perf_counter()
-                await sides[name](i)
-                latencies[name][i] = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            await sides[name](i)
+            latencies[name][i] = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients_for(concurrency, len(names)))))
+    for first in range(0, total, step):
+        block = range(first, min(first + step, total))
+        for name in turn_order(names, first // step):
+            inputs = iter(block)
+            await asyncio.gather(*(answer(name, inputs) for _ in range(min(concurrency, len(block)))))
     return PairedSamples(latencies, time.perf_counter() - started, concurrency)
 
 
