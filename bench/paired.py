@@ -44,7 +44,7 @@ class PairedSamples:
 
 
 def turn_order(sides: Sequence[str], i: int) -> list[str]:
-    """The order in which input `i` is sent to the sides: rotated by one per input."""
+    """The order in which block `i` (one input at level 1) goes to the sides: rotated by one per block."""
     start = i % len(sides)
     return [*sides[start:], *sides[:start]]
 
