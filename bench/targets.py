@@ -114,6 +114,19 @@ def baseline_checks(run: dict[str, Any]) -> list[Check]:
     return checks
 
 
+def search_speedup_check(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The search target on its own (`bench.search_cost --postgres`): the engine and PostgreSQL
+    asked the same inputs directly, interleaved, at a data size of the caller's choosing."""
+    pg = result.get("postgres") or {}
+    speedup = pg.get("speedup_p95")
+    if speedup is None:
+        return []
+    mine, other = pg["sides"]["engine"]["p95"], pg["sides"]["pg_direct"]["p95"]
+    return [asdict(Check(f"free-text search ≥ 20× faster than PostgreSQL at p95, both directly "
+                         f"({result['orders']:,} orders, {pg['clients']} clients)", f"{mine} vs {other} ms",
+                         speedup, speedup >= 20))]
+
+
 def resource_checks(run: dict[str, Any]) -> list[Check]:
     checks = []
     if "api_peak_rss_mb" in run:

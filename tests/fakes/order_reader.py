@@ -135,8 +135,9 @@ class FakeOrderReader:
             return any(needle in word.lower() for word in words if word)
 
         hits = [o for o in self._visible(caller) if found(o) and _matches(o, filters)]
-        facets = {name: dict(Counter(o[field] for o in hits if o.get(field)))
-                  for name, field in (("channel", "channel"), ("status", "status"), ("store", "store_id"))}
+        facets = {name: dict(Counter(o[field] for o in hits if o.get(field)))  # first page only, as the engine's
+                  for name, field in (("channel", "channel"), ("status", "status"), ("store", "store_id"))
+                  if page.after is None}
         return self._page(hits, page, **facets)
 
     async def timeline(self, order_id: str, *, limit: int, tier: Tier | None = None) -> TimelineHits:

@@ -109,3 +109,18 @@ def test_order_answers_exclude_only_the_stored_only_fields(body: dict) -> None:
     excluded = set(body["_source"]["excludes"])
     assert excluded == set(STORED_ONLY_FIELDS)
     assert not excluded & {"order_id", "lines", "customer", "identity_keys", "shipments", "status"}
+
+
+def test_search_facets_come_with_the_first_page_only() -> None:
+    csr = Caller(subject="c", role=Role.CSR)
+    first = search_query("ana", csr, filters=OrderFilter(), page=PageRequest(size=5))
+    later = search_query("ana", csr, filters=OrderFilter(), page=PageRequest(size=5, after=[3.2, "web-1"]))
+    assert set(first["aggs"]) == {"channel", "status", "store"}
+    assert "aggs" not in later and later["search_after"] == [3.2, "web-1"]
+    assert later["query"] == first["query"] and later["sort"] == first["sort"]
+
+
+def test_search_tolerates_typos_after_the_first_letter_only() -> None:
+    body = search_query("adyeemi", Caller(subject="c", role=Role.CSR), **FIRST_PAGE)
+    fuzzy = [c["match"]["search.text"] for c in body["query"]["bool"]["should"] if "search.text" in c.get("match", {})]
+    assert fuzzy == [{"query": "adyeemi", "fuzziness": "AUTO", "prefix_length": 1, "operator": "and", "boost": 3}]

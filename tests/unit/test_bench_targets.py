@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.profile import find_py_spy, stage_shares
-from bench.targets import QUERIES, checks_of, pure_path_checks, tier_checks, tier_pass_checks
+from bench.targets import QUERIES, checks_of, pure_path_checks, search_speedup_check, tier_checks, tier_pass_checks
 
 
 def _latency(p50: float, p95: float, p99: float) -> dict[str, float]:
@@ -136,3 +136,14 @@ def test_the_pure_ingest_path_is_checked_against_the_worker_aim() -> None:
         {"target": "ingest CPU path (decode, plan, documents, serialise) ≤ 60 µs per event",
          "measured": "279.0 µs", "ratio": 4.65, "holds": False}]
     assert pure_path_checks({"total_us_per_message": 60.0})[0]["holds"] is True
+
+
+def test_the_search_against_postgres_at_a_chosen_size_is_checked_when_measured() -> None:
+    sides = {"engine": {"p50": 3.0, "p95": 6.0}, "pg_direct": {"p50": 60.0, "p95": 150.0}}
+    [check] = search_speedup_check({"orders": 100_000, "postgres": {"clients": 8, "sides": sides, "speedup_p95": 25.0}})
+    assert check == {"target": "free-text search ≥ 20× faster than PostgreSQL at p95, both directly "
+                               "(100,000 orders, 8 clients)", "measured": "6.0 vs 150.0 ms", "ratio": 25.0,
+                     "holds": True}
+    slow = {"orders": 30_000, "postgres": {"clients": 1, "sides": sides, "speedup_p95": 4.2}}
+    assert search_speedup_check(slow)[0]["holds"] is False
+    assert search_speedup_check({"orders": 30_000}) == []
