@@ -36,6 +36,7 @@ from bench.profile import profile_ingest
 from bench.query_bench import random_orders, sample_inputs
 from bench.query_phase import SECRET, measure_queries
 from bench.report import write_report
+from bench.search_cost import engine_costs
 from bench.targets import checks_of, tier_checks
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
@@ -126,6 +127,9 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
          + ", interleaved")
     source = (lambda: (_orders(engine, names.orders), _timeline_rows(engine, names.events))) if postgres else None
     result |= measure_queries(scoped, inputs, levels=levels, per_level=per_level, postgres=source, phased=phased)
+    checkpoint()
+    _say("engine cost of each search clause and of the sales aggregation (profile API)")
+    result["search_cost"] = engine_costs(engine, scoped, inputs.search_texts[:60])
     checkpoint()
     _say("API CPU per request kind (in-process, process CPU time)")
     result["api_cpu"] = measure_api_cpu(scoped, inputs, secret=SECRET)

@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench.search_cost import cost_lines  # noqa: E402
+
 QUERIES = ("history_page", "order_by_reference", "csr_search", "order_timeline", "sales_aggregate")
 
 
@@ -128,7 +130,7 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
         if "postgres" in run:
             lines.append(f"- PostgreSQL baseline load: {run['postgres']['load_seconds']} s")
         lines += ["", *(_latency_table(run) if "engine" in run else ["(latency not measured)"]), ""]
-        lines += _cpu_table(run.get("api_cpu"))
+        lines += _cpu_table(run.get("api_cpu")) + cost_lines(run.get("search_cost"))
         if run.get("freshness"):
             lines += ["| load (share of max) | records/s | markers | p50 s | p95 s | p99 s |", "|---|---|---|---|---|---|"]
             lines += [f"| {f['share_of_max']:.0%} | {f['rate_records_per_s']} | {f['visible']}/{f['markers']} | "

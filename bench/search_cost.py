@@ -113,6 +113,31 @@ def request_costs(engine: SearchEngine, index: str, texts: list[str], *, repeats
             "sales_took_ms_cached": took_ms(engine, index, sales, cache=True)}
 
 
+def engine_costs(engine: SearchEngine, settings: Settings, texts: list[str], *, repeats: int = 3) -> dict[str, Any]:
+    """Clause and request costs over `texts` (the part `python -m bench` runs at every size)."""
+    names = index_names(settings)
+    index = f"{names.orders},{names.orders}-warm-*"
+    return {"inputs": len(texts), "clauses": clause_costs(engine, index, texts, repeats=repeats),
+            "requests": request_costs(engine, index, texts, repeats=repeats)}
+
+
+def cost_lines(cost: dict[str, Any] | None) -> list[str]:
+    """The report's table of `engine_costs` (markdown lines; none when not measured)."""
+    if not cost:
+        return []
+    clauses, requests = cost["clauses"], cost["requests"]
+    lines = [f"Engine cost of the CSR search ({cost['inputs']} inputs; shard rewrite + query + aggregation time "
+             "from the profile API, best of 3 per input, mean ms):", "",
+             "| part (whole query − the query without it) | ms |", "|---|---|",
+             f"| whole query (first page) | {clauses['shard_ms_mean']['full']} |"]
+    lines += [f"| {name.replace('_', ' ')} | {ms} |" for name, ms in clauses["clause_ms"].items()]
+    lines += [f"| saved by the fuzzy prefix | {clauses['fuzzy_prefix_saves_ms']} |", "",
+              "| request (engine `took`) | p50/p95 ms |", "|---|---|"]
+    lines += [f"| {name.replace('_took_ms', '').replace('_', ' ')} | {figures['p50']}/{figures['p95']} |"
+              for name, figures in requests.items()]
+    return lines + [""]
+
+
 def _stored_orders(engine: SearchEngine, alias: str) -> Iterator[dict[str, Any]]:
     for page in iter_documents(engine, alias, "order_id"):
         for _, source in page:
@@ -173,13 +198,11 @@ def main(prefix: str = typer.Option(..., help="index prefix of orders already lo
     settings = get_settings().model_copy(update={"index_prefix": prefix})
     engine = connect_engine(settings)
     names = index_names(settings)
-    index = f"{names.orders},{names.orders}-warm-*"
     inputs = sample_inputs(random_orders(engine, names.orders)).search_texts
     orders = engine.request("GET", f"/{names.orders}/_count")["count"]
-    result: dict[str, Any] = {"orders": orders, "inputs": min(texts, len(inputs))}
+    result: dict[str, Any] = {"orders": orders}
     if texts:
-        result["clauses"] = clause_costs(engine, index, inputs[:texts], repeats=repeats)
-        result["requests"] = request_costs(engine, index, inputs[:texts], repeats=repeats)
+        result |= engine_costs(engine, settings, inputs[:texts], repeats=repeats)
     if postgres:
         result["postgres"] = against_postgres(settings, engine, inputs, clients=clients, requests=requests)
         from bench.targets import search_speedup_check
