@@ -190,13 +190,50 @@ async def _paired(settings: Settings, dsn: str, texts: list[str], *, clients: in
     return {**figures, "speedup_p95": round(pg_p95 / engine_p95, 1) if engine_p95 else None}
 
 
-def main(prefix: str = typer.Option(..., help="index prefix of orders already loaded (e.g. by bench.direct_load)"),
+def load(settings: Settings, engine: SearchEngine, orders: int, seed: int) -> dict[str, Any]:
+    """`orders` orders of the sample traffic under the settings' prefix, without Kafka (`bench.direct_load`)."""
+    from bench.direct_load import direct_load
+    from index_templates import install
+    from retention.storage import TierNames, install_tier_storage
+
+    install(engine, index_names(settings))
+    install_tier_storage(engine, TierNames(settings.index_prefix))
+    loaded = direct_load(settings, engine, orders, seed)
+    engine.request("POST", f"/{index_names(settings).orders}/_refresh")
+    return loaded
+
+
+def drop(settings: Settings, engine: SearchEngine) -> None:
+    """Every index and template of the prefix (a loaded run leaves nothing behind)."""
+    prefix = settings.index_prefix
+    for index in engine.request("GET", f"/{prefix}-*"):
+        engine.delete_index(index)
+    for kind, key in (("_index_template", "index_templates"), ("_component_template", "component_templates")):
+        for template in engine.request("GET", f"/{kind}/{prefix}-*")[key]:
+            engine.request("DELETE", f"/{kind}/{template['name']}")
+
+
+def main(prefix: str = typer.Option(..., help="index prefix of the orders (loaded already, or by --load)"),
+         load_orders: int = typer.Option(0, "--load", help="first load this many orders without Kafka, "
+                                         "and drop them afterwards (0: use what the prefix holds)"),
+         seed: int = typer.Option(42),
          texts: int = typer.Option(150, help="search inputs to profile (0: no profile)"),
          repeats: int = typer.Option(3, help="profiled runs per input and variant (the best counts)"),
          postgres: bool = typer.Option(False, help="also the search beside PostgreSQL on the same orders"),
          clients: int = typer.Option(8), requests: int = typer.Option(400)) -> None:
     settings = get_settings().model_copy(update={"index_prefix": prefix})
     engine = connect_engine(settings)
+    if load_orders:
+        load(settings, engine, load_orders, seed)
+    try:
+        _measure(settings, engine, texts=texts, repeats=repeats, postgres=postgres, clients=clients, requests=requests)
+    finally:
+        if load_orders:
+            drop(settings, engine)
+
+
+def _measure(settings: Settings, engine: SearchEngine, *, texts: int, repeats: int, postgres: bool, clients: int,
+             requests: int) -> None:
     names = index_names(settings)
     inputs = sample_inputs(random_orders(engine, names.orders)).search_texts
     orders = engine.request("GET", f"/{names.orders}/_count")["count"]
