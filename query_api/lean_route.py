@@ -43,6 +43,7 @@ from starlette.responses import Response
 
 Handler = Callable[[Request], Awaitable[Response]]
 _SEQUENCES = (list, tuple, set, frozenset, typing.Sequence, typing.AbstractSet)
+_IMMUTABLE = frozenset({type(None), bool, int, float, str})  # defaults shared as they are (FastAPI copies each)
 
 
 class _NotLean(Exception):
@@ -64,7 +65,8 @@ class _Param:
             if self.field.field_info.is_required():
                 errors.append({"type": "missing", "loc": self.loc, "msg": "Field required", "input": None})
                 return
-            values[self.name] = copy.deepcopy(self.field.default)
+            default = self.field.default
+            values[self.name] = default if type(default) in _IMMUTABLE else copy.deepcopy(default)
             if not self.field.field_info.validate_default:
                 return
             raw = values[self.name]
