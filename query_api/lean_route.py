@@ -111,7 +111,8 @@ def _steps(dependant: Dependant, plan: list[_Step], seen: set[int]) -> None:
     if (dependant.header_params or dependant.cookie_params or dependant.body_params or dependant.response_param_name
             or dependant.background_tasks_param_name or dependant.websocket_param_name
             or dependant.security_scopes_param_name
-            or not dependant.use_cache or dependant.concurrency is not None or dependant.own_oauth_scopes
+            or not dependant.use_cache or getattr(dependant, "concurrency", None) is not None
+            or getattr(dependant, "own_oauth_scopes", None)
             or not _is_async(dependant.call)):
         raise _NotLean(f"dependency {dependant.call!r}")
     for sub in dependant.dependencies:
