@@ -16,6 +16,10 @@ for each question of `bench.query_bench` three figures are taken over the same i
 - `floor_us`: `/healthz`, the cheapest route: middleware and routing only.
 `overhead_us = api_us - engine_us` is what the API adds per request, in CPU µs; at one client
 on an idle machine it is the API's share of the latency.
+
+On its own: `python -m bench.api_cpu [--orders 20000] [--total 200]` measures over the index
+family `apicpu` (loaded once without Kafka by `bench.direct_load` when it is empty, kept for
+the next run, `--drop` removes it) and prints each kind's figures with target and verdict.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 import aiohttp
+import typer
 
 from bench.query_bench import ENGINE_HEADERS, Inputs, api_requests, engine_calls
 from settings import Settings
@@ -113,3 +118,41 @@ def _count_requests(engine: Any) -> list[str]:
 def measure_api_cpu(settings: Settings, inputs: Inputs, *, secret: str, total: int = 200) -> dict[str, Any]:
     """CPU µs per request kind (see the module docstring); `settings` names the data to read."""
     return asyncio.run(_measure(settings, inputs, secret, total))
+
+
+def main(orders: int = typer.Option(20_000, help="orders to load when the index family is empty"),
+         total: int = typer.Option(200, help="requests per kind (after 20 warm-up requests)"),
+         prefix: str = typer.Option("apicpu", help="index family to read (and to load when empty)"),
+         seed: int = typer.Option(42), drop: bool = typer.Option(False, help="delete the index family afterwards")
+         ) -> None:
+    """Loads the sample data when needed, then prints the API CPU figures per request kind."""
+    import json
+
+    from bench.direct_load import direct_load
+    from bench.query_bench import random_orders, sample_inputs
+    from bench.query_phase import SECRET
+    from bench.targets import api_cpu_checks
+    from orderrepo.bootstrap import connect_engine, index_names, prepare_storage
+    from settings import get_settings
+
+    settings = get_settings().model_copy(update={"index_prefix": prefix, "topic_prefix": prefix})
+    engine = connect_engine(settings)
+    names = index_names(settings)
+    if not engine.index_exists(names.orders) or not engine.request("GET", f"/{names.orders}/_count")["count"]:
+        prepare_storage(settings, engine)
+        print(direct_load(settings, engine, orders, seed), flush=True)
+        engine.request("POST", f"/{prefix}-*/_refresh")
+    try:
+        figures = measure_api_cpu(settings, sample_inputs(random_orders(engine, names.orders)), secret=SECRET,
+                                  total=total)
+        print(json.dumps(figures))
+        for check in api_cpu_checks({"api_cpu": figures}):
+            print(f"{'OK  ' if check.holds else 'MISS'} {check.target}: {check.measured} (ratio {check.ratio})")
+    finally:
+        if drop:
+            for index in engine.request("GET", f"/{prefix}-*"):
+                engine.delete_index(index)
+
+
+if __name__ == "__main__":
+    typer.run(main)

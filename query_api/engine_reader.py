@@ -123,9 +123,13 @@ class EngineOrderReader:
         body = q.sales_by_channel(interval, q.order_filters(filters))
         answer = await self.engine.search(self.names.orders, body, params={"filter_path": SALES_FIELDS})
         periods = answer.get("aggregations", {}).get("period", {}).get("buckets", ())
-        return [SalesRow(period=period["key_as_string"], channel=channel["key"], orders=channel["doc_count"],
-                         revenue=round(channel["revenue"]["value"], 2))
-                for period in periods for channel in period.get("channel", {}).get("buckets", ())]
+        # dict literals, not `SalesRow(...)` calls: hundreds of rows per answer, the keyword call is twice the cost
+        rows: list[SalesRow] = [
+            {"period": day, "channel": channel["key"], "orders": channel["doc_count"],
+             "revenue": round(channel["revenue"]["value"], 2)}
+            for period in periods for day in (period["key_as_string"],)
+            for channel in period.get("channel", {}).get("buckets", ())]
+        return rows
 
     async def fulfillment_times(self, filters: OrderFilter) -> dict[str, FulfillmentTimes]:
         types = (await self._aggregations(q.fulfillment_percentiles(q.order_filters(filters))))["type"]

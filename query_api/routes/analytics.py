@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from order_domain.model import Channel, OrderStatus
 from query_api.deps import AnalyticsCaller, ReaderDep
+from query_api.lean_route import LeanRoute
 from query_api.params import Instant, Paging, PlacedRange, StoreId
 from query_api.read_port import ChannelRates, Interval, OrderFilter
 from query_api.routes import json_answer
@@ -27,7 +28,7 @@ from query_api.schemas import (
 )
 from query_api.views import order_page
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(prefix="/analytics", tags=["analytics"], route_class=LeanRoute)
 
 
 @router.get("/sales", response_model=SalesAnswer)

@@ -22,12 +22,13 @@ from fastapi.responses import Response
 from query_api.audit import record_csr_read
 from query_api.auth import Role
 from query_api.deps import HistoryCaller, ReaderDep
+from query_api.lean_route import LeanRoute
 from query_api.params import OrderFilters, Paging
 from query_api.routes import json_answer
 from query_api.schemas import OrderPage
 from query_api.views import order_page
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], route_class=LeanRoute)
 CustomerKey = Annotated[str, Path(min_length=3, max_length=200, pattern=r"^[a-z]+:.+$",
                                   examples=["email:ana@example.com", "loyalty:L-1182", "phone:+15550102030"])]
 

@@ -18,12 +18,13 @@ from fastapi.responses import StreamingResponse
 
 from order_domain.model import Channel
 from query_api.deps import AnalystCaller, ReaderDep
+from query_api.lean_route import LeanRoute
 from query_api.params import Instant, OrderFilters, StoreId
 from query_api.parquet_stream import parquet_stream
 from query_api.read_port import Pages, TimelineFilter
 from query_api.views import pseudonym
 
-router = APIRouter(prefix="/export", tags=["export"])
+router = APIRouter(prefix="/export", tags=["export"], route_class=LeanRoute)
 UTC_TIME = pl.Datetime("us", "UTC")
 ORDER_COLUMNS: dict[str, Any] = {
     "order_id": pl.Utf8, "channel": pl.Utf8, "status": pl.Utf8, "placed_at": UTC_TIME, "updated_at": UTC_TIME,

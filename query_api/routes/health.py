@@ -9,9 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from adapters.search_engine import EngineError
 from query_api.deps import EngineDep
 from query_api.errors import RETRY_AFTER_DOC, RETRY_AFTER_S
+from query_api.lean_route import LeanRoute
 from query_api.schemas import Health, Readiness
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=LeanRoute)
 RETRY = {"Retry-After": str(RETRY_AFTER_S)}
 
 

@@ -20,13 +20,14 @@ from query_api.audit import record_csr_read
 from query_api.auth import Caller
 from query_api.deps import AnyCaller, ReaderDep
 from query_api.errors import AmbiguousReference, error_responses
+from query_api.lean_route import LeanRoute
 from query_api.params import Instant
 from query_api.read_port import OrderReader, StoredOrder, lookup_and_timeline, timeline_of
 from query_api.routes import json_answer
 from query_api.schemas import ErrorBody, OrderOut, ReferenceMatches, Timeline
 from query_api.views import order_view, timeline_view
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=LeanRoute)
 Reference = Annotated[str, Path(min_length=1, max_length=128, description="global id, web order number, "
                                 "POS receipt, marketplace id, call-center ticket, purchase order, tracking number",
                                 examples=["web-450123", "#1042", "1Z999AA10123456784"])]

@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from order_domain.model import Channel, OrderStatus
 from query_api.audit import record_csr_read
 from query_api.deps import ReaderDep, StaffCaller
+from query_api.lean_route import LeanRoute
 from query_api.params import Paging
 from query_api.read_port import OrderFilter
 from query_api.routes import json_answer
 from query_api.schemas import SearchPage
 from query_api.views import search_page
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(prefix="/search", tags=["search"], route_class=LeanRoute)
 
 
 @router.get("", response_model=SearchPage)

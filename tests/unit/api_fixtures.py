@@ -63,13 +63,18 @@ class MemoryAudit:
         self.entries.append(entry)
 
 
-def app_over(reader: OrderReader, home: Path, **settings: Any) -> FastAPI:
+def app_over(reader: OrderReader, home: Path, *, standard: bool = False, **settings: Any) -> FastAPI:
     """The real app over `reader`, its audit entries in `app.state.audit.entries` (no lifespan:
-    the app never connects to an engine)."""
+    the app never connects to an engine). The reader is the app's own (`app.state.reader`, as the
+    lifespan sets it), so requests take the routes' compiled plans (`query_api.lean_route`);
+    `standard=True` puts it behind `app.dependency_overrides` instead, which has FastAPI's own
+    handler solve every request (the lean plans' reference)."""
     unlimited = {"api_rate_per_token": 0, "api_rate_per_client": 0}  # rate limits have tests of their own
     app = create_app(Settings(_env_file=None, api_token_secret=SECRET, stack=StackSettings(home=home),
                               **{**unlimited, **settings}))
-    app.dependency_overrides[get_reader] = lambda: reader
+    app.state.reader = reader
+    if standard:
+        app.dependency_overrides[get_reader] = lambda: reader
     app.state.audit = MemoryAudit()
     return app
 

@@ -79,3 +79,19 @@ def test_the_api_fixture_fails_with_the_output_of_a_server_that_exits(tmp_path: 
     with pytest.raises(ApiDidNotStart, match=r"exited with code 3(.|\n)*cannot bind"):
         with running_api(_settings(tmp_path), STRONG, command=crashing):
             pytest.fail("the fixture yielded although the server exited")
+
+
+def test_the_served_app_runs_on_httptools_and_uvloop() -> None:
+    """`orderrepo api` leaves uvicorn's loop and HTTP parser on `auto`: the C parser and loop
+    (uvicorn[standard]) must be what `auto` resolves to, not the pure-Python h11 and asyncio ones."""
+    import uvicorn.config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    async def app(scope: object, receive: object, send: object) -> None:  # the choice does not depend on the app
+        raise AssertionError("never called")
+
+    config = uvicorn.config.Config(app, log_config=None, access_log=False)  # `orderrepo api`'s options
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
+    loop_factory = config.get_loop_factory()
+    assert loop_factory is not None and loop_factory.__module__.startswith("uvloop")
