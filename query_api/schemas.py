@@ -123,7 +123,7 @@ class OrderPage(BaseModel):
 
 
 class SearchPage(OrderPage):
-    facets: dict[str, dict[str, int]] = Field(default={}, description="facet -> value -> orders",
+    facets: dict[str, dict[str, int]] = Field(default={}, description="facet -> value -> orders; first page only (later pages answer {})",
                                               examples=[{"channel": {"web": 12, "store": 3}}])
 
 
