@@ -30,12 +30,13 @@ from adapters.kafka_bus import delete_topics, make_producer
 from adapters.search_engine import SearchEngine
 from bench.ingest_bench import scoped_env
 from bench.measure import machine, percentiles, save_result
-from ingest.batch_trace import STAGES, breakdown, find_batch, load_batches, record_stages, trace_path
+from ingest.batch_trace import STAGES, batches_ahead, breakdown, find_batch, load_batches, record_stages, trace_path
 from order_domain.model import Channel
 from orderrepo.bootstrap import connect_engine, health_files, index_names, prepare_storage, topic_map
 from sample_traffic import generate
 from settings import Settings, get_settings
 
+AHEAD = "batches ahead"  # batches the marker's worker began between its send and its own batch
 TRACE_BATCHES = 200_000  # far more than a run makes: every marker's batch is still there at the end
 
 
@@ -113,7 +114,9 @@ def where_it_went(markers: Markers, settings: Settings) -> dict[str, Any]:
         landed = markers.landed.get(order_id)
         batch = find_batch(batches, topic=landed[0], partition=landed[1], offset=landed[2]) if landed else None
         if batch is not None:
-            rows.append(record_stages(batch, sent=markers.sent[order_id], visible=visible))
+            sent = markers.sent[order_id]
+            rows.append({**record_stages(batch, sent=sent, visible=visible),
+                         AHEAD: batches_ahead(batches, batch, sent=sent)})
     return breakdown(rows)
 
 
@@ -134,17 +137,17 @@ def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: flo
                       refresh_interval: str | None = None) -> list[dict[str, Any]]:
     """`max_rate` was measured with `processes` workers; the same number serves this load.
     `refresh_interval`: the hot indices' refresh for this run (unset: as the templates say)."""
-    settings = settings.model_copy(update={"ingest_processes": processes})  # their health and trace files
+    settings = settings.model_copy(update={"ingest_processes": processes,  # their health and trace files
+                                           "hot_refresh_interval": refresh_interval or settings.hot_refresh_interval})
     prepare_storage(settings, engine)
-    names = index_names(settings)
-    if refresh_interval:
-        engine.request("PUT", f"/{names.orders},{names.events}/_settings",
-                       body={"index": {"refresh_interval": refresh_interval}})
     for path in health_files(settings):
         path.unlink(missing_ok=True)
+    # the worker installs the templates again as it starts: it must be told the refresh too (a refresh
+    # set on the indices alone was put back to the configured one before the first marker)
+    env = {**scoped_env(settings), "ORDERREPO_INGEST_TRACE_BATCHES": str(TRACE_BATCHES),
+           "ORDERREPO_HOT_REFRESH_INTERVAL": settings.hot_refresh_interval}
     worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", str(processes)],
-                              env={**scoped_env(settings), "ORDERREPO_INGEST_TRACE_BATCHES": str(TRACE_BATCHES)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     levels: list[tuple[float, Markers]] = []
     try:
         _wait_until_assigned(settings, worker)
@@ -168,13 +171,13 @@ def summary(share: float, max_rate: float, markers: Markers, settings: Settings)
 
 
 def print_levels(levels: list[dict[str, Any]]) -> None:
-    print("| load | p50 | p95 | p99 | split | " + " | ".join(STAGES) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(STAGES))
+    print("| load | p50 | p95 | p99 | split | " + " | ".join((*STAGES, AHEAD)) + " |")
+    print("|---|---|---|---|---|" + "---|" * (len(STAGES) + 1))
     for level in levels:
         for group, split in level["stages_s"].items():
             if isinstance(split, dict):
                 print(f"| {level['share_of_max']:.0%} | {level['p50']} | {level['p95']} | {level['p99']} | {group} | "
-                      + " | ".join(str(split[stage]) for stage in STAGES) + " |")
+                      + " | ".join(str(split.get(key, "")) for key in (*STAGES, AHEAD)) + " |")
 
 
 def main(max_rate: float = typer.Option(..., help="the pipeline's sustained records/s on this machine (bench output)"),
@@ -197,7 +200,7 @@ def main(max_rate: float = typer.Option(..., help="the pipeline's sustained reco
         delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
     print_levels(levels)
     save_result("freshness", {"machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
-                              "processes": processes, "refresh_interval": refresh_interval or "template",
+                              "processes": processes, "refresh_interval": refresh_interval or base.hot_refresh_interval,
                               "levels": levels})
 
 
