@@ -170,6 +170,22 @@ def summary(share: float, max_rate: float, markers: Markers, settings: Settings)
             "stages_s": where_it_went(markers, settings)}
 
 
+def index_cost(engine: SearchEngine, settings: Settings) -> dict[str, float]:
+    """The hot indices' own indexing, refresh and merge time per document written over the run (from their
+    `_stats`: this run's indices only, so it holds on a shared engine), and how many refreshes they made."""
+    names = index_names(settings)
+    totals = engine.request("GET", f"/{names.orders},{names.events}/_stats/indexing,refresh,merge")["_all"]["primaries"]
+    docs = max(1, totals["indexing"]["index_total"])
+
+    def per_doc(milliseconds: float) -> float:
+        return round(milliseconds * 1000 / docs, 1)
+
+    return {"documents": docs, "refreshes": totals["refresh"]["total"],
+            "indexing_us_per_doc": per_doc(totals["indexing"]["index_time_in_millis"]),
+            "refresh_us_per_doc": per_doc(totals["refresh"]["total_time_in_millis"]),
+            "merge_us_per_doc": per_doc(totals["merges"]["total_time_in_millis"])}
+
+
 def print_levels(levels: list[dict[str, Any]]) -> None:
     print("| load | p50 | p95 | p99 | split | " + " | ".join((*STAGES, AHEAD)) + " |")
     print("|---|---|---|---|---|" + "---|" * (len(STAGES) + 1))
@@ -194,14 +210,17 @@ def main(max_rate: float = typer.Option(..., help="the pipeline's sustained reco
         levels = measure_freshness(settings, engine, max_rate=max_rate, processes=processes,
                                    shares=tuple(float(share) for share in shares.split(",")), seconds=freshness_seconds,
                                    refresh_interval=refresh_interval or None)
+        cost = index_cost(engine, settings)
     finally:
         for index in engine.request("GET", f"/{name}-*"):
             engine.delete_index(index)
         delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
     print_levels(levels)
-    save_result("freshness", {"machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
+    print("engine work on the hot indices: " + ", ".join(f"{key} {value}" for key, value in cost.items()))
+    save_result("freshness", {"engine_cost": cost, "machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
                               "processes": processes, "refresh_interval": refresh_interval or base.hot_refresh_interval,
-                              "levels": levels})
+                              "max_poll_records": base.ingest_max_poll_records,
+                              "fetch_max_wait_ms": base.ingest_fetch_max_wait_ms, "levels": levels})
 
 
 if __name__ == "__main__":

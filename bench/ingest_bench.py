@@ -140,12 +140,12 @@ def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> tupl
     cpu = engine_cpu_seconds(engine_url)
     with httpx.Client(base_url=engine_url, timeout=300) as client, Stopwatch() as watch:
         for path in files:
-            _send_until_accepted(client, path.read_bytes())
+            send_until_accepted(client, path.read_bytes())
         client.post(f"/{refresh_target}/_refresh").raise_for_status()
     return watch.seconds, engine_cpu_seconds(engine_url) - cpu
 
 
-def _send_until_accepted(client: httpx.Client, body: bytes, attempts: int = 10) -> None:
+def send_until_accepted(client: httpx.Client, body: bytes, attempts: int = 10) -> None:
     for attempt in range(attempts):
         answer = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
         if answer.status_code != 429:
