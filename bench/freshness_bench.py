@@ -26,13 +26,13 @@ from typing import Any
 import orjson
 import typer
 
-from adapters.kafka_bus import delete_topics, make_producer
+from adapters.kafka_bus import make_producer
 from adapters.search_engine import SearchEngine
-from bench.ingest_bench import scoped_env
+from bench.ingest_bench import scoped_env, scoped_run
 from bench.measure import machine, percentiles, save_result
 from ingest.batch_trace import STAGES, batches_ahead, breakdown, find_batch, load_batches, record_stages, trace_path
 from order_domain.model import Channel
-from orderrepo.bootstrap import connect_engine, health_files, index_names, prepare_storage, topic_map
+from orderrepo.bootstrap import health_files, index_names, prepare_storage, topic_map
 from sample_traffic import generate
 from settings import Settings, get_settings
 
@@ -201,24 +201,17 @@ def main(max_rate: float = typer.Option(..., help="the pipeline's sustained reco
          shares: str = typer.Option("0.5,0.9", help="load levels, as shares of --max-rate"),
          processes: int = typer.Option(1, min=1, help="ingest worker processes"),
          refresh_interval: str = typer.Option("", help="hot indices' refresh for this run, e.g. 250ms "
-                                              "(default: the templates')")) -> None:
+                                              "(default: ORDERREPO_HOT_REFRESH_INTERVAL)")) -> None:
     base = get_settings()
-    name = f"fresh-{int(time.time())}"
-    settings = base.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
-    engine = connect_engine(settings)
-    try:
+    with scoped_run(base, f"fresh-{int(time.time())}") as (settings, engine):
         levels = measure_freshness(settings, engine, max_rate=max_rate, processes=processes,
                                    shares=tuple(float(share) for share in shares.split(",")), seconds=freshness_seconds,
                                    refresh_interval=refresh_interval or None)
         cost = index_cost(engine, settings)
-    finally:
-        for index in engine.request("GET", f"/{name}-*"):
-            engine.delete_index(index)
-        delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
     print_levels(levels)
     print("engine work on the hot indices: " + ", ".join(f"{key} {value}" for key, value in cost.items()))
-    save_result("freshness", {"engine_cost": cost, "machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
-                              "processes": processes, "refresh_interval": refresh_interval or base.hot_refresh_interval,
+    save_result("freshness", {"machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
+                              "engine_cost": cost, "processes": processes, "refresh_interval": refresh_interval or base.hot_refresh_interval,
                               "max_poll_records": base.ingest_max_poll_records,
                               "fetch_max_wait_ms": base.ingest_fetch_max_wait_ms, "levels": levels})
 
