@@ -23,7 +23,7 @@ import orjson
 import typer
 
 from adapters.kafka_bus import delete_topics
-from adapters.search_engine import SearchEngine
+from adapters.search_engine import EngineError, SearchEngine
 from bench.measure import Stopwatch, engine_cpu_seconds, machine, save_result, watch_peak_rss
 from index_templates import IndexNames, install
 from orderrepo.bootstrap import connect_engine, health_files, index_names, topic_map
@@ -46,9 +46,19 @@ def scoped_run(settings: Settings, name: str) -> Iterator[tuple[Settings, Search
     try:
         yield scoped, engine
     finally:
-        for index in engine.request("GET", f"/{name}-*"):
-            engine.delete_index(index)
+        drop_scope(engine, name)
         delete_topics(scoped.resolved_kafka_servers(), topic_map(scoped).all_topics())
+
+
+def drop_scope(engine: SearchEngine, prefix: str) -> None:
+    """Every index and template named `prefix`-* (index templates first: they name the components)."""
+    for index in engine.request("GET", f"/{prefix}-*"):
+        engine.delete_index(index)
+    for kind in ("_index_template", "_component_template"):
+        try:
+            engine.request("DELETE", f"/{kind}/{prefix}-*")
+        except EngineError:  # none of that kind
+            pass
 
 
 def publish(settings: Settings, orders: int, seed: int) -> dict[str, Any]:

@@ -24,8 +24,8 @@ import httpx
 import orjson
 import typer
 
-from adapters.search_engine import EngineError, SearchEngine
-from bench.ingest_bench import send_until_accepted
+from adapters.search_engine import SearchEngine
+from bench.ingest_bench import drop_scope, send_until_accepted
 from bench.measure import Stopwatch, engine_cpu_seconds, machine, save_result
 from index_templates import IndexNames, install
 from orderrepo.bootstrap import connect_engine
@@ -97,19 +97,8 @@ def measure(engine: SearchEngine, url: str, *, prefix: str, docs: list[tuple[str
                                        flat_out(url, fast, docs)})
                 print(f"round {round_number} {interval}: {runs[interval][-1]}", flush=True)
             finally:
-                drop(engine, prefix)
+                drop_scope(engine, prefix)
     return runs
-
-
-def drop(engine: SearchEngine, prefix: str) -> None:
-    """The phase's indices, then its templates (index templates first: they name the components)."""
-    for index in engine.request("GET", f"/{prefix}-*"):
-        engine.delete_index(index)
-    for kind in ("_index_template", "_component_template"):
-        try:
-            engine.request("DELETE", f"/{kind}/{prefix}-*")
-        except EngineError:  # none left of that kind
-            pass
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
