@@ -26,16 +26,17 @@ from typing import Any
 import orjson
 import typer
 
-from adapters.kafka_bus import delete_topics, make_producer
+from adapters.kafka_bus import make_producer
 from adapters.search_engine import SearchEngine
-from bench.ingest_bench import scoped_env
+from bench.ingest_bench import scoped_env, scoped_run
 from bench.measure import machine, percentiles, save_result
-from ingest.batch_trace import STAGES, breakdown, find_batch, load_batches, record_stages, trace_path
+from ingest.batch_trace import STAGES, batches_ahead, breakdown, find_batch, load_batches, record_stages, trace_path
 from order_domain.model import Channel
-from orderrepo.bootstrap import connect_engine, health_files, index_names, prepare_storage, topic_map
+from orderrepo.bootstrap import health_files, index_names, prepare_storage, topic_map
 from sample_traffic import generate
 from settings import Settings, get_settings
 
+AHEAD = "batches ahead"  # batches the marker's worker began between its send and its own batch
 TRACE_BATCHES = 200_000  # far more than a run makes: every marker's batch is still there at the end
 
 
@@ -113,7 +114,9 @@ def where_it_went(markers: Markers, settings: Settings) -> dict[str, Any]:
         landed = markers.landed.get(order_id)
         batch = find_batch(batches, topic=landed[0], partition=landed[1], offset=landed[2]) if landed else None
         if batch is not None:
-            rows.append(record_stages(batch, sent=markers.sent[order_id], visible=visible))
+            sent = markers.sent[order_id]
+            rows.append({**record_stages(batch, sent=sent, visible=visible),
+                         AHEAD: batches_ahead(batches, batch, sent=sent)})
     return breakdown(rows)
 
 
@@ -134,17 +137,17 @@ def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: flo
                       refresh_interval: str | None = None) -> list[dict[str, Any]]:
     """`max_rate` was measured with `processes` workers; the same number serves this load.
     `refresh_interval`: the hot indices' refresh for this run (unset: as the templates say)."""
-    settings = settings.model_copy(update={"ingest_processes": processes})  # their health and trace files
+    settings = settings.model_copy(update={"ingest_processes": processes,  # their health and trace files
+                                           "hot_refresh_interval": refresh_interval or settings.hot_refresh_interval})
     prepare_storage(settings, engine)
-    names = index_names(settings)
-    if refresh_interval:
-        engine.request("PUT", f"/{names.orders},{names.events}/_settings",
-                       body={"index": {"refresh_interval": refresh_interval}})
     for path in health_files(settings):
         path.unlink(missing_ok=True)
+    # the worker installs the templates again as it starts: it must be told the refresh too (a refresh
+    # set on the indices alone was put back to the configured one before the first marker)
+    env = {**scoped_env(settings), "ORDERREPO_INGEST_TRACE_BATCHES": str(TRACE_BATCHES),
+           "ORDERREPO_HOT_REFRESH_INTERVAL": settings.hot_refresh_interval}
     worker = subprocess.Popen([sys.executable, "-m", "orderrepo.cli", "ingest", "run", "--processes", str(processes)],
-                              env={**scoped_env(settings), "ORDERREPO_INGEST_TRACE_BATCHES": str(TRACE_BATCHES)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     levels: list[tuple[float, Markers]] = []
     try:
         _wait_until_assigned(settings, worker)
@@ -167,14 +170,30 @@ def summary(share: float, max_rate: float, markers: Markers, settings: Settings)
             "stages_s": where_it_went(markers, settings)}
 
 
+def index_cost(engine: SearchEngine, settings: Settings) -> dict[str, float]:
+    """The hot indices' own indexing, refresh and merge time per document written over the run (from their
+    `_stats`: this run's indices only, so it holds on a shared engine), and how many refreshes they made."""
+    names = index_names(settings)
+    totals = engine.request("GET", f"/{names.orders},{names.events}/_stats/indexing,refresh,merge")["_all"]["primaries"]
+    docs = max(1, totals["indexing"]["index_total"])
+
+    def per_doc(milliseconds: float) -> float:
+        return round(milliseconds * 1000 / docs, 1)
+
+    return {"documents": docs, "refreshes": totals["refresh"]["total"],
+            "indexing_us_per_doc": per_doc(totals["indexing"]["index_time_in_millis"]),
+            "refresh_us_per_doc": per_doc(totals["refresh"]["total_time_in_millis"]),
+            "merge_us_per_doc": per_doc(totals["merges"]["total_time_in_millis"])}
+
+
 def print_levels(levels: list[dict[str, Any]]) -> None:
-    print("| load | p50 | p95 | p99 | split | " + " | ".join(STAGES) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(STAGES))
+    print("| load | p50 | p95 | p99 | split | " + " | ".join((*STAGES, AHEAD)) + " |")
+    print("|---|---|---|---|---|" + "---|" * (len(STAGES) + 1))
     for level in levels:
         for group, split in level["stages_s"].items():
             if isinstance(split, dict):
                 print(f"| {level['share_of_max']:.0%} | {level['p50']} | {level['p95']} | {level['p99']} | {group} | "
-                      + " | ".join(str(split[stage]) for stage in STAGES) + " |")
+                      + " | ".join(str(split.get(key, "")) for key in (*STAGES, AHEAD)) + " |")
 
 
 def main(max_rate: float = typer.Option(..., help="the pipeline's sustained records/s on this machine (bench output)"),
@@ -182,23 +201,19 @@ def main(max_rate: float = typer.Option(..., help="the pipeline's sustained reco
          shares: str = typer.Option("0.5,0.9", help="load levels, as shares of --max-rate"),
          processes: int = typer.Option(1, min=1, help="ingest worker processes"),
          refresh_interval: str = typer.Option("", help="hot indices' refresh for this run, e.g. 250ms "
-                                              "(default: the templates')")) -> None:
+                                              "(default: ORDERREPO_HOT_REFRESH_INTERVAL)")) -> None:
     base = get_settings()
-    name = f"fresh-{int(time.time())}"
-    settings = base.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
-    engine = connect_engine(settings)
-    try:
+    with scoped_run(base, f"fresh-{int(time.time())}") as (settings, engine):
         levels = measure_freshness(settings, engine, max_rate=max_rate, processes=processes,
                                    shares=tuple(float(share) for share in shares.split(",")), seconds=freshness_seconds,
                                    refresh_interval=refresh_interval or None)
-    finally:
-        for index in engine.request("GET", f"/{name}-*"):
-            engine.delete_index(index)
-        delete_topics(settings.resolved_kafka_servers(), topic_map(settings).all_topics())
+        cost = index_cost(engine, settings)
     print_levels(levels)
+    print("engine work on the hot indices: " + ", ".join(f"{key} {value}" for key, value in cost.items()))
     save_result("freshness", {"machine": machine(), "max_rate": max_rate, "seconds": freshness_seconds,
-                              "processes": processes, "refresh_interval": refresh_interval or "template",
-                              "levels": levels})
+                              "engine_cost": cost, "processes": processes, "refresh_interval": refresh_interval or base.hot_refresh_interval,
+                              "max_poll_records": base.ingest_max_poll_records,
+                              "fetch_max_wait_ms": base.ingest_fetch_max_wait_ms, "levels": levels})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Ingest throughput (Kafka -> visible in the engine) against the raw bulk limit, in one run."""
+"""Ingest throughput (Kafka -> visible in the engine) against the raw bulk limit, in one run.
+
+On its own (the pipeline only, e.g. to compare a setting by alternated runs; the full figures come from
+`python -m bench`):
+
+    ORDERREPO_HOT_REFRESH_INTERVAL=1s python -m bench.ingest_bench --orders 2000 --processes 2
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import typer
 
-from adapters.search_engine import SearchEngine
-from bench.measure import Stopwatch, engine_cpu_seconds, watch_peak_rss
+from adapters.kafka_bus import delete_topics
+from adapters.search_engine import EngineError, SearchEngine
+from bench.measure import Stopwatch, engine_cpu_seconds, machine, save_result, watch_peak_rss
 from index_templates import IndexNames, install
-from orderrepo.bootstrap import health_files, index_names
-from settings import Settings
+from orderrepo.bootstrap import connect_engine, health_files, index_names, topic_map
+from settings import Settings, get_settings
 from orderrepo.traffic import publish_sample_traffic
 
 
@@ -27,6 +36,29 @@ def scoped_env(settings: Settings) -> dict[str, str]:
             "ORDERREPO_TOPIC_PREFIX": settings.topic_prefix, "ORDERREPO_CONSUMER_GROUP": settings.consumer_group,
             "ORDERREPO_ENGINE_URL": settings.resolved_engine_url(),
             "ORDERREPO_KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka_servers(), "ORDERREPO_LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def scoped_run(settings: Settings, name: str) -> Iterator[tuple[Settings, SearchEngine]]:
+    """Settings with their own indices, topics and group named `name`, and the engine; both dropped after."""
+    scoped = settings.model_copy(update={"index_prefix": name, "topic_prefix": name, "consumer_group": f"{name}-g"})
+    engine = connect_engine(scoped)
+    try:
+        yield scoped, engine
+    finally:
+        drop_scope(engine, name)
+        delete_topics(scoped.resolved_kafka_servers(), topic_map(scoped).all_topics())
+
+
+def drop_scope(engine: SearchEngine, prefix: str) -> None:
+    """Every index and template named `prefix`-* (index templates first: they name the components)."""
+    for index in engine.request("GET", f"/{prefix}-*"):
+        engine.delete_index(index)
+    for kind in ("_index_template", "_component_template"):
+        try:
+            engine.request("DELETE", f"/{kind}/{prefix}-*")
+        except EngineError:  # none of that kind
+            pass
 
 
 def publish(settings: Settings, orders: int, seed: int) -> dict[str, Any]:
@@ -115,7 +147,7 @@ def raw_bulk_limit(settings: Settings, engine: SearchEngine, chunk_sizes: tuple[
     best: dict[str, Any] | None = None
     for size in chunk_sizes:
         raw = IndexNames(f"{settings.index_prefix}-raw{size}")
-        install(engine, raw)
+        install(engine, raw, refresh_interval=settings.hot_refresh_interval)  # the pipeline's own refresh
         with tempfile.TemporaryDirectory(prefix="orderrepo-rawbulk-") as folder:
             files, total = [], 0
             for family in ("orders", "order-events"):
@@ -140,12 +172,12 @@ def _send_files(engine_url: str, files: list[Path], refresh_target: str) -> tupl
     cpu = engine_cpu_seconds(engine_url)
     with httpx.Client(base_url=engine_url, timeout=300) as client, Stopwatch() as watch:
         for path in files:
-            _send_until_accepted(client, path.read_bytes())
+            send_until_accepted(client, path.read_bytes())
         client.post(f"/{refresh_target}/_refresh").raise_for_status()
     return watch.seconds, engine_cpu_seconds(engine_url) - cpu
 
 
-def _send_until_accepted(client: httpx.Client, body: bytes, attempts: int = 10) -> None:
+def send_until_accepted(client: httpx.Client, body: bytes, attempts: int = 10) -> None:
     for attempt in range(attempts):
         answer = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
         if answer.status_code != 429:
@@ -175,3 +207,20 @@ def disk_per_1000_orders(settings: Settings, engine: SearchEngine) -> dict[str, 
         family = "order-events" if "-order-events-" in index else "orders"
         per[family] = round(values["primaries"]["store"]["size_in_bytes"] / max(orders, 1) * 1000 / 1024, 1)
     return {f"hot_{family}_kib": value for family, value in per.items()}
+
+
+def main(orders: int = typer.Option(2000, help="sample orders to publish (about 3.5 change events each)"),
+         processes: int = typer.Option(1, min=1, help="ingest worker processes"),
+         seed: int = typer.Option(42)) -> None:
+    base = get_settings()
+    with scoped_run(base, f"ingest{int(time.time())}") as (settings, _engine):
+        published = publish(settings, orders, seed)
+        pipeline = run_pipeline(settings, processes)
+    print(f"{pipeline['records_per_s']} records/s, worker {pipeline['cpu_us_per_event']} µs/event, engine "
+          f"{pipeline['engine_cpu_us_per_event']} µs/event (refresh {base.hot_refresh_interval})")
+    save_result("ingest", {"machine": machine(), "refresh_interval": base.hot_refresh_interval,
+                           "publish": published, "pipeline": pipeline})
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -38,6 +38,7 @@ class BatchTiming:
     written: float = 0.0
     committed: float = 0.0
     offsets: dict[str, tuple[int, int]] = field(default_factory=dict)
+    worker: int = 0  # which trace file (worker process) it came from: set when loaded
 
 
 class BatchTrace:
@@ -64,9 +65,10 @@ class BatchTrace:
 def load_batches(paths: Iterable[Path]) -> list[BatchTiming]:
     """Every batch of the traces that exist (one per worker process)."""
     found: list[BatchTiming] = []
-    for path in paths:
+    for worker, path in enumerate(paths):
         if path.exists():
-            found += [BatchTiming(**{**row, "offsets": {k: tuple(v) for k, v in row["offsets"].items()}})
+            found += [BatchTiming(**{**row, "offsets": {k: tuple(v) for k, v in row["offsets"].items()},
+                                     "worker": worker})
                       for row in orjson.loads(path.read_bytes())]
     return found
 
@@ -90,15 +92,24 @@ def record_stages(batch: BatchTiming, *, sent: float, visible: float) -> dict[st
                              visible - batch.committed), strict=True))
 
 
+def batches_ahead(batches: list[BatchTiming], batch: BatchTiming, *, sent: float) -> int:
+    """How many batches the same worker began after the record was sent and before the record's own:
+    0 when the record was fetched by the first poll after the batch in hand, 1 or more when it waited
+    behind a batch fetched ahead of it (a prefetched response, or a backlog)."""
+    return sum(1 for other in batches
+               if other.worker == batch.worker and sent < other.poll_started < batch.poll_started)
+
+
 def breakdown(rows: list[dict[str, float]], *, tail_share: float = 0.05) -> dict[str, Any]:
-    """Mean seconds per stage over every record, and over the slowest `tail_share` (where the p99 lives)."""
+    """Mean seconds per stage over every record, and over the slowest `tail_share` (where the p99 lives).
+    Keys of a row other than `STAGES` (e.g. "batches ahead") are averaged beside them."""
     if not rows:
         return {}
-    ranked = sorted(rows, key=lambda row: sum(row.values()))
+    ranked = sorted(rows, key=lambda row: sum(row[stage] for stage in STAGES))
     tail = ranked[-max(1, round(len(ranked) * tail_share)):]
 
     def mean(group: list[dict[str, float]]) -> dict[str, float]:
-        return {stage: round(sum(row[stage] for row in group) / len(group), 3) for stage in STAGES}
+        return {key: round(sum(row[key] for row in group) / len(group), 3) for key in group[0]}
 
     return {"records": len(rows), "mean": mean(ranked), f"slowest_{tail_share:.0%}": mean(tail)}
 

@@ -11,6 +11,7 @@ from ingest.batch_trace import (
     STAGES,
     BatchTiming,
     BatchTrace,
+    batches_ahead,
     breakdown,
     find_batch,
     load_batches,
@@ -74,6 +75,26 @@ def test_the_breakdown_averages_every_record_and_the_slowest_twentieth_apart() -
     assert breakdown([]) == {}
 
 
+def test_batches_ahead_counts_only_the_same_workers_batches_begun_after_the_send() -> None:
+    in_hand, fetched_ahead, own = _timing(10.0, {}), _timing(10.9, {}), _timing(11.8, {})
+    other_worker = BatchTiming(11.0, 11.1, worker=1)
+    batches = [in_hand, fetched_ahead, other_worker, own]
+
+    assert batches_ahead(batches, own, sent=10.5) == 1  # sent while the worker wrote `in_hand`
+    assert batches_ahead(batches, own, sent=9.0) == 2
+    assert batches_ahead(batches, own, sent=11.0) == 0
+    assert batches_ahead(batches, other_worker, sent=10.5) == 0
+
+
+def test_extra_keys_are_averaged_beside_the_stages_and_do_not_rank_the_tail() -> None:
+    rows = [dict.fromkeys(STAGES, 0.0) | {"write": float(n), "batches ahead": float(40 - n)} for n in range(1, 41)]
+
+    split = breakdown(rows)
+
+    assert split["mean"]["batches ahead"] == 19.5
+    assert split["slowest_5%"]["batches ahead"] == 0.5  # the two slowest writes had 1 and 0 ahead
+
+
 def test_the_trace_keeps_only_the_latest_batches_and_nothing_when_off(tmp_path: Path) -> None:
     on, off = BatchTrace(2), BatchTrace(0)
     for n in range(3):
@@ -84,6 +105,7 @@ def test_the_trace_keeps_only_the_latest_batches_and_nothing_when_off(tmp_path: 
 
     assert [batch.offsets for batch in load_batches([tmp_path / "on.json", tmp_path / "off.json"])] == [
         {"t.app/0": (1, 1)}, {"t.app/0": (2, 2)}]
+    assert [batch.worker for batch in load_batches([tmp_path / "off.json", tmp_path / "on.json"])] == [1, 1]
     assert not (tmp_path / "off.json").exists()
 
 
