@@ -22,7 +22,7 @@ import typer
 
 from bench.api_cpu import measure_api_cpu
 from bench.direct_load import direct_load
-from bench.freshness_bench import measure_freshness, print_levels
+from bench.freshness_bench import index_cost, measure_freshness, print_levels
 from bench.ingest_bench import (
     disk_per_1000_orders,
     iter_documents,
@@ -141,6 +141,7 @@ def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int
             result["freshness"] = measure_freshness(fresh, engine, max_rate=result["pipeline"]["records_per_s"],
                                                     processes=processes, seconds=freshness_seconds)
             print_levels(result["freshness"])  # where each level's lag went, stage by stage
+            result["freshness_engine_cost"] = index_cost(engine, fresh)  # what the hot refresh costs the engine
         finally:
             _drop(fresh, engine)
     if profile_to is not None and not direct:

@@ -135,6 +135,8 @@ def write_report(payload: dict[str, Any], out: Path) -> str:
             lines += ["| load (share of max) | records/s | markers | p50 s | p95 s | p99 s |", "|---|---|---|---|---|---|"]
             lines += [f"| {f['share_of_max']:.0%} | {f['rate_records_per_s']} | {f['visible']}/{f['markers']} | "
                       f"{f['p50']} | {f['p95']} | {f['p99']} |" for f in run["freshness"]]
+            if run.get("freshness_engine_cost"):
+                lines += ["", f"Hot indices' own engine time over the freshness run: {run['freshness_engine_cost']}"]
             lines.append("")
         plot = f"![p95 latency]({_plot(run, out)})" if "engine" in run else ""
         lines += ["### Targets", "", *_checks_table(run.get("checks", [])), "", plot, ""]
