@@ -45,11 +45,8 @@ class WriteGate:
         facts = [change_facts(c) for c in changes]
         order_ids = {f.order_id for f in facts}
         tiers = {i: Tier(h["_source"]["tier"]) for i, h in self.mover.locator.get(order_ids).items()}
-        tombstones = self.mover.tombstones
-        return write_guard(
-            facts, tiers=tiers, tombstoned_orders=tombstones.tombstoned_orders(order_ids),
-            erased_customers=tombstones.erased_customers({h for f in facts for h in f.customer_key_hashes}),
-        )
+        tombstoned, erased = self.mover.tombstones.lookup(order_ids, {h for f in facts for h in f.customer_key_hashes})
+        return write_guard(facts, tiers=tiers, tombstoned_orders=tombstoned, erased_customers=erased)
 
     def admit(self, changes: Sequence[OrderChange]) -> Admission:
         verdicts = self.verdicts(changes)
