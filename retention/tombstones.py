@@ -58,10 +58,20 @@ class Tombstones:
     def lookup(self, order_ids: Iterable[str], key_hashes: Iterable[str]) -> tuple[set[str], dict[str, datetime]]:
         """Tombstoned order ids and erased customer key hashes (-> when erased), in ONE real-time
         read: the write gate asks both for every batch, and each request costs the engine a round."""
+        ids = [doc["_id"] for doc in self.wanted(order_ids, key_hashes)]
+        return self.found(list(self.engine.mget(self.index, ids).values()))
+
+    def wanted(self, order_ids: Iterable[str], key_hashes: Iterable[str]) -> list[dict[str, str]]:
+        """The `_mget` docs that ask for these orders' and keys' tombstones (to join a larger `_mget`)."""
         ids = [f"order:{i}" for i in sorted(set(order_ids))] + [f"customer:{h}" for h in sorted(set(key_hashes))]
+        return [{"_index": self.index, "_id": doc_id} for doc_id in ids]
+
+    @staticmethod
+    def found(hits: list[dict[str, Any]]) -> tuple[set[str], dict[str, datetime]]:
+        """(tombstoned order ids, erased key hash -> when) from the found hits of `wanted`'s docs."""
         orders: set[str] = set()
         customers: dict[str, datetime] = {}
-        for hit in self.engine.mget(self.index, ids).values():
+        for hit in hits:
             source = hit["_source"]
             if source.get("kind") == "customer":
                 customers[source["key_hash"]] = datetime.fromisoformat(source["at"])
