@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from adapters.search_engine import SearchEngine
 from retention.storage import TierNames
 
 
+@lru_cache(maxsize=65_536)  # asked for every key of every change the write gate admits; an order's events repeat them
 def key_hash(customer_key: str) -> str:
     """The stored form of a customer key in tombstones: one-way, so the tombstone leaks nothing."""
     return hashlib.sha256(customer_key.encode("utf-8")).hexdigest()
