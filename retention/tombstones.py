@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from adapters.search_engine import SearchEngine
 from retention.storage import TierNames
 
 
+@lru_cache(maxsize=65_536)  # asked for every key of every change the write gate admits; an order's events repeat them
 def key_hash(customer_key: str) -> str:
     """The stored form of a customer key in tombstones: one-way, so the tombstone leaks nothing."""
     return hashlib.sha256(customer_key.encode("utf-8")).hexdigest()
@@ -55,13 +57,35 @@ class Tombstones:
         self._write([{"_op_type": "index", "_index": self.index, "_id": f"audit:{audit_id}",
                       "_source": {"kind": "audit", "reason": "erased", "at": at.isoformat(), "counts": counts}}])
 
+    def lookup(self, order_ids: Iterable[str], key_hashes: Iterable[str]) -> tuple[set[str], dict[str, datetime]]:
+        """Tombstoned order ids and erased customer key hashes (-> when erased), in ONE real-time
+        read: the write gate asks both for every batch, and each request costs the engine a round."""
+        ids = [doc["_id"] for doc in self.wanted(order_ids, key_hashes)]
+        return self.found(list(self.engine.mget(self.index, ids).values()))
+
+    def wanted(self, order_ids: Iterable[str], key_hashes: Iterable[str]) -> list[dict[str, str]]:
+        """The `_mget` docs that ask for these orders' and keys' tombstones (to join a larger `_mget`)."""
+        ids = [f"order:{i}" for i in sorted(set(order_ids))] + [f"customer:{h}" for h in sorted(set(key_hashes))]
+        return [{"_index": self.index, "_id": doc_id} for doc_id in ids]
+
+    @staticmethod
+    def found(hits: list[dict[str, Any]]) -> tuple[set[str], dict[str, datetime]]:
+        """(tombstoned order ids, erased key hash -> when) from the found hits of `wanted`'s docs."""
+        orders: set[str] = set()
+        customers: dict[str, datetime] = {}
+        for hit in hits:
+            source = hit["_source"]
+            if source.get("kind") == "customer":
+                customers[source["key_hash"]] = datetime.fromisoformat(source["at"])
+            else:
+                orders.add(source["order_id"])
+        return orders, customers
+
     def tombstoned_orders(self, order_ids: Iterable[str]) -> set[str]:
-        found = self.engine.mget(self.index, [f"order:{i}" for i in sorted(set(order_ids))])
-        return {hit["_source"]["order_id"] for hit in found.values()}
+        return self.lookup(order_ids, ())[0]
 
     def erased_customers(self, key_hashes: Iterable[str]) -> dict[str, datetime]:
-        found = self.engine.mget(self.index, [f"customer:{h}" for h in sorted(set(key_hashes))])
-        return {hit["_source"]["key_hash"]: datetime.fromisoformat(hit["_source"]["at"]) for hit in found.values()}
+        return self.lookup((), key_hashes)[1]
 
     def audits(self) -> list[dict[str, Any]]:
         body = {"size": 1000, "query": {"term": {"kind": "audit"}}, "sort": [{"at": "desc"}]}

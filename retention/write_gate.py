@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from adapters.search_engine import EngineError
 
 from order_domain.identity import identity_keys
 from order_domain.model import OrderChange
 from order_domain.tier_policy import ChangeFacts, Tier, WriteVerdict, write_guard
 from retention.mover import Mover
-from retention.tombstones import key_hash
+from retention.tombstones import Tombstones, key_hash
 
 
 @dataclass
@@ -43,13 +46,24 @@ class WriteGate:
 
     def verdicts(self, changes: Sequence[OrderChange]) -> dict[str, WriteVerdict]:
         facts = [change_facts(c) for c in changes]
-        order_ids = {f.order_id for f in facts}
-        tiers = {i: Tier(h["_source"]["tier"]) for i, h in self.mover.locator.get(order_ids).items()}
-        tombstones = self.mover.tombstones
-        return write_guard(
-            facts, tiers=tiers, tombstoned_orders=tombstones.tombstoned_orders(order_ids),
-            erased_customers=tombstones.erased_customers({h for f in facts for h in f.customer_key_hashes}),
-        )
+        order_ids = sorted({f.order_id for f in facts})
+        tiers, tombstoned, erased = self._lookup(order_ids, {h for f in facts for h in f.customer_key_hashes})
+        return write_guard(facts, tiers=tiers, tombstoned_orders=tombstoned, erased_customers=erased)
+
+    def _lookup(self, order_ids: list[str],
+                key_hashes: set[str]) -> tuple[dict[str, Tier], set[str], dict[str, datetime]]:
+        """Locator tiers, tombstoned orders and erased customer keys in ONE real-time `_mget` across
+        both indices (it runs for every batch; three requests were three engine rounds). Answers
+        come in the order asked, so they are split by position (the names are aliases)."""
+        asked = [{"_index": self.mover.locator.names.locator, "_id": i} for i in order_ids]
+        asked += self.mover.tombstones.wanted(order_ids, key_hashes)
+        docs = self.mover.engine.request("POST", "/_mget", body={"docs": asked})["docs"] if asked else []
+        failed = next((doc for doc in docs if "error" in doc), None)
+        if failed is not None:
+            raise EngineError(500, f"mget {failed.get('_index')}/{failed.get('_id')}: {str(failed['error'])[:500]}")
+        located = [doc for doc in docs[:len(order_ids)] if doc.get("found")]
+        tombstoned, erased = Tombstones.found([doc for doc in docs[len(order_ids):] if doc.get("found")])
+        return {doc["_id"]: Tier(doc["_source"]["tier"]) for doc in located}, tombstoned, erased
 
     def admit(self, changes: Sequence[OrderChange]) -> Admission:
         verdicts = self.verdicts(changes)

@@ -219,10 +219,13 @@ class Reader:
 
     def integer(self, obj: dict[str, Any], key: str, at: str, *, required: bool = False) -> int | None:
         """A count between 0 and MAX_QUANTITY, as a JSON integer or an integral string/number ("2", 2.0)."""
-        value = self.field(obj, key, at, required=required)
+        value = obj.get(key)
+        if type(value) is int and 0 <= value <= MAX_QUANTITY:  # the usual case: no error path is built
+            return value
         if value is None:
-            return None
-        return self.count_value(self.whole(value, join(at, key)), join(at, key))
+            return self.field(obj, key, at, required=required)
+        location = join(at, key)
+        return self.count_value(self.whole(value, location), location)
 
     def whole(self, value: Any, location: str) -> int:
         """An integral value (sign kept) from an int, an integral float or a decimal string."""
@@ -248,7 +251,10 @@ class Reader:
             return self.field(obj, key, at, required=required)
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.fail("invalid_type", join(at, key), f"expected a decimal amount, got {_kind(value)}")
-        return self.money_value(repr(value) if isinstance(value, float) else str(value), join(at, key))
+        amount = _amount(repr(value) if isinstance(value, float) else str(value))
+        if isinstance(amount, str):  # the path is only built for the error
+            self.fail("invalid_value", join(at, key), amount)
+        return amount
 
     def money_value(self, raw: str, location: str) -> Decimal:
         """A finite decimal with at most 14 digits and 4 decimal places (the canonical Money)."""
@@ -263,11 +269,14 @@ class Reader:
             return self.field(obj, key, at, required=required)
         if not isinstance(value, str):
             self.fail("invalid_type", join(at, key), f"expected an ISO-8601 timestamp string, got {_kind(value)}")
-        return self.timestamp_value(value, join(at, key))
+        moment = _utc_moment(value)
+        return moment if moment is not None else self.timestamp_value(value, join(at, key))
 
     def timestamp_value(self, raw: str, location: str, *, local_tz: tzinfo | None = None) -> datetime:
         """ISO-8601 converted to UTC. Without an offset it is read in `local_tz` (a store's
         configured zone); with neither, or before 1970, it is rejected."""
+        if (moment := _utc_moment(raw)) is not None:  # the usual case: no error text prepared
+            return moment
         try:
             moment = datetime.fromisoformat(raw.strip())
         except ValueError:
@@ -346,6 +355,19 @@ def _amount(raw: str) -> Decimal | str:
         return _MONEY.validate_python(amount)
     except ValidationError:
         return f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals"
+
+
+def _utc_moment(raw: str) -> datetime | None:
+    """The usual timestamp (ISO-8601 with an offset, 1970 or later) in UTC, with no error text
+    prepared; None sends it to `Reader.timestamp_value`, which says what is wrong."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+        if moment.utcoffset() is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return moment if moment.year >= 1970 else None
 
 
 def _kind(value: Any) -> str:
