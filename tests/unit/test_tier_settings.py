@@ -12,7 +12,7 @@ from settings import Settings, TieringSettings
 def test_defaults_are_the_documented_policy() -> None:
     thresholds = thresholds_from(TieringSettings())
     assert (thresholds.hot_window_days, thresholds.warm_after_idle_days, thresholds.cold_after_idle_days) == (30, 30, 270)
-    assert (thresholds.busy_reads, thresholds.read_window_days, thresholds.rehydrate_after_cold_reads) == (3, 30, 3)
+    assert (thresholds.busy_reads, thresholds.read_window_days, thresholds.rehydrate_after_cold_reads) == (3, 30, 1)
     assert [thresholds.retention_for(t) for t in (Tier.HOT, Tier.WARM, Tier.COLD)] == [None, None, 2555]
 
 
