@@ -182,7 +182,9 @@ def skewed_seeds(settings: Settings, *, orders: int, reads: int, seeds: list[int
         skew = Scratch.open(settings, f"tierskew{uuid.uuid4().hex[:8]}", cold_root)
         try:
             loaded = load(skew.engine, skew.names.prefix, orders, seed + 1)
+            skew.engine.refresh(f"{skew.names.hot.orders},{skew.names.hot.events}")  # all of it, on a busy engine too
             skew.mover(thresholds_from(settings.tier)).locator.sync_from_hot()
+            skew.engine.refresh(skew.names.locator)
             runs.append({"orders_requested": orders, "seed": seed, **loaded, **skewed_workload(
                 skew.settings, skew.names, skew.cold, skew.mover(thresholds_from(settings.tier)),
                 reads=reads, seed=seed, bytes_per_order=bytes_per_order)})
