@@ -182,6 +182,21 @@ class ColdStore:
         else:
             list(self._pool.map(self._part, wanted))
 
+    def open_newest(self, limit: int | None = None) -> list[str]:
+        """Open (and cache) the footers of the newest parts, newest month first, at most `limit`
+        and never more than the part cache holds (so nothing opened here evicts another): what a
+        process does once at start, in the background, so that its first cold reads find their
+        part open. A part deleted meanwhile (rewritten by a sweep) is skipped. Returns the parts opened."""
+        wanted = sorted(self.parts(), reverse=True)[:min(limit or self._parts.capacity, self._parts.capacity)]
+        opened: list[str] = []
+        for path in wanted:
+            try:
+                self._part(path)
+            except FileNotFoundError:
+                continue
+            opened.append(path)
+        return opened
+
     def _row_group(self, path: str, group: int) -> _Group:
         with self._lock:
             read = self._groups.recall((path, group))

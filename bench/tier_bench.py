@@ -1,6 +1,6 @@
 """`python -m bench.tier_bench [--orders N] [--skew-orders N] [--skew-reads N]`: hot vs warm vs
 cold bytes per order, cold lookups, rehydration, retention pass time and the skewed read
-workload, side by side in one run on the configured engine (`--pass-only`: the retention
+workload (`--skew-seeds N`: once per seed, the targets checked on the worst), side by side in one run on the configured engine (`--pass-only`: the retention
 pass over a large store, `bench.tier_pass_bench`).
 
 Orders are sample traffic (every channel, 400 days of history) decoded and written by the
@@ -36,7 +36,7 @@ from bench.measure import machine, save_result
 from bench.targets import tier_checks
 from bench.tier_latency import cold_latency
 from bench.tier_pass_bench import drop_prefix, retention_pass
-from bench.tier_workload import skewed_workload
+from bench.tier_workload import skewed_workload, spread
 from index_templates import IndexNames, install
 from ingest.decoders import ChannelDecodeError, IgnoredPayload, decode
 from ingest.topics import CHANNEL_FORMATS
@@ -173,8 +173,28 @@ def lookups(scratch: Scratch, seed: int) -> dict[str, Any]:
     return cold_latency(scratch.settings, scratch.names, scratch.cold, scratch.mover(ALL_COLD), seed=seed)
 
 
+def skewed_seeds(settings: Settings, *, orders: int, reads: int, seeds: list[int], cold_root: Path,
+                 bytes_per_order: dict[str, float] | None) -> dict[str, Any]:
+    """The skewed workload once per seed, each on its own freshly loaded orders (a scratch prefix
+    per seed): the first seed's full result, and the spread over all (`tier_workload.spread`)."""
+    runs = []
+    for seed in seeds:
+        skew = Scratch.open(settings, f"tierskew{uuid.uuid4().hex[:8]}", cold_root)
+        try:
+            loaded = load(skew.engine, skew.names.prefix, orders, seed + 1)
+            skew.engine.refresh(f"{skew.names.hot.orders},{skew.names.hot.events}")  # all of it, on a busy engine too
+            skew.mover(thresholds_from(settings.tier)).locator.sync_from_hot()
+            skew.engine.refresh(skew.names.locator)
+            runs.append({"orders_requested": orders, "seed": seed, **loaded, **skewed_workload(
+                skew.settings, skew.names, skew.cold, skew.mover(thresholds_from(settings.tier)),
+                reads=reads, seed=seed, bytes_per_order=bytes_per_order)})
+        finally:
+            skew.drop()
+    return {**runs[0], "spread": spread(runs)}
+
+
 def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, seed: int,
-        cold_root: Path, storage_only: bool = False) -> dict[str, Any]:
+        cold_root: Path, storage_only: bool = False, skew_seeds: int = 5) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     result: dict[str, Any] = {"orders_requested": orders}
     scratch = Scratch.open(settings, f"tierbench{tag}", cold_root)
@@ -186,16 +206,10 @@ def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, s
     finally:
         scratch.drop()
     if skew_orders and not storage_only:
-        skew = Scratch.open(settings, f"tierskew{tag}", cold_root)
-        try:
-            loaded = load(skew.engine, skew.names.prefix, skew_orders, seed + 1)
-            skew.mover(thresholds_from(settings.tier)).locator.sync_from_hot()
-            result["skewed_workload"] = {"orders_requested": skew_orders, **loaded, **skewed_workload(
-                skew.settings, skew.names, skew.cold, skew.mover(thresholds_from(settings.tier)),
-                reads=skew_reads, seed=seed, bytes_per_order={
-                    tier: result[tier]["bytes_per_order"] for tier in ("hot", "warm", "cold") if tier in result})}
-        finally:
-            skew.drop()
+        result["skewed_workload"] = skewed_seeds(
+            settings, orders=skew_orders, reads=skew_reads, seeds=[seed + i for i in range(skew_seeds)],
+            cold_root=cold_root, bytes_per_order={
+                tier: result[tier]["bytes_per_order"] for tier in ("hot", "warm", "cold") if tier in result})
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 
@@ -205,6 +219,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--skew-orders", type=int, default=10_000, help="orders of the skewed workload (0: skip)")
     parser.add_argument("--skew-reads", type=int, default=10_000, help="reads per phase of the skewed workload")
+    parser.add_argument("--skew-seeds", type=int, default=5, help="seeds of the skewed workload (fresh orders each)")
     parser.add_argument("--pass-only", action="store_true", help="only the retention pass over --orders orders")
     parser.add_argument("--storage-only", action="store_true", help="only the bytes per order of each tier")
     parser.add_argument("--seed", type=int, default=11)
@@ -216,7 +231,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tier-bench-") as scratch:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
                   **run(settings, orders=args.orders, skew_orders=args.skew_orders, skew_reads=args.skew_reads,
-                        seed=args.seed, cold_root=Path(scratch), storage_only=args.storage_only)}
+                        seed=args.seed, cold_root=Path(scratch), storage_only=args.storage_only,
+                        skew_seeds=args.skew_seeds)}
     save_result("tier", {**result, "checks": tier_checks(result)})
 
 

@@ -11,6 +11,9 @@ Measured on a scratch prefix whose closed orders the real mover moved to cold:
   the row group (open the part, read its footer and the row group, decode the order's
   document), the CPU its timeline costs when first asked for (never by a lookup), and
   the process CPU time per lookup (wall time on a loaded machine also holds other work);
+  "cold_start_parts_opened_at_start" drops the caches too, then opens the newest parts untimed
+  before each lookup, as the API start does in the background (`ColdStore.open_newest`, at most
+  the part cache's 32 parts), and `opening_at_start` times that warm-up itself;
 - customer history mixing tiers (`TierReader.customer_history`, 20 per page) for customers
   with orders in more than one tier: first read of each customer (caches dropped) and again,
   and the first read taken apart step by step (`first_read_steps`: locator query, hot/warm
@@ -51,15 +54,28 @@ async def _timed(call: Callable[[], Awaitable[Any]], wall: list[float], cpu: lis
     return answer
 
 
-async def _lookups(reader: TierReader, refs: list[str], *, forget: bool) -> dict[str, Any]:
+async def _lookups(reader: TierReader, refs: list[str], *, forget: bool, reopen: bool = False) -> dict[str, Any]:
+    """Lookups one by one; `forget` drops every cold cache before each, and `reopen` then opens
+    the newest parts again, untimed (what an API start does in the background: `ColdStore.open_newest`)."""
     wall: list[float] = []
     cpu: list[float] = []
     for ref in refs:
         if forget:
             reader.cold.forget_cache()
+        if reopen:
+            reader.cold.open_newest()
         answer = await _timed(lambda ref=ref: reader.by_reference(ref), wall, cpu)  # type: ignore[misc]
         assert answer is not None and answer.tier == "cold", ref
     return {"ms": percentiles(wall), "cpu_ms": percentiles(cpu)}
+
+
+def _open_newest(cold: ColdStore) -> dict[str, Any]:
+    """What the API start's background warm-up costs: the newest parts opened from dropped caches."""
+    cold.forget_cache()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    opened = cold.open_newest()
+    return {"parts": len(opened), "of_parts": len(cold.parts()), "ms": round((time.perf_counter() - started) * 1000, 1),
+            "cpu_ms": round((time.process_time() - started_cpu) * 1000, 1)}
 
 
 async def _parts_of_a_lookup(reader: TierReader, refs: list[str]) -> dict[str, Any]:
@@ -165,7 +181,9 @@ async def reads(settings: Settings, names: TierNames, cold: ColdStore, refs: lis
         result = {"cold_lookup_by_reference": {
             "lookups": len(refs), "cold_start": await _lookups(reader, refs, forget=True),
             "parts_open": await _lookups(reader, refs, forget=False),
-            "warm": await _lookups(reader, refs, forget=False), **await _parts_of_a_lookup(reader, refs)}}
+            "warm": await _lookups(reader, refs, forget=False), **await _parts_of_a_lookup(reader, refs),
+            "cold_start_parts_opened_at_start": await _lookups(reader, refs, forget=True, reopen=True),
+            "opening_at_start": _open_newest(reader.cold)}}
         if customers:
             result["history_mixing_tiers"] = {
                 "customers": len(customers), "first_read": await _histories(reader, customers, forget=True),

@@ -48,10 +48,10 @@ class TierThresholds:
 
     hot_window_days: int = 30
     warm_after_idle_days: int = 30
-    cold_after_idle_days: int = 270
+    cold_after_idle_days: int = 300
     read_window_days: int = 30
     busy_reads: int = 3
-    rehydrate_after_cold_reads: int = 3
+    rehydrate_after_cold_reads: int = 1  # read from cold again: back to hot
     retention_days: Mapping[Tier, int | None] | None = None  # per tier, from creation; None = keep forever
 
     def __post_init__(self) -> None:

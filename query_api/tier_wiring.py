@@ -6,7 +6,12 @@
   `ORDERREPO_TIER_READ_FLUSH_S` seconds as one bulk of locator updates, off the request
   path; after a flush, orders read from cold more than `ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS`
   times are rehydrated to hot by the mover, in a worker thread (the mover is synchronous);
-- a synchronous engine client for the mover and for the per-tier report of the console.
+- a synchronous engine client for the mover and for the per-tier report of the console;
+- a start-up warm-up of the cold store: the newest cold parts' footers (at most the store's
+  part cache, 32) are opened in a worker thread in the background, so the first cold lookups
+  after a restart do not pay the part open. Readiness does not wait for it (the app answers at
+  once; a read that comes first opens its part itself, as before); a failure is logged, never
+  raised; shutdown cancels it.
 Everything here comes from `retention` and the engine adapter: the API still never loads
 Kafka or the ingest worker.
 """
@@ -14,8 +19,11 @@ Kafka or the ingest worker.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+import time
+from dataclasses import dataclass, field
 from typing import Any
+
 
 from adapters.cold_store import ColdStore
 from adapters.engine_settings import connect_engine
@@ -30,6 +38,9 @@ from retention.report import tier_report
 from retention.storage import TierNames
 from retention.tier_reader import TierReader
 from settings import Settings
+from settings.log_setup import get_logger
+
+log = get_logger(__name__)
 
 
 class HotAndWarmNames(IndexNames):
@@ -47,6 +58,7 @@ class TierServices:
     sync_engine: SearchEngine
     names: TierNames
     cold: ColdStore
+    warm_up: asyncio.Task[list[str]] | None = field(default=None)
 
     def report(self) -> list[dict[str, Any]]:
         """Orders and bytes per tier (summed over months), hot, warm, cold (blocking: run in a thread)."""
@@ -59,10 +71,28 @@ class TierServices:
 
     async def close(self) -> None:
         """Flush the reads counted so far, then release the synchronous client."""
+        if self.warm_up is not None and not self.warm_up.done():
+            self.warm_up.cancel()  # the worker thread finishes its part; nothing waits for it
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.warm_up
         try:
             await self.recorder.stop()
         finally:
             self.sync_engine.close()
+
+
+async def open_cold_parts(cold: ColdStore) -> list[str]:
+    """Open the newest cold parts in a worker thread (bounded by the store's part cache); logs
+    what it opened and how long it took. Best effort: a failure leaves reads to open parts."""
+    started = time.perf_counter()
+    try:
+        opened = await asyncio.to_thread(cold.open_newest)
+    except Exception as error:  # noqa: BLE001 - a warm-up; reads open their parts themselves
+        log.warning("cold_parts_warm_up_failed", error=str(error)[:500])
+        return []
+    log.info("cold_parts_opened", parts=len(opened),
+                                ms=round((time.perf_counter() - started) * 1000, 1))
+    return opened
 
 
 async def open_tier_services(settings: Settings, engine: AsyncSearchEngine) -> TierServices:
@@ -80,4 +110,5 @@ async def open_tier_services(settings: Settings, engine: AsyncSearchEngine) -> T
     recorder.start()
     hot = EngineOrderReader(engine, IndexNames(settings.index_prefix))
     return TierServices(TieredOrderReader(engine_tiers, ColdTier(tiers), hot=hot, recorder=recorder),
-                        recorder, sync_engine, names, cold)
+                        recorder, sync_engine, names, cold,
+                        warm_up=asyncio.create_task(open_cold_parts(cold), name="cold-parts-warm-up"))

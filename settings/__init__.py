@@ -80,10 +80,10 @@ class TieringSettings(BaseSettings):
 
     hot_window_days: int = Field(default=30, ge=0, description="a change within this keeps an order hot")
     warm_after_idle_days: int = Field(default=30, ge=0, description="idle days before hot -> warm")
-    cold_after_idle_days: int = Field(default=270, ge=0, description="idle days before -> cold (Parquet)")
+    cold_after_idle_days: int = Field(default=300, ge=0, description="idle days before -> cold (Parquet)")
     read_window_days: int = Field(default=30, ge=1, description="window in which reads count as 'busy'")
     busy_reads: int = Field(default=3, ge=1, description="reads within the window that keep an order hot")
-    rehydrate_after_cold_reads: int = Field(default=3, ge=0, description="cold reads after which -> hot")
+    rehydrate_after_cold_reads: int = Field(default=1, ge=0, description="cold reads after which -> hot")
     retention_days_hot: int | None = Field(default=None, ge=1, description="None = never delete from hot")
     retention_days_warm: int | None = Field(default=None, ge=1, description="None = keep warm orders")
     retention_days_cold: int | None = Field(default=2555, ge=1, description="7 years from creation")

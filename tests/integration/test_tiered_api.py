@@ -13,10 +13,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from adapters.search_engine import Feature, SearchEngine
+from adapters.engine_settings import engine_config
+from adapters.search_engine import AsyncSearchEngine, Feature, SearchEngine
 from order_domain.identity import identity_keys
 from order_domain.tier_policy import Tier
 from query_api.auth import Role, issue_token
+from query_api.tier_wiring import open_tier_services
 from retention.mover import Mover
 from settings import Settings
 from tests.integration.api_server import running_api
@@ -214,3 +216,30 @@ def _wait_for(engine: SearchEngine, mover: Mover, order: str, done: Any, timeout
             return entry
         time.sleep(0.1)
     raise AssertionError(f"locator entry of {order} never reached the expected state: {entry}")
+
+
+async def test_the_api_start_opens_the_newest_cold_parts_in_the_background(
+    tiered: tuple[Settings, Mover], tmp_path: Path,
+) -> None:
+    """The API's tier services open the cold parts' footers at start (without holding up the
+    start), so the first cold lookup after a restart reads its row group from an open part."""
+    settings, mover = tiered
+    place(mover, {order_id(n): Tier.COLD for n in range(0, N, 3)})  # two creation months: two parts at least
+    parts = sorted(mover.copies.cold.parts(), reverse=True)
+    assert len(parts) >= 2
+    scoped = settings.model_copy(update={"tier": settings.tier.model_copy(update={"cold_path": str(tmp_path / "cold")})})
+    engine = await AsyncSearchEngine.connect(engine_config(scoped))
+    services = await open_tier_services(scoped, engine)
+    try:
+        assert services.warm_up is not None
+        assert await services.warm_up == parts  # newest month first; all of them fit the part cache
+        assert list(services.cold._parts) == parts
+        entry = (await engine.search(mover.names.locator, {"query": {"term": {"order_id": order_id(3)}}}))
+        cold = entry["hits"]["hits"][0]["_source"]
+        opened = services.cold._parts[cold["location"]]
+        answer = await services.reader.cold.tiers.by_reference(order_id(3))
+        assert answer is not None and (answer.order_id, answer.tier) == (order_id(3), Tier.COLD)
+        assert services.cold._parts[cold["location"]] is opened
+    finally:
+        await services.close()
+        await engine.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -140,6 +141,38 @@ async def test_an_order_read_from_cold_more_than_n_times_is_rehydrated(
     mover.finish()  # the pass's sweep drops the row the flip left behind
     _assert_each_order_in_exactly_its_tier(engine, mover, N)
     assert len(timeline_ids(engine, mover.names.hot.events, order_id(3))) == 3
+
+
+async def test_an_order_read_from_cold_again_is_rehydrated_by_the_recorder_loop_before_its_regular_flush(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
+) -> None:
+    """The default policy (rehydrate after more than one cold read), with the recorder's own loop:
+    a cold read wakes it, so the second read hands the order over long before `flush_s`."""
+    mover, clock = tiered
+    clock.now = T0 + timedelta(days=300)
+    assert mover.run_pass().moved == {("hot", "cold"): N}
+    handed: asyncio.Queue[list[str]] = asyncio.Queue()
+
+    async def rehydrate(ids: list[str]) -> None:
+        await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
+
+    reader = await _reader(isolated, mover)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, cold_flush_s=0.1,
+                                   on_rehydrate=rehydrate)
+    reader.recorder.start()
+    try:
+        assert (await reader.by_reference("#W4")).tier is Tier.COLD  # type: ignore[union-attr]
+        assert (await reader.by_reference("#W6")).tier is Tier.COLD  # type: ignore[union-attr]
+        assert (await reader.by_reference("#W4")).tier is Tier.COLD  # type: ignore[union-attr]  # read again
+        assert await asyncio.wait_for(handed.get(), timeout=60) == [order_id(4)]
+        assert (await reader.by_reference("#W4")).tier is Tier.HOT  # type: ignore[union-attr]
+    finally:
+        await reader.recorder.stop()
+        await reader.engine.close()
+    entries = census(engine, mover)["entries"]
+    assert (entries[order_id(4)]["tier"], entries[order_id(4)]["read_count"]) == ("hot", 3)
+    assert (entries[order_id(6)]["tier"], entries[order_id(6)]["cold_reads"]) == ("cold", 1)  # one read: stays
+    assert handed.empty()
 
 
 @pytest.mark.parametrize("days", [100, 300], ids=["warm", "cold"])

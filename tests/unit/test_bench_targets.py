@@ -94,6 +94,19 @@ def test_tier_targets() -> None:
     assert tier_checks(tiers)[-1]["measured"] == "1.47% (model: ≤ 1% from COLD_AFTER_IDLE_DAYS=270)"
 
 
+def test_the_skewed_workload_is_checked_on_its_worst_seed() -> None:
+    tiers = {"hot": {"bytes_per_order": 3000.0}, "warm": {"bytes_per_order": 1200.0},
+             "cold": {"bytes_per_order": 120.0}, "ratios": {"warm_over_hot": 0.4, "cold_over_hot": 0.04},
+             "skewed_workload": {"measured": {"storefront_from_hot": 0.995, "all_reads_touching_cold": 0.006},
+                                 "spread": {"storefront_from_hot": {"mean": 0.9925, "worst": 0.9895,
+                                                                    "each": [0.995, 0.9895]},
+                                            "all_reads_touching_cold": {"mean": 0.0085, "worst": 0.011,
+                                                                        "each": [0.006, 0.011]}}}}
+    hot, cold = tier_checks(tiers)[-2:]
+    assert (hot["holds"], hot["measured"], hot["ratio"]) == (False, "98.95% (worst of 2 seeds; mean 99.25%)", 0.999)
+    assert (cold["holds"], cold["measured"], cold["ratio"]) == (False, "1.10% (worst of 2 seeds; mean 0.85%)", 1.1)
+
+
 def test_a_tier_run_without_the_latency_phases_checks_storage_only() -> None:
     tiers = {"hot": {"bytes_per_order": 3000.0}, "warm": {"bytes_per_order": 1200.0},
              "cold": {"bytes_per_order": 120.0}, "ratios": {"warm_over_hot": 0.4, "cold_over_hot": 0.04}}

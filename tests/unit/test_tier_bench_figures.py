@@ -8,7 +8,7 @@ import random
 from collections import Counter
 
 from bench.tier_pass_bench import memory_profile
-from bench.tier_workload import MIX, Population, Served, _shares
+from bench.tier_workload import MIX, Population, Served, _shares, spread
 
 
 def test_the_shares_name_the_reads_not_served_from_hot_and_tell_first_reads_from_repeats() -> None:
@@ -47,3 +47,16 @@ def test_steps_of_move_pages_are_not_growth_but_a_climb_while_scanning_is() -> N
     climbing = memory_profile([(180.0 + 0.5 * page, 0) for page in range(15)], page=1000)
     assert climbing["rss_mb_per_100k_examined"] == 50.0
     assert memory_profile([(180.0, 0)], page=1000) == {"pages": 1}
+
+
+def test_the_spread_over_seeds_names_the_worst_seed_and_counts_repeat_cold_reads() -> None:
+    def run(cold: float, hot: float, repeats: int) -> dict[str, object]:
+        rows = [{"tier": "cold", "first_read": True, "reads": 20}, {"tier": "warm", "first_read": False, "reads": 4},
+                {"tier": "cold", "first_read": False, "reads": repeats}]
+        return {"measured": {"all_reads_touching_cold": cold, "storefront_from_hot": hot, "not_from_hot": rows}}
+
+    summary = spread([run(0.007, 0.993, 0), run(0.011, 0.9895, 2), run(0.006, 0.992, 1)])
+    assert summary["seeds"] == 3
+    assert summary["all_reads_touching_cold"] == {"mean": 0.008, "worst": 0.011, "each": [0.007, 0.011, 0.006]}
+    assert summary["storefront_from_hot"] == {"mean": 0.9915, "worst": 0.9895, "each": [0.993, 0.9895, 0.992]}
+    assert summary["repeat_cold_reads"] == {"total": 3, "each": [0, 2, 1]}

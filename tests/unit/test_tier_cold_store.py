@@ -68,6 +68,22 @@ def test_reads_are_cached_until_forgotten(store: ColdStore) -> None:
     assert not store._groups and not store._parts and not store._rows
 
 
+def test_opening_the_newest_parts_stays_within_the_part_cache_and_spares_a_later_read_the_open(
+        tmp_path: Path) -> None:
+    store = ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=4, cache_parts=2)
+    written = [store.write_part(month, _rows(3)) for month in ("2025.01", "2025.03", "2025.02")]
+    newest, middle = written[1], written[2]
+    assert newest is not None and middle is not None
+    assert store.open_newest() == [newest.path, middle.path]  # newest month first, at most the 2 the cache holds
+    assert list(store._parts) == [newest.path, middle.path]
+    assert store.open_newest(limit=1) == [newest.path]
+    opened = store._parts[newest.path]
+    assert store.read(newest.path, 0, ["o001"])["o001"].order_id == "o001"
+    assert store._parts[newest.path] is opened  # the read used the footer opened at start
+    store.delete(middle.path)
+    assert store.open_newest() == sorted((p.path for p in (newest, written[0]) if p), reverse=True)
+
+
 def test_decoded_rows_answer_without_io_and_stay_within_their_bound(tmp_path: Path) -> None:
     store = ColdStore(str(tmp_path), codec=TypedOrderCodec(), row_group_rows=4, cache_row_groups=1, cache_rows=2)
     written = store.write_part("2025.04", _rows(6))

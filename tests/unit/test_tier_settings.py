@@ -11,8 +11,8 @@ from settings import Settings, TieringSettings
 
 def test_defaults_are_the_documented_policy() -> None:
     thresholds = thresholds_from(TieringSettings())
-    assert (thresholds.hot_window_days, thresholds.warm_after_idle_days, thresholds.cold_after_idle_days) == (30, 30, 270)
-    assert (thresholds.busy_reads, thresholds.read_window_days, thresholds.rehydrate_after_cold_reads) == (3, 30, 3)
+    assert (thresholds.hot_window_days, thresholds.warm_after_idle_days, thresholds.cold_after_idle_days) == (30, 30, 300)
+    assert (thresholds.busy_reads, thresholds.read_window_days, thresholds.rehydrate_after_cold_reads) == (3, 30, 1)
     assert [thresholds.retention_for(t) for t in (Tier.HOT, Tier.WARM, Tier.COLD)] == [None, None, 2555]
 
 
@@ -33,6 +33,6 @@ def test_the_cold_path_defaults_under_the_stack_home(monkeypatch: pytest.MonkeyP
 
 
 def test_inconsistent_thresholds_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDERREPO_TIER_WARM_AFTER_IDLE_DAYS", "300")
+    monkeypatch.setenv("ORDERREPO_TIER_WARM_AFTER_IDLE_DAYS", "400")
     with pytest.raises(ValueError, match="cold_after_idle_days"):
         thresholds_from(Settings().tier)
