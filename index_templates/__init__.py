@@ -80,7 +80,7 @@ def newest_version(indices: list[str]) -> str:
 def install(engine: SearchEngine, names: IndexNames, *, refresh_interval: str | None = None) -> dict[str, str]:
     """Put every template, then make sure each family has a live version behind both aliases.
 
-    `refresh_interval` (e.g. "250ms"; unset: the templates' 500ms) goes into the hot families' settings
+    `refresh_interval` (e.g. "500ms"; unset: the templates' 1s) goes into the hot families' settings
     component and onto their live versions, so a changed value holds from this install on.
     Safe to run any number of times and while workers are running.
     """

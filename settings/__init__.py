@@ -170,10 +170,10 @@ class Settings(BaseSettings):
     ingest_fetch_max_wait_ms: int = Field(default=500, ge=0, le=10_000,
                                           description="how long the broker holds a fetch when there is nothing "
                                                       "new (new records answer it at once)")
-    # The refresh is the largest single share of produce-to-searchable lag (uniform in 0..interval): 500ms
-    # took ~0.5 s off the freshness p99 for a measured indexing cost (README, "Freshness").
+    # The refresh is the largest single share of produce-to-searchable lag (uniform in 0..interval), but on a
+    # node the writers saturate 500ms raised the p99 (more refresh and merge work per document): README, "Freshness".
     hot_refresh_interval: str = Field(
-        default="500ms", pattern=r"^\d+(ms|s)$",
+        default="1s", pattern=r"^\d+(ms|s)$",
         description="how often the hot order and timeline indices make new writes searchable (the engine's "
                     "refresh; shorter = fresher reads, more indexing work); applied by `templates install` and "
                     "at worker start")

@@ -19,7 +19,7 @@ def test_the_hot_refresh_interval_reaches_the_live_versions_and_the_next_one(
 ) -> None:
     names = index_names(isolated)
     live = [engine.aliases_of(names.orders)[0], engine.aliases_of(names.events)[0]]
-    assert [_refresh(engine, index) for index in live] == ["500ms", "500ms"]  # the default
+    assert [_refresh(engine, index) for index in live] == ["1s", "1s"]  # the default
 
     prepare_storage(isolated.model_copy(update={"hot_refresh_interval": "250ms"}), engine)
 

@@ -96,7 +96,7 @@ def test_a_malformed_attribute_is_refused(text: str) -> None:
 def test_hot_allocation_is_merged_into_a_settings_component_without_losing_its_own_settings() -> None:
     merged = with_index_settings(load_template("component/orders@settings.json", "p"), EXCLUDE_WARM)
     assert merged["template"]["settings"] == {"number_of_shards": 1, "number_of_replicas": 0,
-                                              "refresh_interval": "500ms", **EXCLUDE_WARM}
+                                              "refresh_interval": "1s", **EXCLUDE_WARM}
     untouched = load_template("component/orders@settings.json", "p")
     assert with_index_settings(load_template("component/orders@settings.json", "p"), {}) == untouched
 
