@@ -34,7 +34,8 @@ from bench.ingest_bench import (
 from bench.measure import machine
 from bench.profile import profile_ingest
 from bench.query_bench import random_orders, sample_inputs
-from bench.query_phase import SECRET, measure_queries
+from bench.query_bench import SECRET
+from bench.query_phase import measure_queries
 from bench.report import write_report
 from bench.search_cost import engine_costs
 from bench.targets import checks_of, tier_checks

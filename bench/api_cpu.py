@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlencode
 import aiohttp
 import typer
 
-from bench.query_bench import ENGINE_HEADERS, Inputs, api_requests, engine_calls
+from bench.query_bench import ENGINE_HEADERS, SECRET, Inputs, api_requests, engine_calls
 from settings import Settings
 
 Request = tuple[str, dict[str, Any], dict[str, str]]
@@ -130,7 +130,6 @@ def main(orders: int = typer.Option(20_000, help="orders to load when the index 
 
     from bench.direct_load import direct_load
     from bench.query_bench import random_orders, sample_inputs
-    from bench.query_phase import SECRET
     from bench.targets import api_cpu_checks
     from orderrepo.bootstrap import connect_engine, index_names, prepare_storage
     from settings import get_settings

@@ -35,6 +35,8 @@ from query_api.queries import (ORDER_ANSWER_SOURCE, history_query, reference_que
 from query_api.read_port import OrderFilter, PageRequest
 
 CSR = Caller(subject="bench", role=Role.CSR)
+# The bench API processes and in-process apps accept tokens signed with this (bench-only) secret.
+SECRET = "bench-secret-bench-secret-bench-secret-0001"
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,11 @@ import httpx
 
 from bench.ingest_bench import scoped_env
 from bench.measure import peak_rss_mb
-from bench.query_bench import (Inputs, Request, Sides, api_calls, api_requests, distinct_inputs, measure_paired,
+from bench.query_bench import (SECRET, Inputs, Request, Sides, api_calls, api_requests, distinct_inputs, measure_paired,
                                per_side, requests_needed, run_http_target)
 from bench import replay
 from settings import Settings
 
-SECRET = "bench-secret-bench-secret-bench-secret-0001"
 API_COMMAND = ("-m", "orderrepo.cli", "api")
 PostgresSource = Callable[[], tuple[Iterator[dict[str, Any]], Iterator[tuple]]]  # stored orders, timeline rows
 

@@ -11,7 +11,7 @@ import orjson
 from adapters.search_engine import SearchEngine
 from bench.direct_load import direct_load
 from bench.query_bench import api_requests, random_orders, sample_inputs
-from bench.query_phase import SECRET
+from bench.query_bench import SECRET
 from bench import replay
 from orderrepo.bootstrap import index_names
 from settings import Settings
