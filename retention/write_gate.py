@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from adapters.search_engine import EngineError
 
@@ -34,6 +35,20 @@ class Admission:
 def change_facts(change: OrderChange) -> ChangeFacts:
     return ChangeFacts(order_id=change.order_id, occurred_at=change.occurred_at,
                        customer_key_hashes=tuple(key_hash(k) for k in identity_keys(change.customer)))
+
+
+def found_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The found documents of an `_mget` answer. A document of an index that does not exist (yet) is
+    simply not there, as the per-index read answered before; any other per-document error is the
+    engine failing, so the batch is retried (back-off), never admitted on a partial view."""
+    failed = next((doc for doc in docs if "error" in doc and not _missing_index(doc["error"])), None)
+    if failed is not None:
+        raise EngineError(500, f"mget {failed.get('_index')}/{failed.get('_id')}: {str(failed['error'])[:500]}")
+    return [doc for doc in docs if doc.get("found")]
+
+
+def _missing_index(error: Any) -> bool:
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
 
 
 class NotRehydrated(RuntimeError):
@@ -58,11 +73,8 @@ class WriteGate:
         asked = [{"_index": self.mover.locator.names.locator, "_id": i} for i in order_ids]
         asked += self.mover.tombstones.wanted(order_ids, key_hashes)
         docs = self.mover.engine.request("POST", "/_mget", body={"docs": asked})["docs"] if asked else []
-        failed = next((doc for doc in docs if "error" in doc), None)
-        if failed is not None:
-            raise EngineError(500, f"mget {failed.get('_index')}/{failed.get('_id')}: {str(failed['error'])[:500]}")
-        located = [doc for doc in docs[:len(order_ids)] if doc.get("found")]
-        tombstoned, erased = Tombstones.found([doc for doc in docs[len(order_ids):] if doc.get("found")])
+        located, tombstones = found_documents(docs[:len(order_ids)]), found_documents(docs[len(order_ids):])
+        tombstoned, erased = Tombstones.found(tombstones)
         return {doc["_id"]: Tier(doc["_source"]["tier"]) for doc in located}, tombstoned, erased
 
     def admit(self, changes: Sequence[OrderChange]) -> Admission:
