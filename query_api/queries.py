@@ -9,6 +9,7 @@ key that means the same in every tier.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime
 from typing import Any
@@ -123,7 +124,7 @@ def search_query(text: str, caller: Caller, *, filters: OrderFilter, page: PageR
         "sort": ["_score", {"order_id": "asc"}],
     }
     if page.after is None:  # facets describe the whole result: the first page shows them, later pages repeat nothing
-        body["aggs"] = SEARCH_FACETS
+        body["aggs"] = copy.deepcopy(SEARCH_FACETS)  # a body is the caller's to extend
     return paged(body, page)
 
 

@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from adapters.cold_store import ColdStore
 from adapters.engine_settings import connect_engine
 from adapters.search_engine import AsyncSearchEngine, SearchEngine
@@ -90,8 +89,7 @@ async def open_cold_parts(cold: ColdStore) -> list[str]:
     except Exception as error:  # noqa: BLE001 - a warm-up; reads open their parts themselves
         log.warning("cold_parts_warm_up_failed", error=str(error)[:500])
         return []
-    log.info("cold_parts_opened", parts=len(opened),
-                                ms=round((time.perf_counter() - started) * 1000, 1))
+    log.info("cold_parts_opened", parts=len(opened), ms=round((time.perf_counter() - started) * 1000, 1))
     return opened
 
 
