@@ -84,9 +84,6 @@ class Tombstones:
     def tombstoned_orders(self, order_ids: Iterable[str]) -> set[str]:
         return self.lookup(order_ids, ())[0]
 
-    def erased_customers(self, key_hashes: Iterable[str]) -> dict[str, datetime]:
-        return self.lookup((), key_hashes)[1]
-
     def audits(self) -> list[dict[str, Any]]:
         body = {"size": 1000, "query": {"term": {"kind": "audit"}}, "sort": [{"at": "desc"}]}
         return [hit["_source"] for hit in self.engine.search(self.index, body)["hits"]["hits"]]

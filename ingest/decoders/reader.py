@@ -270,13 +270,18 @@ class Reader:
         if not isinstance(value, str):
             self.fail("invalid_type", join(at, key), f"expected an ISO-8601 timestamp string, got {_kind(value)}")
         moment = _utc_moment(value)
-        return moment if moment is not None else self.timestamp_value(value, join(at, key))
+        return moment if moment is not None else self._checked_timestamp(value, join(at, key), None)
 
     def timestamp_value(self, raw: str, location: str, *, local_tz: tzinfo | None = None) -> datetime:
         """ISO-8601 converted to UTC. Without an offset it is read in `local_tz` (a store's
         configured zone); with neither, or before 1970, it is rejected."""
         if (moment := _utc_moment(raw)) is not None:  # the usual case: no error text prepared
             return moment
+        return self._checked_timestamp(raw, location, local_tz)
+
+    def _checked_timestamp(self, raw: str, location: str, local_tz: tzinfo | None) -> datetime:
+        """The unusual timestamp (no offset, out of range, malformed): read in `local_tz` or refused
+        with the reason; reached only after `_utc_moment` said no, so it is parsed once more, not twice."""
         try:
             moment = datetime.fromisoformat(raw.strip())
         except ValueError:
