@@ -23,10 +23,10 @@ from ingest.decoders.poslog.xml import (
     R,
     attr_or_child,
     child,
+    children,
     flag,
     located,
     money,
-    q,
     text,
 )
 from order_domain.model import Address, CustomerIdentity, Payment, Totals
@@ -63,7 +63,7 @@ def customer(retail: Element) -> CustomerIdentity | None:
 
 def card_token(retail: Element) -> str | None:
     """The first card token the payment system put on a tender (a linking key, unlike the PAN)."""
-    for card in retail.findall(q("LineItem/Tender/CreditDebit")):
+    for card in children(retail, "LineItem/Tender/CreditDebit"):
         value = _first(card, _TOKEN)
         if value:
             return value
@@ -72,7 +72,7 @@ def card_token(retail: Element) -> str | None:
 
 def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
     found = []
-    for position, item in enumerate(retail.findall(q("LineItem")), start=1):
+    for position, item in enumerate(children(retail, "LineItem"), start=1):
         tender = child(item, "Tender")
         if tender is None or flag(item, "VoidFlag"):
             continue
@@ -96,7 +96,7 @@ def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
 
 def totals(retail: Element) -> Totals | None:
     values: dict[str, Decimal] = {}
-    for total in retail.findall(q("Total")):
+    for total in children(retail, "Total"):
         field = _TOTALS.get(total.get("TotalType", ""))
         if field is not None and field not in values and (total.text or "").strip():
             values[field] = located(lambda at, raw=total.text or "": R.money_value(raw, at), total, "")
@@ -108,7 +108,7 @@ def delivery_address(delivery: Element | None) -> Address | None:
     address = child(delivery, "Address") if delivery is not None else None
     if address is None:
         return None
-    lines = [line.text.strip() for line in address.findall(q("AddressLine")) if line.text and line.text.strip()]
+    lines = [line.text.strip() for line in children(address, "AddressLine") if line.text and line.text.strip()]
     return Address(
         name=text(delivery, "Name") or text(delivery, "Name/FullName"),
         line1=lines[0] if lines else None,

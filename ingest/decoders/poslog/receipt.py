@@ -27,11 +27,11 @@ from ingest.decoders.poslog.xml import (
     Element,
     R,
     child,
+    children,
     flag,
     located,
     moment,
     money,
-    q,
     text,
     token,
     where,
@@ -87,7 +87,7 @@ def store_id(transaction: Element) -> str:
     """RetailStoreID, else the BusinessUnit's UnitID (typed RetailStore first)."""
     if child(transaction, "RetailStoreID") is not None:
         return token(transaction, "RetailStoreID")
-    units = transaction.findall(q("BusinessUnit/UnitID"))
+    units = children(transaction, "BusinessUnit/UnitID")
     stores = [unit for unit in units if (unit.get("TypeCode") or "").lower() == "retailstore"] or units
     if not stores:
         R.fail("missing_field", where(transaction, "RetailStoreID"), "RetailStoreID or BusinessUnit/UnitID is required")
@@ -109,10 +109,10 @@ def business_day(element: Element, raw: str) -> str:
 
 def lines(retail: Element, head: Receipt) -> list[Line]:
     shared_links = [
-        link for link in retail.findall(q("TransactionLink")) if link.get("ReasonCode") in (None, "Return")
+        link for link in children(retail, "TransactionLink") if link.get("ReasonCode") in (None, "Return")
     ]
     found: list[Line] = []
-    for position, item in enumerate(retail.findall(q("LineItem")), start=1):
+    for position, item in enumerate(children(retail, "LineItem"), start=1):
         detail = child(item, "Sale")
         detail = detail if detail is not None else child(item, "Return")
         if detail is None:
@@ -144,7 +144,7 @@ def _line(item: Element, detail: Element, head: Receipt, *, line_id: str, shared
         fulfillment_type=FulfillmentType.SHIP_FROM_STORE if delivery is not None else FulfillmentType.CARRY_OUT,
         store_id=head.store,
     )
-    links = (*detail.findall(q("TransactionLink")), *shared_links) if returned else ()
+    links = (*children(detail, "TransactionLink"), *shared_links) if returned else ()
     return Line(line=line, amount=abs(amount) if amount is not None else None, links=links, delivery=delivery)
 
 
