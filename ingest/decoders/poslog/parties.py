@@ -29,12 +29,14 @@ from ingest.decoders.poslog.xml import (
     money,
     text,
 )
+from ingest.decoders.reader import customer_identity
 from order_domain.model import Address, CustomerIdentity, Payment, Totals
 
 _TOTALS = {"TransactionGrandAmount": "total", "TransactionTaxAmount": "tax", "TransactionNetAmount": "subtotal"}
 _EMAIL = ("EMailAddress", "EMail", "Email", "EmailAddress")
 _PHONE = ("TelephoneNumber", "Telephone/FullTelephoneNumber", "Telephone/TelephoneNumber", "PhoneNumber")
 _LOYALTY = (".//LoyaltyAccount/LoyaltyAccountID", ".//LoyaltyAccount/LoyaltyCardNumber")
+_NOT_DIGIT = re.compile(r"\D")
 _TOKEN = ("Token/TokenValue", "Token", "CardToken")
 
 
@@ -50,7 +52,7 @@ def customer(retail: Element) -> CustomerIdentity | None:
     found = child(retail, "Customer")
     account = text(retail, ".//CustomerAccount/CustomerAccountID")
     name = _first(found, ("Name/FullName", "Name", "CustomerName"))
-    identity = CustomerIdentity(
+    return customer_identity(
         customer_id=text(found, "CustomerID") or (f"account-{account}" if account else None),
         loyalty_id=_first(retail, _LOYALTY),
         email=_first(found, _EMAIL),
@@ -58,7 +60,6 @@ def customer(retail: Element) -> CustomerIdentity | None:
         name=name,
         card_token=card_token(retail),
     )
-    return identity if identity.model_dump(exclude_none=True) else None
 
 
 def card_token(retail: Element) -> str | None:
@@ -78,7 +79,7 @@ def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
             continue
         line_id = text(item, "SequenceNumber") or str(position)
         card = child(tender, "CreditDebit")
-        digits = re.sub(r"\D", "", text(card, "PrimaryAccountNumber") or "")
+        digits = _NOT_DIGIT.sub("", text(card, "PrimaryAccountNumber") or "")
         amount = money(tender, "Amount")
         type_code = tender.get("TypeCode") or text(tender, "TypeCode")
         refund = type_code == "Refund" or (amount is not None and amount < 0)

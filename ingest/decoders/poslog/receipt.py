@@ -16,6 +16,7 @@ customer: ship_from_store, open until shipped.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -101,10 +102,19 @@ def _written_date(transaction: Element) -> str:
 
 def business_day(element: Element, raw: str) -> str:
     """BusinessDayDate (ISO date) as YYYYMMDD for the order id."""
+    day = _day_digits(raw)
+    if day is None:
+        R.fail("invalid_timestamp", where(element, "BusinessDayDate"), f"not a calendar date: {raw[:40]!r}")
+    return day
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_digits(raw: str) -> str | None:
+    """YYYYMMDD of an ISO date, None if it is not one (a store's receipts share a few days: cached)."""
     try:
         return date.fromisoformat(raw).strftime("%Y%m%d")
     except ValueError:
-        R.fail("invalid_timestamp", where(element, "BusinessDayDate"), f"not a calendar date: {raw[:40]!r}")
+        return None
 
 
 def lines(retail: Element, head: Receipt) -> list[Line]:

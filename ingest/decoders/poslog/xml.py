@@ -136,12 +136,19 @@ def _by_name(element: Element) -> dict[str, list[Element]]:
 
 def child(element: Element, path: str) -> Element | None:
     """`element.find(q(path))`: the first match in document order. A path of plain steps is read
-    from the per-element children by local name (`_by_name`); any other path goes to lxml's
-    path engine."""
+    from the per-element children by local name (`_by_name`), one below the descendants ('.//A/B')
+    from there too; any other path goes to lxml's path engine."""
     steps = _steps(path)
-    if steps is None:
+    if steps is not None:
+        return _first_under(element, steps)
+    below = _steps(path[3:]) if path.startswith(".//") else None
+    if below is None:
         return element.find(q(path))
-    return _first_under(element, steps)
+    for top in element.iterdescendants(f"{{*}}{below[0]}"):  # './/A/B': B under the first A that has one
+        found = _first_under(top, below[1:]) if len(below) > 1 else top
+        if found is not None:
+            return found
+    return None
 
 
 def _first_under(element: Element, steps: tuple[str, ...]) -> Element | None:
