@@ -389,9 +389,11 @@ def _amount(raw: str) -> Decimal | str:
         return f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals"
 
 
+@functools.lru_cache(maxsize=8192)
 def _utc_moment(raw: str) -> datetime | None:
     """The usual timestamp (ISO-8601 with an offset, 1970 or later) in UTC, with no error text
-    prepared; None sends it to `Reader.timestamp_value`, which says what is wrong."""
+    prepared; None sends it to `Reader.timestamp_value`, which says what is wrong. Cached: an
+    order's events repeat its timestamps (created_at, updated_at), and a datetime is immutable."""
     try:
         moment = datetime.fromisoformat(raw.strip())
         if moment.utcoffset() is None:

@@ -139,8 +139,15 @@ def child(element: Element, path: str) -> Element | None:
     from the per-element children by local name (`_by_name`), one below the descendants ('.//A/B')
     from there too; any other path goes to lxml's path engine."""
     steps = _steps(path)
-    if steps is not None:
-        return _first_under(element, steps)
+    if steps is None:
+        return _search(element, path)
+    if len(steps) == 1:  # the usual lookup, inlined: the decoder's innermost call
+        found = (_SEEN.children.get(element) or _by_name(element)).get(path)
+        return found[0] if found else None
+    return _first_under(element, steps)
+
+
+def _search(element: Element, path: str) -> Element | None:
     below = _steps(path[3:]) if path.startswith(".//") else None
     if below is None:
         return element.find(q(path))
