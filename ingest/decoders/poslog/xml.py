@@ -46,8 +46,8 @@ def parse(payload: bytes) -> Element:
         R.fail("payload_too_large", "/", f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
     if _declares_dtd(bytes(payload)):
         R.fail("hostile_xml", "/", "DOCTYPE and ENTITY declarations are not allowed")
-    _SEEN.children = {}  # a new document: forget the last one's elements
     root = _parse_bytes(bytes(payload))
+    _SEEN.children = _index(root)  # a new document: forget the last one's elements
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         R.fail("hostile_xml", "/", "DOCTYPE declarations are not allowed")
@@ -110,8 +110,8 @@ def _steps(path: str) -> tuple[str, ...] | None:
 
 
 class _Seen(threading.local):
-    """The children of each element already looked at, by local name (one document's worth:
-    `parse` starts afresh). Per thread, as lxml trees are read by one thread at a time."""
+    """The child elements of each element of the document being read, by local name (`parse`
+    indexes each new document). Per thread, as lxml trees are read by one thread at a time."""
 
     def __init__(self) -> None:
         self.children: dict[Element, dict[str, list[Element]]] = {}
@@ -120,9 +120,30 @@ class _Seen(threading.local):
 _SEEN = _Seen()
 
 
+def _index(root: Element) -> dict[Element, dict[str, list[Element]]]:
+    """Every element's children grouped by local name (any namespace), in document order, from
+    one walk of the tree: the decoder's some 60 lookups per transaction become dict reads."""
+    index: dict[Element, dict[str, list[Element]]] = {}
+    for item in root.iterdescendants():
+        tag = item.tag
+        if not isinstance(tag, str):
+            continue
+        parent = item.getparent()
+        names = index.get(parent)
+        if names is None:
+            index[parent] = names = {}
+        name = tag[tag.rfind("}") + 1:]
+        same = names.get(name)
+        if same is None:
+            names[name] = [item]
+        else:
+            same.append(item)
+    return index
+
+
 def _by_name(element: Element) -> dict[str, list[Element]]:
-    """`element`'s child elements grouped by local name (any namespace), in document order;
-    built once per element, so the decoder's some 60 lookups per transaction are dict reads."""
+    """`element`'s children by local name: from the document's index, else (a leaf, or an element
+    of a tree `parse` did not read) gathered from the element itself and kept."""
     found = _SEEN.children.get(element)
     if found is None:
         found = {}
