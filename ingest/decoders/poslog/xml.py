@@ -10,7 +10,9 @@ nested deeper than libxml2 allows is ``too_deeply_nested``.
 
 Namespaces: vendors write POSLog in the ARTS namespace with or without a prefix,
 in their own namespace URI, or in none. Elements are matched by local name in
-any namespace (``{*}Name``), so all of these read alike.
+any namespace (``{*}Name``), so all of these read alike. `parse` indexes the new document's
+children by local name in one walk, and the readers answer from that index what lxml's path
+engine would (tests/unit/test_poslog_lookups.py compares the two on every corpus element).
 """
 
 from __future__ import annotations
