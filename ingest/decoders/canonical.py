@@ -27,6 +27,7 @@ from order_domain.model import OrderChange
 SOURCE = "canonical"
 _R = Reader(SOURCE)
 _PAYLOAD = TypeAdapter(OrderChange | list[OrderChange])
+_ONE = TypeAdapter(OrderChange)
 _REASONS = {
     "json_invalid": "malformed_json",
     "json_type": "malformed_json",
@@ -52,11 +53,23 @@ def decode(payload: bytes, options: DecoderOptions = DEFAULT_OPTIONS) -> list[Or
     if len(payload) > MAX_PAYLOAD_BYTES:
         _R.fail("payload_too_large", "$", f"payload exceeds {MAX_PAYLOAD_BYTES} bytes")
     try:
-        parsed = _PAYLOAD.validate_json(bytes(payload))
+        parsed = _parse(bytes(payload))
     except ValidationError as exc:
         _R.fail(*_describe(exc))
     changes = parsed if isinstance(parsed, list) else [parsed]
     return [_to_utc(change) for change in changes]
+
+
+def _parse(payload: bytes) -> OrderChange | list[OrderChange]:
+    """A single change (the usual message) is validated as one, without trying the union's
+    branches; a batch, or anything that fails, goes through the union, so what is refused is
+    refused with the union's own report (its errors name the branch, see `_most_specific`)."""
+    if payload.lstrip(b" \t\n\r")[:1] == b"{":
+        try:
+            return _ONE.validate_json(payload)
+        except Exception:  # noqa: BLE001 - said again by the union below, exactly as before
+            pass
+    return _PAYLOAD.validate_json(payload)
 
 
 def _describe(exc: ValidationError) -> tuple[str, str, str]:

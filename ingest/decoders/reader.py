@@ -35,8 +35,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]  # the escaper json.dumps uses
@@ -45,7 +44,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from order_domain.model import Money, OrderChange
+from order_domain.model import CustomerIdentity, Money, OrderChange
 
 MAX_PAYLOAD_BYTES = 5_000_000
 MAX_QUANTITY = 1_000_000
@@ -150,6 +149,7 @@ class Reader:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self._guard = _Guard(self)
 
     def fail(self, reason: str, location: str, detail: str) -> NoReturn:
         raise ChannelDecodeError(self.source, reason, location, detail)
@@ -301,18 +301,45 @@ class Reader:
 
     def build(self, **fields: Any) -> OrderChange:
         """Construct the canonical change; a model violation becomes a ChannelDecodeError."""
-        with self.guard():
-            return OrderChange(**fields)
-
-    @contextmanager
-    def guard(self) -> Iterator[None]:
-        """Turn a canonical-model ValidationError raised inside the block into a ChannelDecodeError."""
         try:
-            yield
+            return OrderChange(**fields)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-            self.fail("invalid_value", f"{exc.title}{path}", f"canonical model rejected the value: {error['msg']}")
+            self.rejected(exc)
+
+    def guard(self) -> _Guard:
+        """A `with` block in which a canonical-model ValidationError becomes a ChannelDecodeError."""
+        return self._guard
+
+    def rejected(self, exc: ValidationError) -> NoReturn:
+        """The ChannelDecodeError of a value the canonical model refused (its first error, located)."""
+        error = exc.errors()[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        self.fail("invalid_value", f"{exc.title}{path}", f"canonical model rejected the value: {error['msg']}")
+
+
+class _Guard:
+    """`Reader.guard`: a plain context manager (one per reader), as it wraps every message."""
+
+    __slots__ = ("reader",)
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _trace: Any) -> None:
+        if isinstance(exc, ValidationError):
+            self.reader.rejected(exc)
+
+
+def customer_identity(**fields: str | None) -> CustomerIdentity | None:
+    """The customer the fields name, or None when every one is absent (the model is then not built)."""
+    for value in fields.values():
+        if value is not None:
+            return CustomerIdentity(**fields)
+    return None
+
 
 def shielded(source: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
     """Make a decoder total: whatever goes wrong inside becomes a ChannelDecodeError.
@@ -362,9 +389,11 @@ def _amount(raw: str) -> Decimal | str:
         return f"amount {raw[:40]!r} exceeds 14 digits / 4 decimals"
 
 
+@functools.lru_cache(maxsize=8192)
 def _utc_moment(raw: str) -> datetime | None:
     """The usual timestamp (ISO-8601 with an offset, 1970 or later) in UTC, with no error text
-    prepared; None sends it to `Reader.timestamp_value`, which says what is wrong."""
+    prepared; None sends it to `Reader.timestamp_value`, which says what is wrong. Cached: an
+    order's events repeat its timestamps (created_at, updated_at), and a datetime is immutable."""
     try:
         moment = datetime.fromisoformat(raw.strip())
         if moment.utcoffset() is None:

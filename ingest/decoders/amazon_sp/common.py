@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ingest.decoders.reader import Reader, join
+from ingest.decoders.reader import Reader, customer_identity, join
 from order_domain.model import (
     Address,
     Channel,
@@ -38,12 +38,11 @@ def customer(body: dict[str, Any], at: str) -> CustomerIdentity | None:
     """BuyerInfo (anonymised marketplace e-mail, name) and the shipping address phone."""
     buyer = R.mapping(R.field(body, "BuyerInfo", at) or {}, join(at, "BuyerInfo"))
     address = R.mapping(R.field(body, "ShippingAddress", at) or {}, join(at, "ShippingAddress"))
-    identity = CustomerIdentity(
+    return customer_identity(
         email=R.text(buyer, "BuyerEmail", join(at, "BuyerInfo")),
         name=R.text(buyer, "BuyerName", join(at, "BuyerInfo")),
         phone=R.text(address, "Phone", join(at, "ShippingAddress")),
     )
-    return identity if identity.model_dump(exclude_none=True) else None
 
 
 def address(body: dict[str, Any], at: str) -> Address | None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from ingest.decoders import status as order_status
 from ingest.decoders.options import DEFAULT_OPTIONS, DecoderOptions
 from ingest.decoders.poslog import links, parties, receipt
-from ingest.decoders.poslog.xml import NS, SOURCE, Element, R, child, local, parse, q, text
+from ingest.decoders.poslog.xml import NS, SOURCE, Element, R, child, children, local, parse, text
 from ingest.decoders.reader import IgnoredPayload, shielded, version_of
 from order_domain.model import (
     ChangeKind,
@@ -59,7 +59,7 @@ def decode(payload: bytes, options: DecoderOptions = DEFAULT_OPTIONS) -> list[Or
     changes: list[OrderChange] = []
     skipped: list[str] = []
     with R.guard():
-        for transaction in root.findall(q("Transaction")):
+        for transaction in children(root, "Transaction"):
             reason = _skip_reason(transaction)
             if reason:
                 skipped.append(reason)

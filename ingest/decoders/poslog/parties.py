@@ -23,18 +23,20 @@ from ingest.decoders.poslog.xml import (
     R,
     attr_or_child,
     child,
+    children,
     flag,
     located,
     money,
-    q,
     text,
 )
+from ingest.decoders.reader import customer_identity
 from order_domain.model import Address, CustomerIdentity, Payment, Totals
 
 _TOTALS = {"TransactionGrandAmount": "total", "TransactionTaxAmount": "tax", "TransactionNetAmount": "subtotal"}
 _EMAIL = ("EMailAddress", "EMail", "Email", "EmailAddress")
 _PHONE = ("TelephoneNumber", "Telephone/FullTelephoneNumber", "Telephone/TelephoneNumber", "PhoneNumber")
 _LOYALTY = (".//LoyaltyAccount/LoyaltyAccountID", ".//LoyaltyAccount/LoyaltyCardNumber")
+_NOT_DIGIT = re.compile(r"\D")
 _TOKEN = ("Token/TokenValue", "Token", "CardToken")
 
 
@@ -50,7 +52,7 @@ def customer(retail: Element) -> CustomerIdentity | None:
     found = child(retail, "Customer")
     account = text(retail, ".//CustomerAccount/CustomerAccountID")
     name = _first(found, ("Name/FullName", "Name", "CustomerName"))
-    identity = CustomerIdentity(
+    return customer_identity(
         customer_id=text(found, "CustomerID") or (f"account-{account}" if account else None),
         loyalty_id=_first(retail, _LOYALTY),
         email=_first(found, _EMAIL),
@@ -58,12 +60,11 @@ def customer(retail: Element) -> CustomerIdentity | None:
         name=name,
         card_token=card_token(retail),
     )
-    return identity if identity.model_dump(exclude_none=True) else None
 
 
 def card_token(retail: Element) -> str | None:
     """The first card token the payment system put on a tender (a linking key, unlike the PAN)."""
-    for card in retail.findall(q("LineItem/Tender/CreditDebit")):
+    for card in children(retail, "LineItem/Tender/CreditDebit"):
         value = _first(card, _TOKEN)
         if value:
             return value
@@ -72,13 +73,13 @@ def card_token(retail: Element) -> str | None:
 
 def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
     found = []
-    for position, item in enumerate(retail.findall(q("LineItem")), start=1):
+    for position, item in enumerate(children(retail, "LineItem"), start=1):
         tender = child(item, "Tender")
         if tender is None or flag(item, "VoidFlag"):
             continue
         line_id = text(item, "SequenceNumber") or str(position)
         card = child(tender, "CreditDebit")
-        digits = re.sub(r"\D", "", text(card, "PrimaryAccountNumber") or "")
+        digits = _NOT_DIGIT.sub("", text(card, "PrimaryAccountNumber") or "")
         amount = money(tender, "Amount")
         type_code = tender.get("TypeCode") or text(tender, "TypeCode")
         refund = type_code == "Refund" or (amount is not None and amount < 0)
@@ -96,7 +97,7 @@ def payments(retail: Element, *, refund_default: bool) -> list[Payment]:
 
 def totals(retail: Element) -> Totals | None:
     values: dict[str, Decimal] = {}
-    for total in retail.findall(q("Total")):
+    for total in children(retail, "Total"):
         field = _TOTALS.get(total.get("TotalType", ""))
         if field is not None and field not in values and (total.text or "").strip():
             values[field] = located(lambda at, raw=total.text or "": R.money_value(raw, at), total, "")
@@ -108,7 +109,7 @@ def delivery_address(delivery: Element | None) -> Address | None:
     address = child(delivery, "Address") if delivery is not None else None
     if address is None:
         return None
-    lines = [line.text.strip() for line in address.findall(q("AddressLine")) if line.text and line.text.strip()]
+    lines = [line.text.strip() for line in children(address, "AddressLine") if line.text and line.text.strip()]
     return Address(
         name=text(delivery, "Name") or text(delivery, "Name/FullName"),
         line1=lines[0] if lines else None,

@@ -16,6 +16,7 @@ customer: ship_from_store, open until shipped.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -27,11 +28,11 @@ from ingest.decoders.poslog.xml import (
     Element,
     R,
     child,
+    children,
     flag,
     located,
     moment,
     money,
-    q,
     text,
     token,
     where,
@@ -87,7 +88,7 @@ def store_id(transaction: Element) -> str:
     """RetailStoreID, else the BusinessUnit's UnitID (typed RetailStore first)."""
     if child(transaction, "RetailStoreID") is not None:
         return token(transaction, "RetailStoreID")
-    units = transaction.findall(q("BusinessUnit/UnitID"))
+    units = children(transaction, "BusinessUnit/UnitID")
     stores = [unit for unit in units if (unit.get("TypeCode") or "").lower() == "retailstore"] or units
     if not stores:
         R.fail("missing_field", where(transaction, "RetailStoreID"), "RetailStoreID or BusinessUnit/UnitID is required")
@@ -101,18 +102,27 @@ def _written_date(transaction: Element) -> str:
 
 def business_day(element: Element, raw: str) -> str:
     """BusinessDayDate (ISO date) as YYYYMMDD for the order id."""
+    day = _day_digits(raw)
+    if day is None:
+        R.fail("invalid_timestamp", where(element, "BusinessDayDate"), f"not a calendar date: {raw[:40]!r}")
+    return day
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_digits(raw: str) -> str | None:
+    """YYYYMMDD of an ISO date, None if it is not one (a store's receipts share a few days: cached)."""
     try:
         return date.fromisoformat(raw).strftime("%Y%m%d")
     except ValueError:
-        R.fail("invalid_timestamp", where(element, "BusinessDayDate"), f"not a calendar date: {raw[:40]!r}")
+        return None
 
 
 def lines(retail: Element, head: Receipt) -> list[Line]:
     shared_links = [
-        link for link in retail.findall(q("TransactionLink")) if link.get("ReasonCode") in (None, "Return")
+        link for link in children(retail, "TransactionLink") if link.get("ReasonCode") in (None, "Return")
     ]
     found: list[Line] = []
-    for position, item in enumerate(retail.findall(q("LineItem")), start=1):
+    for position, item in enumerate(children(retail, "LineItem"), start=1):
         detail = child(item, "Sale")
         detail = detail if detail is not None else child(item, "Return")
         if detail is None:
@@ -144,7 +154,7 @@ def _line(item: Element, detail: Element, head: Receipt, *, line_id: str, shared
         fulfillment_type=FulfillmentType.SHIP_FROM_STORE if delivery is not None else FulfillmentType.CARRY_OUT,
         store_id=head.store,
     )
-    links = (*detail.findall(q("TransactionLink")), *shared_links) if returned else ()
+    links = (*children(detail, "TransactionLink"), *shared_links) if returned else ()
     return Line(line=line, amount=abs(amount) if amount is not None else None, links=links, delivery=delivery)
 
 

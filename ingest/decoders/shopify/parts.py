@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.decoders.reader import Reader, join
+from ingest.decoders.reader import Reader, customer_identity, join
 from order_domain.model import (
     Address,
     CustomerIdentity,
@@ -33,6 +33,7 @@ _LOYALTY_NAME = re.compile(
     r"^(?:loyalty|(?:.*(?:loyal|member|reward)\w*[\s_.-]*(?:id|number|no|num|card|account)))$", re.IGNORECASE)
 _LOYALTY_TAG = re.compile(r"^\s*(?:loyalty|member(?:ship)?)[\s_-]*(?:id|number|no|card)?\s*[:=]\s*(\S+)\s*$", re.I)
 _AMOUNT_KIND = {"authorization": "authorized", "capture": "captured", "sale": "captured", "refund": "refunded"}
+_NOT_DIGIT = re.compile(r"\D")
 _TX_STATUS = frozenset({"pending", "failure", "success", "error"})
 
 
@@ -41,14 +42,13 @@ def customer(body: dict[str, Any], at: str) -> CustomerIdentity | None:
     loc = join(at, "customer")
     names = [R.text(found, "first_name", loc), R.text(found, "last_name", loc)]
     customer_id = R.ident(found, "id", loc)
-    identity = CustomerIdentity(
+    return customer_identity(
         customer_id=f"shopify-{customer_id}" if customer_id else None,
         email=R.text(found, "email", loc) or R.text(body, "email", at) or R.text(body, "contact_email", at),
         phone=R.text(found, "phone", loc) or R.text(body, "phone", at),
         loyalty_id=loyalty_id(body, at),
         name=" ".join(n for n in names if n) or None,
     )
-    return identity if identity.model_dump(exclude_none=True) else None
 
 
 def loyalty_id(body: dict[str, Any], at: str) -> str | None:
@@ -94,7 +94,7 @@ def address(body: dict[str, Any], at: str) -> Address | None:
 
 def card(details: dict[str, Any], at: str) -> tuple[str | None, str | None]:
     """(brand, last four digits) of a payment_details object."""
-    digits = re.sub(r"\D", "", R.text(details, "credit_card_number", at) or "")
+    digits = _NOT_DIGIT.sub("", R.text(details, "credit_card_number", at) or "")
     return R.text(details, "credit_card_company", at), (digits[-4:] if len(digits) >= 4 else None)
 
 
