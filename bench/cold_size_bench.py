@@ -41,10 +41,8 @@ from bench.measure import machine, save_result
 from bench.targets import cold_size_checks
 from bench.tier_bench import merged_bytes, per_order
 from bench.tier_pass_bench import drop_prefix
-from bench.tier_size_stream import TierSizeWriter, closed_orders, month_parts
+from bench.tier_size_stream import Scratch, TierSizeWriter, closed_orders, month_parts
 from index_templates import install
-from retention.cold_codec import TypedOrderCodec
-from retention.copies import TierCopies
 from retention.storage import TierNames, install_tier_storage
 from settings import Settings
 
@@ -55,13 +53,20 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _children() -> tuple[float, float]:
+    """CPU seconds of the ended child processes (writer workers), and their largest peak RSS."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime, round(used.ru_maxrss / 1024, 1)
+
+
 @contextmanager
 def step(steps: dict[str, Any], name: str) -> Iterator[None]:
-    """Records the wall and CPU seconds of one step and the process's peak RSS at its end."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """Records one step's wall and CPU seconds (this process and its workers) and the peak RSS at its end."""
+    wall, cpu, children = time.perf_counter(), time.process_time(), _children()[0]
     yield
     steps[name] = {"wall_seconds": round(time.perf_counter() - wall, 1),
-                   "cpu_seconds": round(time.process_time() - cpu, 1), "peak_rss_mb": peak_rss_mb()}
+                   "cpu_seconds": round(time.process_time() - cpu + _children()[0] - children, 1),
+                   "peak_rss_mb": peak_rss_mb(), "workers_peak_rss_mb": _children()[1]}
     print(f"{name}: {steps[name]}", flush=True)
 
 
@@ -86,15 +91,15 @@ def leaf_bytes(cold: ColdStore, parts: list[str], orders: int) -> dict[str, floa
 
 
 def measure(settings: Settings, engine: SearchEngine, names: TierNames, cold_root: Path,
-            steps: dict[str, Any]) -> dict[str, Any]:
+            steps: dict[str, Any], *, workers: int = 1) -> dict[str, Any]:
     """Hot, warm and cold bytes per order of the orders loaded under `names`."""
     with step(steps, "hot_force_merge"):
         hot = per_order(merged_bytes(engine, f"{names.hot.orders},{names.hot.events}"), engine.count(names.hot.orders))
-    cold = ColdStore(str(cold_root / names.prefix), codec=TypedOrderCodec(),
-                     row_group_rows=settings.tier.cold_row_group_rows)
-    writer = TierSizeWriter(TierCopies(engine, names, cold), names.hot.orders)
+    scratch = Scratch(settings, str(cold_root))
+    writer = TierSizeWriter(scratch.copies(engine))
+    cold = writer.copies.cold
     with step(steps, "warm_and_cold_write"):
-        writer.write_all(month_parts(closed_orders(engine, names.hot.orders)))
+        writer.write_all(month_parts(closed_orders(engine, names.hot.orders)), scratch=scratch, workers=workers)
     with step(steps, "warm_seal"):
         warm_sizes = merged_bytes(engine, ",".join(writer.finish()))
     warm = per_order(warm_sizes, engine.count(names.warm_alias("orders")))
@@ -123,18 +128,18 @@ def load(settings: Settings, engine: SearchEngine, names: TierNames, *, orders: 
 
 
 def run(settings: Settings, *, orders: int, seed: int, cold_root: Path, reuse: str | None = None,
-        keep: bool = False) -> dict[str, Any]:
+        keep: bool = False, workers: int = 1) -> dict[str, Any]:
     prefix = reuse or f"coldsize{uuid.uuid4().hex[:8]}"
     scoped = settings.model_copy(update={"index_prefix": prefix})
     engine, names = connect_engine(scoped), TierNames(prefix)
     steps: dict[str, Any] = {}
-    result: dict[str, Any] = {"orders_requested": orders, "prefix": prefix, "steps": steps}
+    result: dict[str, Any] = {"orders_requested": orders, "prefix": prefix, "workers": workers, "steps": steps}
     try:
         if reuse is None:
             install(engine, names.hot)
             install_tier_storage(engine, names)
             result["data"] = load(scoped, engine, names, orders=orders, seed=seed, steps=steps)
-        result.update(measure(scoped, engine, names, cold_root, steps))
+        result.update(measure(scoped, engine, names, cold_root, steps, workers=workers))
     finally:
         if not keep and reuse is None:
             drop_prefix(engine, prefix)
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None, *, save: Callable[[str, dict[str, Any]],
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--reuse", help="measure this already loaded scratch prefix (one --orders figure)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch prefix (for --reuse)")
+    parser.add_argument("--workers", type=int, default=1, help="processes writing warm and cold parts")
     args = parser.parse_args(argv)
     settings = Settings()  # cluster-state changes and force merges wait long on a loaded machine
     settings = settings.model_copy(update={"engine_timeout_s": max(settings.engine_timeout_s, ENGINE_TIMEOUT_S)})
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None, *, save: Callable[[str, dict[str, Any]],
     for orders in args.orders:
         with tempfile.TemporaryDirectory(prefix="cold-size-") as scratch:
             sizes.append(run(settings, orders=orders, seed=args.seed, cold_root=Path(scratch),
-                             reuse=args.reuse, keep=args.keep))
+                             reuse=args.reuse, keep=args.keep, workers=args.workers))
     result = {"machine": machine(), "engine": settings.resolved_engine_url(), "sizes": sizes,
               "peak_rss_mb": peak_rss_mb()}
     result["checks"] = cold_size_checks(sizes)

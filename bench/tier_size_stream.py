@@ -10,22 +10,31 @@ warm write (`TierCopies.write_engine`: the warm template, lean documents, under 
 write block per index as in a pass) and to one Parquet part by the mover's own cold writer
 (`TierCopies.write_cold`); `finish` seals the warm months as a pass does (force merge to one
 segment, flush, write block). Memory: one search page, the pending ids (< COMPACT_ROWS per
-month) and one part's copies, whatever the store's size. What is skipped is the journal,
+month) and one part's copies per writer, whatever the store's size. `workers` > 1 writes
+parts in that many processes (each its own engine client, cold store and CPU split; parts
+are independent: one month's warm indices take writes from several at once, as in a pass
+with several movers). What is skipped is the journal,
 the locator flips and the hot deletes, which change no tier's bytes.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from adapters.cold_store import ColdStore
+from adapters.engine_settings import connect_engine
 from adapters.search_engine import SearchEngine
 from order_domain.tier_policy import Tier
 from retention.cold_sweep import COMPACT_ROWS
 from retention.copies import TierCopies
 from retention.locator import order_fields
-from retention.storage import seal, warm_indices
+from retention.cold_codec import TypedOrderCodec
+from retention.storage import TierNames, seal, warm_indices
+from settings import Settings
 
 READ_BATCH = 1000  # orders per source read (one mget and one timeline search), as a move batch
 PAGE = 5000  # hot documents per search page
@@ -65,31 +74,53 @@ def closed_orders(engine: SearchEngine, index: str, *, page: int = PAGE) -> Iter
         body["search_after"] = hits[-1]["sort"]
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where a writer process writes: the scratch prefix's engine indices and its cold root."""
+
+    settings: Settings
+    cold_root: str
+
+    def copies(self, engine: SearchEngine | None = None) -> TierCopies:
+        names = TierNames(self.settings.index_prefix)
+        cold = ColdStore(f"{self.cold_root}/{names.prefix}", codec=TypedOrderCodec(),
+                         row_group_rows=self.settings.tier.cold_row_group_rows)
+        return TierCopies(engine or connect_engine(self.settings), names, cold)
+
+
 class TierSizeWriter:
     """Writes parts of closed orders to warm and cold; counts what it wrote and the CPU it took."""
 
-    def __init__(self, copies: TierCopies, source: str) -> None:
+    def __init__(self, copies: TierCopies) -> None:
         self.copies = copies
-        self.source = source
+        self.source = copies.names.hot.orders
         self.parts: dict[str, int] = {}  # cold part path -> bytes
         self.orders = 0
         self.cpu = {"read": 0.0, "warm": 0.0, "cold": 0.0}
 
-    def write_all(self, parts: Iterable[tuple[str, list[str]]]) -> None:
-        with self.copies.holding_writable():
+    def write_all(self, parts: Iterable[tuple[str, list[str]]], *, scratch: Scratch, workers: int = 1) -> None:
+        """Every part, here (`workers` 1) or in `workers` processes; their counts added to this one's."""
+        if workers <= 1:
             for month, ids in parts:
                 self.write_part(month, ids)
+            return
+        with multiprocessing.get_context("spawn").Pool(workers, _start_worker, (scratch,)) as pool:
+            for written, orders, cpu in pool.imap_unordered(_write_in_worker, parts):
+                self.parts.update(written)
+                self.orders += orders
+                self.cpu = {stage: self.cpu[stage] + cpu[stage] for stage in self.cpu}
 
     def write_part(self, month: str, ids: list[str]) -> None:
         warm_index = self.copies.names.warm_index("orders", month)
         read = []
-        for batch in chunks(ids, READ_BATCH):
-            began = time.process_time()
-            copies = list(self.copies.read(Tier.HOT, self.source, dict.fromkeys(batch)).values())
-            written = self._spent("read", began)
-            self.copies.write_engine(Tier.WARM, warm_index, copies)
-            self._spent("warm", written)
-            read += copies
+        with self.copies.holding_writable():  # the seal (`finish`) blocks writes again
+            for batch in chunks(ids, READ_BATCH):
+                began = time.process_time()
+                copies = list(self.copies.read(Tier.HOT, self.source, dict.fromkeys(batch)).values())
+                written = self._spent("read", began)
+                self.copies.write_engine(Tier.WARM, warm_index, copies)
+                self._spent("warm", written)
+                read += copies
         began = time.process_time()
         part = self.copies.write_cold(self.copies.cold.new_part_path(month), read)
         self._spent("cold", began)
@@ -108,3 +139,20 @@ class TierSizeWriter:
         now = time.process_time()
         self.cpu[stage] += now - began
         return now
+
+
+_WORKER: TierSizeWriter | None = None  # one per writer process
+
+
+def _start_worker(scratch: Scratch) -> None:
+    global _WORKER
+    _WORKER = TierSizeWriter(scratch.copies())
+
+
+def _write_in_worker(part: tuple[str, list[str]]) -> tuple[dict[str, int], int, dict[str, float]]:
+    """One part in a writer process: the cold part it wrote, its orders and its CPU by stage."""
+    assert _WORKER is not None
+    parts, orders, cpu = dict(_WORKER.parts), _WORKER.orders, dict(_WORKER.cpu)
+    _WORKER.write_part(*part)
+    return ({path: size for path, size in _WORKER.parts.items() if path not in parts}, _WORKER.orders - orders,
+            {stage: _WORKER.cpu[stage] - cpu[stage] for stage in cpu})

@@ -23,7 +23,7 @@ def test_every_closed_order_reaches_warm_and_cold_and_the_prefix_is_removed(
         settings: Settings, engine: SearchEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERREPO_BENCH_CACHE", str(tmp_path / "cache"))
     result = run(settings.model_copy(update={"engine_timeout_s": 300.0}), orders=150, seed=7,
-                 cold_root=tmp_path / "cold")
+                 cold_root=tmp_path / "cold", workers=2)  # the writer processes path
 
     cache = result["data"]["cache"]
     assert result["data"]["built"] and Path(cache).parent == tmp_path / "cache"
