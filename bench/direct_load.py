@@ -12,9 +12,9 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from adapters.search_engine import SearchEngine
 from bench.measure import Stopwatch
 from ingest.decoders import decode
+from ingest.ports import OrderStore
 from ingest.writer import OrderStoreWriter
 from orderrepo.bootstrap import decoder_options, index_names, topic_map
 from orderrepo.traffic import sample_messages
@@ -23,8 +23,9 @@ from settings import Settings
 BATCH = 20_000
 
 
-def direct_load(settings: Settings, engine: SearchEngine, orders: int, seed: int) -> dict[str, Any]:
-    """Decode and merge `orders` orders' traffic in this process and bulk the results into the engine."""
+def direct_load(settings: Settings, engine: OrderStore, orders: int, seed: int) -> dict[str, Any]:
+    """Decode and merge `orders` orders' traffic in this process and bulk the results into `engine`
+    (the engine itself, or `bench.doc_cache`'s file store that keeps them for raw bulk loads)."""
     topics, options = topic_map(settings), decoder_options(settings)
     writer = OrderStoreWriter(engine, index_names(settings))
     stream = sample_messages(orders=orders, seed=seed, faults=False)

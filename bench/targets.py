@@ -161,12 +161,19 @@ def _p99_under(target: str, figures: dict[str, Any] | None, limit: float) -> lis
 
 
 def cold_size_checks(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cold ≤ 1/30 of hot bytes per order at each size of `bench.cold_size_bench`."""
-    return [asdict(Check(f"cold bytes per order ≤ 1/30 of hot ({size['orders_requested']:,} orders)",
-                         f"{size['cold']['bytes_per_order']} vs {size['hot']['bytes_per_order']} B "
-                         f"(1/{size['ratios']['hot_over_cold']})",
-                         size["ratios"]["cold_over_hot"], size["ratios"]["cold_over_hot"] <= 1 / 30))
-            for size in sizes]
+    """Warm ≤ 1/2 (when measured) and cold ≤ 1/30 of hot bytes per order at each size of
+    `bench.cold_size_bench`."""
+    checks = []
+    for size in sizes:
+        hot, ratios, orders = size["hot"]["bytes_per_order"], size["ratios"], f"{size['orders_requested']:,} orders"
+        if "warm" in size:
+            checks.append(Check(f"warm bytes per order ≤ 1/2 of hot ({orders})",
+                                f"{size['warm']['bytes_per_order']} vs {hot} B (1/{ratios['hot_over_warm']})",
+                                ratios["warm_over_hot"], ratios["warm_over_hot"] <= 0.5))
+        checks.append(Check(f"cold bytes per order ≤ 1/30 of hot ({orders})",
+                            f"{size['cold']['bytes_per_order']} vs {hot} B (1/{ratios['hot_over_cold']})",
+                            ratios["cold_over_hot"], ratios["cold_over_hot"] <= 1 / 30))
+    return [asdict(check) for check in checks]
 
 
 def tier_latency_checks(tiers: dict[str, Any]) -> list[Check]:
