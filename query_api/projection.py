@@ -19,6 +19,7 @@ fails, as the validation failed before). Checked by a property test against the 
 from __future__ import annotations
 
 import copy
+import re
 import types
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -74,10 +75,22 @@ def _money(value: Any) -> str:
     return str(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
+# An instant as the canonical model stores it at UTC ("+00:00", or pydantic's "Z"), seconds or
+# non-zero microseconds: its JSON form is the text with a "Z" (what parsing and writing it gives,
+# with or without the conversion to UTC), found without parsing. Anything else is parsed.
+_UTC_TEXT = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+                       r"[0-5][0-9](?:\.(?!000000)[0-9]{6})?(?:\+00:00|Z)").fullmatch
+
+
 def _instant_converter(utc: bool) -> Convert:
-    """A stored instant (text, as the engine answers) to its JSON form, cached per distinct text."""
+    """A stored instant (text, as the engine answers) to its JSON form: the canonical UTC text by a
+    slice (most instants are distinct, so a cache would mostly miss), any other text cached."""
     def convert(value: Any) -> str:
-        return _instant_text(value, utc) if type(value) is str else instant(value, utc=utc)
+        if type(value) is not str:
+            return instant(value, utc=utc)
+        if _UTC_TEXT(value) is not None:
+            return value if value[-1] == "Z" else value[:-6] + "Z"
+        return _instant_text(value, utc)
     return convert
 
 
@@ -128,14 +141,18 @@ def _default(model: type[BaseModel], name: str) -> tuple[Callable[[], Any], Any]
 
 
 @lru_cache(maxsize=None)
-def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -> Projection:
-    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default.
+def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset(),
+               computed: frozenset[str] = frozenset()) -> Projection:
+    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default,
+    `computed` fields are None placeholders in their declared place, which the caller sets (a view's
+    customer, payment summary and tier: never a stored value, and no default built only to be replaced).
 
     Generated once as one function per (model, hidden set): a single dict display with one entry per
     declared field (a field copied as stored with a scalar default is one `dict.get`), so an answer
     costs no interpretation of a field list per document."""
     namespace: dict[str, Any] = {"ABSENT": _ABSENT}
-    entries = [_entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
+    entries = [f"{name!r}: None" if name in computed else
+               _entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
                for index, (name, info) in enumerate(model.model_fields.items())]
     source = f"def project(document):\n    get = document.get\n    return {{{', '.join(entries)}}}\n"
     exec(compile(source, f"<projection of {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own text
