@@ -96,9 +96,11 @@ def _instant_converter(utc: bool) -> Convert:
 
 @dataclass(frozen=True)
 class _Each:
-    """A list's converter: `item` applied to every element but None (inlined by the generated code)."""
+    """A list's converter: `item` applied to every element but None (inlined by the generated code;
+    `models`: the items are objects, whose projection answers None for None, so it maps in C)."""
 
     item: Convert
+    models: bool = False
 
     def __call__(self, values: Any) -> list[Any]:
         return [self.item(v) if v is not None else v for v in values]
@@ -114,8 +116,9 @@ def _converter(annotation: Any, *, utc: bool = False) -> Convert | None:
         members = [a for a in get_args(annotation) if a is not type(None)]
         return _converter(members[0], utc=utc) if len(members) == 1 else None  # scalar unions: as stored
     if origin in (list, tuple):
-        item = _converter(get_args(annotation)[0])
-        return None if item is None else _Each(item)
+        item_type = get_args(annotation)[0]
+        item = _converter(item_type)
+        return None if item is None else _Each(item, isinstance(item_type, type) and issubclass(item_type, BaseModel))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return projection(annotation)
     if annotation is datetime:
@@ -149,12 +152,13 @@ def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset(),
 
     Generated once as one function per (model, hidden set): a single dict display with one entry per
     declared field (a field copied as stored with a scalar default is one `dict.get`), so an answer
-    costs no interpretation of a field list per document."""
+    costs no interpretation of a field list per document; lists of objects are mapped, None stays None."""
     namespace: dict[str, Any] = {"ABSENT": _ABSENT}
     entries = [f"{name!r}: None" if name in computed else
                _entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
                for index, (name, info) in enumerate(model.model_fields.items())]
-    source = f"def project(document):\n    get = document.get\n    return {{{', '.join(entries)}}}\n"
+    source = (f"def project(document):\n    if document is None:\n        return None\n    get = document.get\n"
+              f"    return {{{', '.join(entries)}}}\n")
     exec(compile(source, f"<projection of {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own text
     project: Projection = namespace["project"]
     return project
@@ -174,5 +178,7 @@ def _entry(model: type[BaseModel], name: str, info: Any, *, hidden: bool, index:
         return f"{key}: get({key}, d{index})" if scalar is not _ABSENT else \
             f"{key}: f{index}() if (v := get({key}, ABSENT)) is ABSENT else v"
     namespace[f"c{index}"] = convert.item if isinstance(convert, _Each) else convert
-    converted = f"[c{index}(x) if x is not None else x for x in v]" if isinstance(convert, _Each) else f"c{index}(v)"
+    converted = f"c{index}(v)"
+    if isinstance(convert, _Each):  # no comprehension (a frame per list) where the items are objects
+        converted = f"list(map(c{index}, v))" if convert.models else f"[c{index}(x) if x is not None else x for x in v]"
     return f"{key}: {default} if (v := get({key}, ABSENT)) is ABSENT else (None if v is None else {converted})"
