@@ -19,6 +19,7 @@ fails, as the validation failed before). Checked by a property test against the 
 from __future__ import annotations
 
 import copy
+import re
 import types
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -74,18 +75,32 @@ def _money(value: Any) -> str:
     return str(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
+# An instant as the canonical model stores it at UTC ("+00:00", or pydantic's "Z"), seconds or
+# non-zero microseconds: its JSON form is the text with a "Z" (what parsing and writing it gives,
+# with or without the conversion to UTC), found without parsing. Anything else is parsed.
+_UTC_TEXT = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+                       r"[0-5][0-9](?:\.(?!000000)[0-9]{6})?(?:\+00:00|Z)").fullmatch
+
+
 def _instant_converter(utc: bool) -> Convert:
-    """A stored instant (text, as the engine answers) to its JSON form, cached per distinct text."""
+    """A stored instant (text, as the engine answers) to its JSON form: the canonical UTC text by a
+    slice (most instants are distinct, so a cache would mostly miss), any other text cached."""
     def convert(value: Any) -> str:
-        return _instant_text(value, utc) if type(value) is str else instant(value, utc=utc)
+        if type(value) is not str:
+            return instant(value, utc=utc)
+        if _UTC_TEXT(value) is not None:
+            return value if value[-1] == "Z" else value[:-6] + "Z"
+        return _instant_text(value, utc)
     return convert
 
 
 @dataclass(frozen=True)
 class _Each:
-    """A list's converter: `item` applied to every element but None (inlined by the generated code)."""
+    """A list's converter: `item` applied to every element but None (inlined by the generated code;
+    `models`: the items are objects, whose projection answers None for None, so it maps in C)."""
 
     item: Convert
+    models: bool = False
 
     def __call__(self, values: Any) -> list[Any]:
         return [self.item(v) if v is not None else v for v in values]
@@ -101,8 +116,9 @@ def _converter(annotation: Any, *, utc: bool = False) -> Convert | None:
         members = [a for a in get_args(annotation) if a is not type(None)]
         return _converter(members[0], utc=utc) if len(members) == 1 else None  # scalar unions: as stored
     if origin in (list, tuple):
-        item = _converter(get_args(annotation)[0])
-        return None if item is None else _Each(item)
+        item_type = get_args(annotation)[0]
+        item = _converter(item_type)
+        return None if item is None else _Each(item, isinstance(item_type, type) and issubclass(item_type, BaseModel))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return projection(annotation)
     if annotation is datetime:
@@ -128,16 +144,21 @@ def _default(model: type[BaseModel], name: str) -> tuple[Callable[[], Any], Any]
 
 
 @lru_cache(maxsize=None)
-def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset()) -> Projection:
-    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default.
+def projection(model: type[BaseModel], hidden: frozenset[str] = frozenset(),
+               computed: frozenset[str] = frozenset()) -> Projection:
+    """The projection of a stored mapping onto `model`'s fields; `hidden` fields always take their default,
+    `computed` fields are None placeholders in their declared place, which the caller sets (a view's
+    customer, payment summary and tier: never a stored value, and no default built only to be replaced).
 
     Generated once as one function per (model, hidden set): a single dict display with one entry per
     declared field (a field copied as stored with a scalar default is one `dict.get`), so an answer
-    costs no interpretation of a field list per document."""
+    costs no interpretation of a field list per document; lists of objects are mapped, None stays None."""
     namespace: dict[str, Any] = {"ABSENT": _ABSENT}
-    entries = [_entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
+    entries = [f"{name!r}: None" if name in computed else
+               _entry(model, name, info, hidden=name in hidden, index=index, namespace=namespace)
                for index, (name, info) in enumerate(model.model_fields.items())]
-    source = f"def project(document):\n    get = document.get\n    return {{{', '.join(entries)}}}\n"
+    source = (f"def project(document):\n    if document is None:\n        return None\n    get = document.get\n"
+              f"    return {{{', '.join(entries)}}}\n")
     exec(compile(source, f"<projection of {model.__name__}>", "exec"), namespace)  # noqa: S102 - our own text
     project: Projection = namespace["project"]
     return project
@@ -157,5 +178,7 @@ def _entry(model: type[BaseModel], name: str, info: Any, *, hidden: bool, index:
         return f"{key}: get({key}, d{index})" if scalar is not _ABSENT else \
             f"{key}: f{index}() if (v := get({key}, ABSENT)) is ABSENT else v"
     namespace[f"c{index}"] = convert.item if isinstance(convert, _Each) else convert
-    converted = f"[c{index}(x) if x is not None else x for x in v]" if isinstance(convert, _Each) else f"c{index}(v)"
+    converted = f"c{index}(v)"
+    if isinstance(convert, _Each):  # no comprehension (a frame per list) where the items are objects
+        converted = f"list(map(c{index}, v))" if convert.models else f"[c{index}(x) if x is not None else x for x in v]"
     return f"{key}: {default} if (v := get({key}, ABSENT)) is ABSENT else (None if v is None else {converted})"

@@ -15,6 +15,7 @@ keep `response_model` to publish the schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -25,59 +26,82 @@ from query_api.projection import projection
 from query_api.pseudonyms import pseudonym
 from query_api.schemas import AddressOut, CustomerOut, OrderOut, ReferenceMatch, TimelineEntryOut
 
-_CUSTOMER_FIELDS = ("customer_id", "name", "email", "phone", "loyalty_id")  # never `card_token`
 _PRIVATE_TO_ANALYSTS = ("shipping_address", "payments")
 _IDENTITY_PATHS = frozenset({"identity_keys", "shipping_address"})  # timeline changes that name the customer
 _NO_CUSTOMER = dict.fromkeys(CustomerOut.model_fields)
-# compiled once: every role's whitelist of stored fields (customer, payment and tier are set by the view)
-_ORDER = projection(OrderOut, frozenset({"customer", "payment", "tier"}))
-_ORDER_FOR_ANALYSTS = projection(OrderOut, frozenset({"customer", "payment", "tier", *_PRIVATE_TO_ANALYSTS}))
+_SET_BY_THE_VIEW = frozenset({"customer", "payment", "tier"})  # computed per answer, never a stored value
+# compiled once: every role's whitelist of stored fields; the customer's identity only by its declared
+# fields (never `card_token`), the pseudonym only for analysts
+_ORDER = projection(OrderOut, computed=_SET_BY_THE_VIEW)
+_ORDER_FOR_ANALYSTS = projection(OrderOut, frozenset(_PRIVATE_TO_ANALYSTS), _SET_BY_THE_VIEW)
+_CUSTOMER = projection(CustomerOut, frozenset({"pseudonym"}))
 _ADDRESS = projection(AddressOut)
 _ENTRY = projection(TimelineEntryOut, frozenset({"changes"}))
+_ZERO = Decimal(0)
+OrderView = Callable[[StoredOrder], dict[str, Any]]
 
 
-_SUMMED = ("authorized", "captured", "refunded")
+def _amount(value: Any) -> Decimal:
+    return Decimal(value if type(value) is str else str(value))
 
 
 def payment_summary(payments: list[dict[str, Any]]) -> dict[str, Any] | None:
     """`PaymentSummary` in JSON form (money as decimal strings), in one pass over the payments."""
     if not payments:
         return None
-    sums = dict.fromkeys(_SUMMED, Decimal(0))
+    authorized = captured = refunded = _ZERO
+    methods: set[str] = set()
+    cards: list[str] = []
     for payment in payments:
-        for field in _SUMMED:
-            if (value := payment.get(field)) is not None:
-                sums[field] += Decimal(value if type(value) is str else str(value))
-    captured, refunded = sums["captured"], sums["refunded"]
-    return {"methods": sorted({p["method"] for p in payments if p.get("method")}),
-            "cards": [f"{p.get('brand') or 'card'} •••• {p['last4']}" for p in payments if p.get("last4")],
-            "authorized": str(sums["authorized"]), "captured": str(captured), "refunded": str(refunded),
-            "net": str(captured - refunded)}
+        get = payment.get
+        if (value := get("authorized")) is not None:
+            authorized += _amount(value)
+        if (value := get("captured")) is not None:
+            captured += _amount(value)
+        if (value := get("refunded")) is not None:
+            refunded += _amount(value)
+        if method := get("method"):
+            methods.add(method)
+        if last4 := get("last4"):
+            cards.append(f"{get('brand') or 'card'} •••• {last4}")
+    return {"methods": sorted(methods), "cards": cards, "authorized": str(authorized), "captured": str(captured),
+            "refunded": str(refunded), "net": str(captured - refunded)}
 
 
-def _customer(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    if caller.role is Role.ANALYST:
-        keys = document.get("identity_keys") or []
-        return {**_NO_CUSTOMER, "pseudonym": pseudonym(keys[0]) if keys else None}
-    customer = document.get("customer") or {}
-    return {**_NO_CUSTOMER, **{field: customer.get(field) for field in _CUSTOMER_FIELDS}}
-
-
-def order_view(stored: StoredOrder, caller: Caller) -> dict[str, Any]:
-    """`OrderOut` in JSON form for the caller's role (the role's projection, see the module docstring)."""
+def _staff_view(stored: StoredOrder) -> dict[str, Any]:
+    """Storefront (its own orders), csr, admin: the order with its customer, address and masked payments."""
     document = stored.document
-    answer = _ORDER_FOR_ANALYSTS(document) if caller.role is Role.ANALYST else _ORDER(document)
-    answer["customer"] = _customer(document, caller)
-    if caller.role is not Role.ANALYST:
-        answer["payment"] = payment_summary(document.get("payments") or [])
+    answer = _ORDER(document)
+    answer["customer"] = _CUSTOMER(document.get("customer") or {})
+    answer["payment"] = payment_summary(document.get("payments") or [])
     answer["tier"] = stored.tier.value
     return answer
 
 
+def _analyst_view(stored: StoredOrder) -> dict[str, Any]:
+    """Analysts: no address, no payment, a pseudonym instead of the customer."""
+    document = stored.document
+    answer = _ORDER_FOR_ANALYSTS(document)
+    keys = document.get("identity_keys") or []
+    answer["customer"] = {**_NO_CUSTOMER, "pseudonym": pseudonym(keys[0]) if keys else None}
+    answer["tier"] = stored.tier.value
+    return answer
+
+
+def view_for(caller: Caller) -> OrderView:
+    """The caller's role's order view, chosen once per answer (a page applies it to every item)."""
+    return _analyst_view if caller.role is Role.ANALYST else _staff_view
+
+
+def order_view(stored: StoredOrder, caller: Caller) -> dict[str, Any]:
+    """`OrderOut` in JSON form for the caller's role (the role's projection, see the module docstring)."""
+    return view_for(caller)(stored)
+
+
 def order_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> dict[str, Any]:
     """`OrderPage` in JSON form."""
-    return {"items": [order_view(item, caller) for item in hits.items], "total": hits.total,
-            "next_cursor": next_cursor}
+    view = view_for(caller)
+    return {"items": [view(item) for item in hits.items], "total": hits.total, "next_cursor": next_cursor}
 
 
 def search_page(hits: OrderHits, caller: Caller, next_cursor: str | None) -> dict[str, Any]:

@@ -15,11 +15,20 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
-from order_domain.model import Channel, FulfillmentType, LineStatus, LinkRelation, OrderStatus, ReferenceKind
+from order_domain.model import (
+    AwareDatetime,
+    Channel,
+    FulfillmentType,
+    LineStatus,
+    LinkRelation,
+    OrderStatus,
+    ReferenceKind,
+)
 from order_domain.significance import TIMELINE_RULES
 from query_api.auth import Caller, Role
-from query_api.projection import projection
+from query_api.projection import _instant_converter, instant, projection
 from query_api.pseudonyms import pseudonym
 from query_api.read_port import StoredOrder, Tier, TimelineHits
 from query_api.schemas import (
@@ -244,3 +253,25 @@ def test_a_stored_top_level_payment_never_reaches_an_analyst() -> None:
 def test_projections_are_compiled_once_per_model_and_hidden_set() -> None:
     assert projection(AddressOut) is projection(AddressOut)
     assert projection(OrderOut, frozenset({"tier"})) is not projection(OrderOut)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(document=stored_orders(), tier=st.sampled_from(Tier), role=st.sampled_from(ROLES))
+def test_order_view_bytes_equal_the_response_models_bytes(document: dict, tier: Tier, role: Caller) -> None:
+    """Byte for byte, key order included: the role views write what validating with the models wrote."""
+    answer = orjson.dumps(order_view(StoredOrder(with_every_extra(document), tier), role))
+    assert answer == orjson.dumps(oracle_order(StoredOrder(without_forbidden_extras(document), tier), role))
+
+
+@settings(max_examples=500)
+@given(moment=st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1), timezones=ZONES),
+       written=st.sampled_from(["isoformat", "z", "microseconds", "milliseconds"]), utc=st.booleans())
+def test_instants_written_without_parsing_equal_the_parsed_ones(moment: datetime, written: str, utc: bool) -> None:
+    """The slice that answers canonical UTC text equals parsing and writing it (any other text is parsed)."""
+    text = {"isoformat": moment.isoformat(), "z": moment.isoformat().replace("+00:00", "Z"),
+            "microseconds": moment.isoformat(timespec="microseconds"),
+            "milliseconds": moment.isoformat(timespec="milliseconds")}[written]
+    convert = _instant_converter(utc)
+    assert convert(text) == instant(datetime.fromisoformat(text), utc=utc)
+    model = TypeAdapter(AwareDatetime if utc else datetime)
+    assert convert(text) == model.dump_python(model.validate_python(text), mode="json")
