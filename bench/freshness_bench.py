@@ -113,9 +113,11 @@ def _level(settings: Settings, engine: SearchEngine, rate: float, seconds: float
     markers, stop, cpu = Markers(), threading.Event(), time.process_time()
     poller = threading.Thread(target=_poll, args=(engine, index_names(settings).orders, markers, stop))
     poller.start()
-    _produce(settings, rate, seconds, markers, stop)
-    stop.set()
-    poller.join()
+    try:
+        _produce(settings, rate, seconds, markers, stop)
+    finally:  # an interrupted run must not leave the poller running (it kept the process alive)
+        stop.set()
+        poller.join()
     markers.bench_cpu_s = time.process_time() - cpu
     return markers
 
