@@ -116,3 +116,8 @@ def breakdown(rows: list[dict[str, float]], *, tail_share: float = 0.05) -> dict
 
 def trace_path(health_file: Path) -> Path:
     return health_file.with_name(health_file.name.replace(".health.json", "") + ".trace.json")
+
+
+def batch_records(batch: BatchTiming) -> int:
+    """How many records the batch held (its offset spans, every partition)."""
+    return sum(last - first + 1 for first, last in batch.offsets.values())

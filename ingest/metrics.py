@@ -23,3 +23,6 @@ CONSUMER_LAG = Gauge("orderrepo_ingest_consumer_lag", "Records behind the end of
 ENGINE_BACKOFFS = Counter("orderrepo_ingest_engine_backoffs_total", "Batches paused because the engine refused")
 COMMITS_LOST = Counter("orderrepo_ingest_commits_lost_total",
                        "Batches whose offsets could not be committed (rebalance); their owner replays them")
+REFRESHES_ASKED = Counter("orderrepo_ingest_refreshes_asked_total",
+                          "Hot-index refreshes the worker asked for right after a small batch (ingest.visibility)",
+                          ["outcome"])

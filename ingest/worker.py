@@ -27,7 +27,8 @@ batch with capped, jittered backoff (`ingest.back_off`). It never skips the batc
 Memory and freshness: a batch is what one poll returns (at most ORDERREPO_INGEST_MAX_POLL_RECORDS
 records; the worker never waits to fill it), so its size bounds the worker's transient memory and
 the time a record waits behind the batch before it. Counts and health: `ingest.worker_stats`;
-batch timings for the freshness analysis: `ingest.batch_trace`.
+batch timings for the freshness analysis: `ingest.batch_trace`; a refresh of the hot indices right
+after a small batch's commit (best effort, off by default): `ingest.visibility`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from ingest.batch_trace import BatchTiming, BatchTrace, trace_path
 from ingest.dead_letter import DEAD_LETTER, IGNORED, DeadLetter, LetterBounds, decode_or_letter
 from ingest.ports import ChangeSource, DeadLetterSink
 from ingest.topics import TopicMap
+from ingest.visibility import RefreshAfterWrite
 from ingest.write_guard import ChangeWriter, GuardedWrite
 from ingest.worker_stats import WorkerStats, health_verdict
 from ingest.writer import WriteOutcome
@@ -76,9 +78,11 @@ class IngestWorker:
         health_file: Path | None = None, max_backoff_s: float = 30.0, rebalance_grace_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic, stubborn_after: int = 10,
         decoder_options: DecoderOptions = DEFAULT_OPTIONS, trace_batches: int = 0,
+        visibility: RefreshAfterWrite | None = None,
     ) -> None:
         """`dead_letter_sink=None` (a rebuild replay): dead letters are counted, not re-sent.
-        `trace_batches`: keep the timings of that many recent batches (`ingest.batch_trace`)."""
+        `trace_batches`: keep the timings of that many recent batches (`ingest.batch_trace`).
+        `visibility`: asks for a refresh after a small batch (`ingest.visibility`; None: never)."""
         self.source = source
         self.writer = writer
         self.topics = topics
@@ -92,6 +96,7 @@ class IngestWorker:
         self.stopping = threading.Event()
         self._lag_checked_at = -float("inf")
         self.trace = BatchTrace(trace_batches)
+        self.visibility = visibility
         self._backing = BackOff(source, clock=clock, max_backoff_s=max_backoff_s)
         self._guard = GuardedWrite(writer, back_off=self._engine_back_off, stubborn_after=stubborn_after)
 
@@ -166,6 +171,8 @@ class IngestWorker:
         self._send_letters(letters)
         self._commit({partition: rs[-1].offset + 1 for partition, rs in batch.items() if rs})
         timing.committed = time.time()
+        if self.visibility is not None:
+            self.stats.refreshes_asked += self.visibility.after_batch(len(records))
         self._observe(records, letters, started)
 
     def _commit(self, offsets: dict[Partition, int]) -> None:

@@ -24,6 +24,7 @@ class WorkerStats:
     timeline_written: int = 0
     dropped: int = 0
     batches: int = 0
+    refreshes_asked: int = 0  # hot-index refreshes asked right after a small batch (ingest.visibility)
     last_poll_at: float = field(default_factory=time.time)
     last_progress_at: float = field(default_factory=time.time)
     first_progress_at: float | None = None

@@ -25,6 +25,7 @@ from ingest.dead_letter import LetterBounds
 from ingest.rebuild import RebuildReport, rebuild
 from ingest.decoders import DecoderOptions
 from ingest.topics import TopicMap
+from ingest.visibility import RefreshAfterWrite
 from ingest.worker import IngestWorker
 from ingest.writer import OrderStoreWriter
 from retention.config import build_mover
@@ -103,7 +104,16 @@ def build_worker(
         rebalance_grace_s=2 * settings.consumer_session_timeout_ms / 1000,  # a dead member's partitions move by then
         decoder_options=decoder_options(settings),
         trace_batches=settings.ingest_trace_batches,
+        visibility=refresh_after_write(settings, engine),
     )
+
+
+def refresh_after_write(settings: Settings, engine: SearchEngine) -> RefreshAfterWrite:
+    """The worker's refresh of the hot order and timeline indices after a small batch (`ingest.visibility`)."""
+    names = index_names(settings)
+    hot = f"{names.orders_write},{names.events_write}"
+    return RefreshAfterWrite(lambda: engine.refresh(hot), min_gap_s=settings.ingest_refresh_after_write_ms / 1000,
+                             max_records=settings.ingest_refresh_after_write_max_records)
 
 
 def start_worker(settings: Settings, engine: SearchEngine, *, worker_index: int, prepare: bool,

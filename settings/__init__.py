@@ -177,6 +177,16 @@ class Settings(BaseSettings):
         description="how often the hot order and timeline indices make new writes searchable (the engine's "
                     "refresh; shorter = fresher reads, more indexing work); applied by `templates install` and "
                     "at worker start")
+    # Worker-driven visibility (ingest/visibility.py): right after a batch of at most
+    # ingest_refresh_after_write_max_records records is committed, the worker asks the engine to refresh
+    # the hot indices, at most once per ingest_refresh_after_write_ms; a larger batch (the worker is
+    # behind) leaves it to the periodic refresh. 0 = off.
+    ingest_refresh_after_write_ms: int = Field(
+        default=0, ge=0, le=60_000,
+        description="least ms between two refreshes a worker asks after writing a small batch (0 = only the "
+                    "periodic refresh)")
+    ingest_refresh_after_write_max_records: int = Field(
+        default=250, ge=1, le=100_000, description="a batch larger than this asks no refresh (the worker is behind)")
     ingest_trace_batches: int = Field(default=0, ge=0, le=1_000_000,
                                       description="keep the timings of this many recent batches and write them "
                                                   "beside the health file on stop (freshness analysis; 0 = off)")

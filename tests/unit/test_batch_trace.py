@@ -11,6 +11,7 @@ from ingest.batch_trace import (
     STAGES,
     BatchTiming,
     BatchTrace,
+    batch_records,
     batches_ahead,
     breakdown,
     find_batch,
@@ -125,3 +126,9 @@ def test_the_worker_times_each_batch_in_order_and_writes_the_trace_beside_its_he
     assert len(batches) == worker.stats.batches
     assert sum(last - first + 1 for batch in batches for first, last in batch.offsets.values()) == len(messages)
     assert all(b.poll_started <= b.polled <= b.decoded <= b.written <= b.committed for b in batches)
+
+
+def test_a_batch_holds_the_records_of_every_partition_span() -> None:
+    batch = BatchTiming(poll_started=1.0, polled=1.1, offsets={"t.web/0": (10, 14), "t.app/2": (7, 7)})
+
+    assert batch_records(batch) == 6
