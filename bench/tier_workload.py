@@ -117,8 +117,8 @@ async def _phase(settings: Settings, names: TierNames, cold: ColdStore, mover: M
                  reads: list[Read], seen: set[str]) -> Counter[Served]:
     engine = await AsyncSearchEngine.connect(engine_config(settings))
     tier = settings.tier
-    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, read_window_days=tier.read_window_days,
-                            rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
+    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, thresholds=mover.thresholds,
+                            promote_warm=tier.promote_warm_on_read,
                             on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
     recorder.start()
     try:
