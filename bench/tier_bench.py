@@ -1,7 +1,8 @@
 """`python -m bench.tier_bench [--orders N] [--skew-orders N] [--skew-reads N]`: hot vs warm vs
 cold bytes per order, cold lookups, rehydration, retention pass time and the skewed read
-workload (`--skew-seeds N`: once per seed, the targets checked on the worst), side by side in one run on the configured engine (`--pass-only`: the retention
-pass over a large store, `bench.tier_pass_bench`).
+workload (`--skew-seeds N`: once per seed, the targets checked on the worst), side by side in one run on the
+configured engine (`--pass-only`: the retention pass over a large store, `bench.tier_pass_bench`;
+`--skew-only`: the skewed workload alone).
 
 Orders are sample traffic (every channel, 400 days of history) decoded and written by the
 real ingest writer into a scratch prefix; the same orders are then moved, all of them,
@@ -24,7 +25,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import pyarrow.parquet as pq
 from adapters.cold_store import ColdStore
 from adapters.search_engine import SearchEngine
 from bench.measure import machine, save_result
-from bench.targets import tier_checks
+from bench.targets import tier_checks, tier_workload_checks
 from bench.tier_latency import cold_latency
 from bench.tier_pass_bench import drop_prefix, retention_pass
 from bench.tier_workload import skewed_workload, spread
@@ -194,17 +195,19 @@ def skewed_seeds(settings: Settings, *, orders: int, reads: int, seeds: list[int
 
 
 def run(settings: Settings, *, orders: int, skew_orders: int, skew_reads: int, seed: int,
-        cold_root: Path, storage_only: bool = False, skew_seeds: int = 5) -> dict[str, Any]:
+        cold_root: Path, storage_only: bool = False, skew_seeds: int = 5, skew_only: bool = False) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
-    result: dict[str, Any] = {"orders_requested": orders}
-    scratch = Scratch.open(settings, f"tierbench{tag}", cold_root)
+    result: dict[str, Any] = {"orders_requested": 0 if skew_only else orders}
+    scratch = None if skew_only else Scratch.open(settings, f"tierbench{tag}", cold_root)
     try:
-        result.update(load(scratch.engine, scratch.names.prefix, orders, seed))
-        result.update(storage(scratch))
-        if not storage_only:
-            result.update(lookups(scratch, seed))
+        if scratch is not None:
+            result.update(load(scratch.engine, scratch.names.prefix, orders, seed))
+            result.update(storage(scratch))
+            if not storage_only:
+                result.update(lookups(scratch, seed))
     finally:
-        scratch.drop()
+        if scratch is not None:
+            scratch.drop()
     if skew_orders and not storage_only:
         result["skewed_workload"] = skewed_seeds(
             settings, orders=skew_orders, reads=skew_reads, seeds=[seed + i for i in range(skew_seeds)],
@@ -222,6 +225,8 @@ def main() -> None:
     parser.add_argument("--skew-seeds", type=int, default=5, help="seeds of the skewed workload (fresh orders each)")
     parser.add_argument("--pass-only", action="store_true", help="only the retention pass over --orders orders")
     parser.add_argument("--storage-only", action="store_true", help="only the bytes per order of each tier")
+    parser.add_argument("--skew-only", action="store_true",
+                        help="only the skewed workload over --skew-seeds seeds (no storage figures: no bytes at the end)")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     if args.pass_only:
@@ -232,8 +237,9 @@ def main() -> None:
         result = {"machine": machine(), "engine": settings.resolved_engine_url(),
                   **run(settings, orders=args.orders, skew_orders=args.skew_orders, skew_reads=args.skew_reads,
                         seed=args.seed, cold_root=Path(scratch), storage_only=args.storage_only,
-                        skew_seeds=args.skew_seeds)}
-    save_result("tier", {**result, "checks": tier_checks(result)})
+                        skew_seeds=args.skew_seeds, skew_only=args.skew_only)}
+    checks = [asdict(check) for check in tier_workload_checks(result)] if args.skew_only else tier_checks(result)
+    save_result("tier", {**result, "checks": checks})
 
 
 if __name__ == "__main__":

@@ -8,14 +8,16 @@ Reads are drawn from a fixed distribution over the loaded orders (by placed date
   old order (the long tail);
 - CSR (20 %): a lookup by order id; 60 % recent, 30 % busy old, 10 % any old order.
 Phases: (1) training: the reads go through the tier reader with the API's read recorder,
-flushed by its own loop every `READ_FLUSH_S` seconds as in the API (counts to the locator,
-cold orders read often rehydrated as the API does); (2) one mover pass with the configured
-thresholds at the present time; (3) measurement: the same number of fresh reads (another
-seed), counting the tier that answered each one (every answer names it). Reported: shares
-per role and tier, the share of all reads that touched cold, and where the reads not served
-from hot come from (role, bucket, tier, and whether it was the order's first read in the
-whole workload: a first read of an order nobody read before is one no read-based policy can
-anticipate; a repeat read is the policy's to serve from hot).
+flushed by its own loop every `READ_FLUSH_S` seconds as in the API (counts to the locator;
+warm and cold orders the policy places in hot once read moved there at once, as the API
+does); (2) one mover pass with the configured thresholds at the present time; (3)
+measurement: the same number of fresh reads (another seed), counting the tier that answered
+each one (every answer names it). Reported: shares per role and tier, the share of all reads
+that touched cold, and where the reads not served from hot come from (role, bucket, tier, and
+whether it was the order's first read in the whole workload: a first read of an order nobody
+read before is one no read-based policy can anticipate; a repeat read is the policy's to
+serve from hot); the orders the recorder moved to hot in each phase, and every order's tier
+at the end with the storage per order it costs (each tier at its measured bytes per order).
 
 Both shares are small counts (about 25 cold reads in 3,000), so one seed says little: the
 tier bench runs the workload for several seeds, each on its own freshly loaded orders, and
@@ -35,8 +37,8 @@ from typing import Any
 from adapters.cold_store import ColdStore
 from adapters.engine_settings import engine_config
 from adapters.search_engine import AsyncSearchEngine
-from bench.tier_rest import rest_sweep, shortest_rest_within
-from order_domain.tier_policy import OrderFacts
+from bench.tier_rest import rest_sweep, shortest_rest_within, storage_per_order
+from order_domain.tier_policy import OrderFacts, Tier
 from retention.locator import Locator, facts_of
 from retention.mover import Mover
 from retention.read_recorder import ReadRecorder
@@ -114,18 +116,36 @@ async def _replay(reader: TierReader, reads: list[Read], seen: set[str]) -> Coun
 
 
 async def _phase(settings: Settings, names: TierNames, cold: ColdStore, mover: Mover,
-                 reads: list[Read], seen: set[str]) -> Counter[Served]:
+                 reads: list[Read], seen: set[str]) -> tuple[Counter[Served], int]:
+    """The reads' tiers, and how many orders the recorder moved to hot meanwhile."""
     engine = await AsyncSearchEngine.connect(engine_config(settings))
     tier = settings.tier
-    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, read_window_days=tier.read_window_days,
-                            rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
-                            on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
+    moved: set[str] = set()
+
+    async def move_up(ids: list[str]) -> None:
+        moved.update(await asyncio.to_thread(mover.rehydrate, ids))
+
+    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, thresholds=mover.thresholds,
+                            promote_warm=tier.promote_warm_on_read, on_rehydrate=move_up)
     recorder.start()
     try:
-        return await _replay(TierReader(engine, names, cold, recorder), reads, seen)
+        return await _replay(TierReader(engine, names, cold, recorder), reads, seen), len(moved)
     finally:
         await recorder.stop()
         await engine.close()
+
+
+def tiers_at_end(locator: Locator, bytes_per_order: dict[str, float] | None) -> dict[str, Any]:
+    """Orders per tier once the workload is over and, given each tier's bytes per order, the mean
+    bytes per order over all of them (what the reads' promotions cost in storage)."""
+    tiers: dict[str, Tier] = {}
+    for page in locator.scan({"match_all": {}}):
+        tiers.update((hit["_id"], Tier(hit["_source"]["tier"])) for hit in page)
+    counts = Counter(str(tier) for tier in tiers.values())
+    out: dict[str, Any] = {"orders": {tier: counts[tier] for tier in ("hot", "warm", "cold")}}
+    if bytes_per_order:
+        out["bytes_per_order"] = round(storage_per_order(tiers, bytes_per_order), 1)
+    return out
 
 
 def _shares(served: Counter[Served]) -> dict[str, Any]:
@@ -157,26 +177,40 @@ def skewed_workload(settings: Settings, names: TierNames, cold: ColdStore, mover
     people = population(mover.locator, now=datetime.now(UTC), seed=seed)
     draws = people.draw(random.Random(seed), reads), people.draw(random.Random(seed + 1), reads)
     seen: set[str] = set()
-    training = asyncio.run(_phase(settings, names, cold, mover, draws[0], seen))
+    training, up_in_training = asyncio.run(_phase(settings, names, cold, mover, draws[0], seen))
     passed_at = mover.clock()
     moved = mover.run_pass()
-    measured = asyncio.run(_phase(settings, names, cold, mover, draws[1], seen))
+    measured, up_in_measurement = asyncio.run(_phase(settings, names, cold, mover, draws[1], seen))
+    end = tiers_at_end(mover.locator, bytes_per_order)
     sweep = rest_sweep(people.facts, *draws, thresholds=mover.thresholds, now=passed_at,
                        bytes_per_order=bytes_per_order)
     return {"reads_per_phase": reads, "orders": {"recent": len(people.recent), "busy_old": len(people.busy),
                                                  "old": len(people.old)},
             "training": _shares(training), "pass": moved.as_dict(), "measured": _shares(measured),
+            "moved_to_hot_by_reads": {"training": up_in_training, "measurement": up_in_measurement}, "at_end": end,
             "rest_sweep": sweep, "rest_within_1pct": shortest_rest_within(sweep, 0.01)}
 
 
 def spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean, worst and every seed's share of all reads touching cold and of storefront reads
-    served from hot, over `skewed_workload` runs (one per seed)."""
+    served from hot, over `skewed_workload` runs (one per seed); per seed, the storefront reads
+    not served from hot that were repeat reads (the policy's to serve from hot) and, when
+    measured, the storage per order at the end."""
     cold = [run["measured"]["all_reads_touching_cold"] for run in runs]
     hot = [run["measured"]["storefront_from_hot"] for run in runs]
-    repeats = [sum(row["reads"] for row in run["measured"]["not_from_hot"]
-                   if row["tier"] == "cold" and not row["first_read"]) for run in runs]
-    return {"seeds": len(runs),
-            "all_reads_touching_cold": {"mean": round(sum(cold) / len(cold), 4), "worst": max(cold), "each": cold},
-            "storefront_from_hot": {"mean": round(sum(hot) / len(hot), 4), "worst": min(hot), "each": hot},
-            "repeat_cold_reads": {"total": sum(repeats), "each": repeats}}
+
+    def repeat_misses(run: dict[str, Any], *, tiers: tuple[str, ...], role: str | None = None) -> int:
+        return sum(row["reads"] for row in run["measured"]["not_from_hot"]
+                   if row["tier"] in tiers and not row["first_read"] and role in (None, row["role"]))
+
+    repeats = [repeat_misses(run, tiers=("cold",)) for run in runs]
+    out = {"seeds": len(runs),
+           "all_reads_touching_cold": {"mean": round(sum(cold) / len(cold), 4), "worst": max(cold), "each": cold},
+           "storefront_from_hot": {"mean": round(sum(hot) / len(hot), 4), "worst": min(hot), "each": hot},
+           "repeat_cold_reads": {"total": sum(repeats), "each": repeats},
+           "storefront_repeat_reads_not_from_hot": [repeat_misses(run, tiers=("warm", "cold"), role="storefront")
+                                                    for run in runs]}
+    stored = [run["at_end"]["bytes_per_order"] for run in runs if "bytes_per_order" in run.get("at_end", {})]
+    if stored:
+        out["bytes_per_order_at_end"] = {"mean": round(sum(stored) / len(stored), 1), "each": stored}
+    return out

@@ -15,6 +15,12 @@ The decision (`decide_tier`) is a function of one order's facts and the threshol
   `rehydrate_after_cold_reads` times, or changed. One stray read never drags an
   order up, and an order never oscillates between passes.
 
+`due_for_hot` is the same decision asked between passes: the API's read recorder asks it
+for the warm and cold orders it has just counted reads of, and hands those it answers yes
+for to the mover at once (a busy warm order, a cold order read from cold again), instead of
+leaving them where they are until the next pass. It is `decide_tier` itself, so the pass
+agrees with every such promotion and never moves the order back for the same reads.
+
 `write_guard` is the pure check the write path makes before applying changes: a
 tombstoned order (erased or expired) is blocked, an order outside hot must first be
 rehydrated (so the late change merges into its full history), anything else goes.
@@ -120,6 +126,14 @@ def decide_tier(facts: OrderFacts, thresholds: TierThresholds, now: datetime) ->
     if resting.rank < facts.tier.rank:
         return facts.tier  # hysteresis: reads alone (below the thresholds above) never move an order up
     return resting
+
+
+def due_for_hot(facts: OrderFacts, thresholds: TierThresholds, now: datetime) -> bool:
+    """A warm or cold order whose decision is hot now (its reads made it busy, it was read from
+    cold more than `rehydrate_after_cold_reads` times, or it changed): move it up without
+    waiting for the next pass. Hot and deleted orders never are (`Mover.rehydrate` leaves an
+    order alone while a move of it is pending)."""
+    return facts.tier in (Tier.WARM, Tier.COLD) and decide_tier(facts, thresholds, now) is Tier.HOT
 
 
 class WriteVerdict(StrEnum):

@@ -4,8 +4,11 @@
   families) and cold (locator + Parquet);
 - the `ReadRecorder`: counts reads in memory and flushes them every
   `ORDERREPO_TIER_READ_FLUSH_S` seconds as one bulk of locator updates, off the request
-  path; after a flush, orders read from cold more than `ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS`
-  times are rehydrated to hot by the mover, in a worker thread (the mover is synchronous);
+  path; after a flush, the warm and cold orders just read that the policy now places in hot
+  (busy: `ORDERREPO_TIER_BUSY_READS` reads in the read window; or read from cold more than
+  `ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS` times) are moved there by the mover, in a worker
+  thread (the mover is synchronous); `ORDERREPO_TIER_PROMOTE_WARM_ON_READ=false` leaves busy
+  warm orders to the next pass;
 - a synchronous engine client for the mover and for the per-tier report of the console;
 - a start-up warm-up of the cold store: the newest cold parts' footers (at most the store's
   part cache, 32) are opened in a worker thread in the background, so the first cold lookups
@@ -99,8 +102,8 @@ async def open_tier_services(settings: Settings, engine: AsyncSearchEngine) -> T
     sync_engine = await asyncio.to_thread(connect_engine, settings)
     mover = await asyncio.to_thread(build_mover, settings, sync_engine, cold=cold)
     tier = settings.tier
-    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, read_window_days=tier.read_window_days,
-                            rehydrate_after_cold_reads=tier.rehydrate_after_cold_reads,
+    recorder = ReadRecorder(engine, names, flush_s=tier.read_flush_s, thresholds=mover.thresholds,
+                            promote_warm=tier.promote_warm_on_read,
                             on_rehydrate=lambda ids: asyncio.to_thread(mover.rehydrate, ids))
     tiers = TierReader(engine, names, cold)  # reads are recorded by the tiered reader, once
     engine_tiers = EngineOrderReader(engine, HotAndWarmNames(settings.index_prefix), tier_of=tier_of_index,

@@ -4,14 +4,22 @@
 latency does not change. A background task flushes the counts every `flush_s` seconds as
 one bulk of scripted updates of the locator (lifetime count, reads in the current read
 window, reads served from cold, last read). Losing the counts of the last few seconds in
-a crash is accepted. After a flush, orders read from cold more than the threshold are
-handed to `on_rehydrate` (the wiring runs `Mover.rehydrate` in a worker thread).
+a crash is accepted.
 
-A read served from cold does not wait for the regular flush: it wakes the loop, which
-flushes `cold_flush_s` later (reads of the same burst ride along), so an order read from
-cold again is handed over within about a second instead of up to `flush_s`, and its next
-reads come from hot. Cold reads are rare (about 1 % of reads), so the extra flushes are few:
-at most one per `cold_flush_s`.
+After a flush, the orders just read from warm or cold are looked up in the locator (one
+`_mget`, which sees the flushed counts at once) and those the policy now places in hot
+(`order_domain.tier_policy.due_for_hot`: a warm order read `busy_reads` times in the read
+window, a cold order read from cold more than `rehydrate_after_cold_reads` times) are
+handed to `on_rehydrate` (the wiring runs `Mover.rehydrate` in a worker thread: the mover's
+one journaled move, so exactly one tier answers for the order at every instant). With
+`promote_warm=False` only cold orders are handed over and busy warm orders wait for the
+next pass.
+
+A read served from warm or cold does not wait for the regular flush: it wakes the loop, which
+flushes `soon_s` later (reads of the same burst ride along), so an order that has just become
+due is handed over within about a second instead of up to `flush_s`, and its next reads come
+from hot. Reads outside hot are a few per cent of reads, so the extra flushes are few: at most
+one per `soon_s`.
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ from typing import Any
 import orjson
 
 from adapters.search_engine import AsyncSearchEngine
-from order_domain.tier_policy import Tier
+from order_domain.tier_policy import Tier, TierThresholds, due_for_hot
 from retention import metrics
+from retention.locator import facts_of
 from retention.storage import TierNames
 
 _RECORD = """
@@ -53,33 +62,36 @@ def _utcnow() -> datetime:
 
 class ReadRecorder:
     def __init__(self, engine: AsyncSearchEngine, names: TierNames, *, flush_s: float = 5.0,
-                 read_window_days: int = 30, rehydrate_after_cold_reads: int = 1, cold_flush_s: float = 0.5,
+                 thresholds: TierThresholds | None = None, promote_warm: bool = True, soon_s: float = 0.5,
                  on_rehydrate: Callable[[list[str]], Awaitable[Any]] | None = None,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.engine = engine
         self.names = names
         self.flush_s = flush_s
-        self.cold_flush_s = min(cold_flush_s, flush_s)
-        self.read_window = timedelta(days=read_window_days)
-        self.rehydrate_after = rehydrate_after_cold_reads
+        self.soon_s = min(soon_s, flush_s)
+        self.thresholds = thresholds or TierThresholds()
+        self.read_window = timedelta(days=self.thresholds.read_window_days)
+        self.handed_tiers = (Tier.WARM, Tier.COLD) if promote_warm else (Tier.COLD,)
         self.on_rehydrate = on_rehydrate
         self.clock = clock
         self._reads: Counter[str] = Counter()
         self._cold: Counter[str] = Counter()
+        self._outside: set[str] = set()  # read from a tier whose orders may be handed over
         self._task: asyncio.Task[None] | None = None
-        self._cold_read = asyncio.Event()  # set by a cold read: flush soon (binds to the loop on first wait)
+        self._read_outside = asyncio.Event()  # set by such a read: flush soon (binds to the loop on first wait)
 
     def record(self, order_id: str, tier: Tier) -> None:
         self._reads[order_id] += 1
         if tier is Tier.COLD:
             self._cold[order_id] += 1
-            if self.on_rehydrate is not None:
-                self._cold_read.set()
+        if tier in self.handed_tiers and self.on_rehydrate is not None:
+            self._outside.add(order_id)
+            self._read_outside.set()
 
     async def flush(self) -> list[str]:
-        """Send the counts gathered so far; returns the orders handed over for rehydration."""
-        reads, cold = self._reads, self._cold
-        self._reads, self._cold = Counter(), Counter()
+        """Send the counts gathered so far; returns the orders handed over to hot."""
+        reads, cold, outside = self._reads, self._cold, self._outside
+        self._reads, self._cold, self._outside = Counter(), Counter(), set()
         if not reads:
             return []
         now = self.clock()
@@ -92,24 +104,27 @@ class ReadRecorder:
         await self.engine.request("POST", "/_bulk", params={"refresh": "false"}, body=b"\n".join(lines).decode() + "\n")
         for tier, counter in (("cold", cold), ("all", reads)):
             metrics.READS_RECORDED.labels(tier).inc(sum(counter.values()))
-        return await self._hand_over(list(cold))
+        return await self._hand_over(sorted(outside), now)
 
-    async def _hand_over(self, cold_ids: list[str]) -> list[str]:
-        if not cold_ids or self.on_rehydrate is None:
+    async def _hand_over(self, order_ids: list[str], now: datetime) -> list[str]:
+        """The read orders the policy now places in hot (read back after the flush: `_mget` is
+        real-time, it sees the counts just written)."""
+        if not order_ids or self.on_rehydrate is None:
             return []
-        answer = await self.engine.request("POST", f"/{self.names.locator}/_mget", body={"ids": cold_ids})
-        due = [doc["_id"] for doc in answer["docs"] if doc.get("found") and doc["_source"]["tier"] == Tier.COLD
-               and int(doc["_source"].get("cold_reads") or 0) > self.rehydrate_after]
+        answer = await self.engine.request("POST", f"/{self.names.locator}/_mget", body={"ids": order_ids})
+        due = [doc["_id"] for doc in answer["docs"] if doc.get("found")
+               and Tier(doc["_source"]["tier"]) in self.handed_tiers
+               and due_for_hot(facts_of(doc["_source"]), self.thresholds, now)]
         if due:
             await self.on_rehydrate(due)
         return due
 
     async def _next_flush(self) -> None:
-        """Wait `flush_s`, or `cold_flush_s` once a cold read is counted (whichever comes first)."""
+        """Wait `flush_s`, or `soon_s` once a read outside hot is counted (whichever comes first)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._cold_read.wait(), self.flush_s - self.cold_flush_s)
-        await asyncio.sleep(self.cold_flush_s)
-        self._cold_read.clear()
+            await asyncio.wait_for(self._read_outside.wait(), self.flush_s - self.soon_s)
+        await asyncio.sleep(self.soon_s)
+        self._read_outside.clear()
 
     async def _loop(self) -> None:
         while True:

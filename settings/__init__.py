@@ -72,8 +72,10 @@ class TieringSettings(BaseSettings):
     An open order is always hot. A closed order changed within `hot_window_days`, or read at
     least `busy_reads` times within `read_window_days`, is hot. Otherwise it goes warm after
     `warm_after_idle_days` idle and cold after `cold_after_idle_days`; a cold order read more
-    than `rehydrate_after_cold_reads` times comes back to hot. `retention_days_<tier>`
-    deletes (with a tombstone) an order resting in that tier once it is that old.
+    than `rehydrate_after_cold_reads` times comes back to hot. The API applies these two upward
+    moves as soon as the reads arrive (about a second after the read that makes the order due;
+    for warm orders unless `promote_warm_on_read` is off), the mover's pass the rest.
+    `retention_days_<tier>` deletes (with a tombstone) an order resting in that tier once it is that old.
     """
 
     model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}TIER_", env_file=".env", extra="ignore")
@@ -96,6 +98,9 @@ class TieringSettings(BaseSettings):
     cold_row_group_rows: int = Field(default=1024, ge=1, le=100_000, description="rows per Parquet row group")
     move_batch: int = Field(default=500, ge=1, le=10_000, description="orders per move step (and per cold part)")
     read_flush_s: float = Field(default=5.0, gt=0, description="read recorder flush interval")
+    promote_warm_on_read: bool = Field(
+        default=True, description="the API moves a warm order to hot as soon as its reads make it busy "
+                                  "(false: it waits for the next mover pass)")
     mover_metrics_port: int | None = Field(default=None, description="Prometheus port of `retention run --loop`")
     warm_allocation_attribute: str = Field(
         default="temp=warm", pattern=r"^([A-Za-z0-9_.-]+=[A-Za-z0-9_.-]+)?$",

@@ -1,6 +1,7 @@
 """The running API over orders in hot, warm and cold (real OpenSearch, real Parquet, real mover):
 every read answers the same whatever the tier, says which tier served it, pages one sequence
-across tiers, and an order read from cold often enough comes back to hot."""
+across tiers, and an order read from cold often enough, or a warm one read busy_reads times,
+comes back to hot."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def tiered(isolated: Settings, engine: SearchEngine, tmp_path: Path,
     monkeypatch.setenv("ORDERREPO_TIER_COLD_PATH", str(tmp_path / "cold"))
     monkeypatch.setenv("ORDERREPO_TIER_READ_FLUSH_S", "0.2")
     monkeypatch.setenv("ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS", "1000")
+    monkeypatch.setenv("ORDERREPO_TIER_BUSY_READS", "1000")  # orders stay where a test put them, however often read
     mover = make_mover(engine, isolated.index_prefix, str(tmp_path / "cold" / isolated.index_prefix),
                        clock=Clock(T0))
     return isolated, mover
@@ -206,6 +208,28 @@ def test_an_order_read_from_cold_more_than_n_times_through_the_api_comes_back_to
     mover.finish()
     seen = census(engine, mover)
     assert (seen["copies"]["hot"][order_id(9)], seen["copies"]["cold"][order_id(9)]) == (1, 0)
+
+
+def test_a_warm_order_read_busy_reads_times_through_the_api_comes_back_to_hot(
+    tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API's recorder hands a warm order over once its reads make it busy (3 in the read window):
+    moved by the mover's move (the warm copy deleted), the next read comes from hot."""
+    settings, mover = tiered
+    monkeypatch.setenv("ORDERREPO_TIER_BUSY_READS", "3")
+    place(mover, {order_id(8): Tier.WARM})
+    csr = bearer(Role.CSR)
+    with running_api(settings, SECRET) as base:
+        for _ in range(2):
+            assert get(base, f"/orders/{quote('#W8')}", csr)["tier"] == "warm"
+        entry = _wait_for(engine, mover, order_id(8), lambda e: e.get("recent_reads") == 2)
+        assert entry["tier"] == "warm"  # read twice: not busy yet
+        assert get(base, f"/orders/{order_id(8)}", csr)["tier"] == "warm"
+        entry = _wait_for(engine, mover, order_id(8), lambda e: e["tier"] == "hot" and e.get("pending") is None)
+        assert get(base, f"/orders/{order_id(8)}", csr)["tier"] == "hot"
+    assert (entry["read_count"], entry["recent_reads"]) == (3, 3)
+    seen = census(engine, mover)
+    assert (seen["copies"]["hot"][order_id(8)], seen["copies"]["warm"][order_id(8)]) == (1, 0)
 
 
 def _wait_for(engine: SearchEngine, mover: Mover, order: str, done: Any, timeout_s: float = 30.0) -> dict[str, Any]:

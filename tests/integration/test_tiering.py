@@ -122,7 +122,8 @@ async def test_an_order_read_from_cold_more_than_n_times_is_rehydrated(
         rehydrated.extend(mover.rehydrate(ids))
 
     reader = await _reader(isolated, mover)
-    reader.recorder = ReadRecorder(reader.engine, mover.names, rehydrate_after_cold_reads=2, on_rehydrate=rehydrate)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, thresholds=mover.thresholds,  # after 2 cold reads
+                                   on_rehydrate=rehydrate)
     try:
         for _ in range(2):
             assert (await reader.by_reference("#W3")).tier is Tier.COLD  # type: ignore[union-attr]
@@ -157,7 +158,7 @@ async def test_an_order_read_from_cold_again_is_rehydrated_by_the_recorder_loop_
         await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
 
     reader = await _reader(isolated, mover)
-    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, cold_flush_s=0.1,
+    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, soon_s=0.1,
                                    on_rehydrate=rehydrate)
     reader.recorder.start()
     try:
@@ -173,6 +174,64 @@ async def test_an_order_read_from_cold_again_is_rehydrated_by_the_recorder_loop_
     assert (entries[order_id(4)]["tier"], entries[order_id(4)]["read_count"]) == ("hot", 3)
     assert (entries[order_id(6)]["tier"], entries[order_id(6)]["cold_reads"]) == ("cold", 1)  # one read: stays
     assert handed.empty()
+
+
+async def test_a_warm_order_read_busy_reads_times_is_back_in_hot_after_the_recorder_flushes(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
+) -> None:
+    """Busy (3 reads in the read window) makes a warm order hot; the recorder's own loop, woken by
+    the warm reads, hands it to the mover's move at once instead of waiting for the next pass."""
+    mover, clock = tiered
+    clock.now = T0 + timedelta(days=100)
+    assert mover.run_pass().moved == {("hot", "warm"): N}
+    handed: asyncio.Queue[list[str]] = asyncio.Queue()
+
+    async def promote(ids: list[str]) -> None:
+        await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
+
+    reader = await _reader(isolated, mover)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, soon_s=0.1,
+                                   thresholds=mover.thresholds, on_rehydrate=promote)
+    reader.recorder.start()
+    try:
+        for reference in ("#W4", "#W6", "1Z00000004", order_id(6), "#W4"):  # #W4 three times, #W6 twice
+            assert (await reader.by_reference(reference)).tier is Tier.WARM  # type: ignore[union-attr]
+        assert await asyncio.wait_for(handed.get(), timeout=60) == [order_id(4)]
+        assert (await reader.by_reference("#W4")).tier is Tier.HOT  # type: ignore[union-attr]
+    finally:
+        await reader.recorder.stop()
+        await reader.engine.close()
+    assert handed.empty()  # #W6, read twice, stays warm
+    entries = census(engine, mover)["entries"]
+    assert (entries[order_id(4)]["tier"], entries[order_id(4)]["read_count"]) == ("hot", 4)
+    assert (entries[order_id(6)]["tier"], entries[order_id(6)]["recent_reads"]) == ("warm", 2)
+    _assert_each_order_in_exactly_its_tier(engine, mover, N)  # the warm copy was deleted by the move
+    assert len(timeline_ids(engine, mover.names.hot.events, order_id(4))) == 3
+    assert mover.run_pass().moved == {}  # the pass agrees: #W4 stays hot, #W6 warm
+
+
+async def test_without_warm_promotion_the_recorder_leaves_busy_warm_orders_to_the_pass(
+    tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
+) -> None:
+    mover, clock = tiered
+    clock.now = T0 + timedelta(days=100)
+    mover.run_pass()
+    handed: list[str] = []
+
+    async def promote(ids: list[str]) -> None:
+        handed.extend(ids)
+
+    reader = await _reader(isolated, mover)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, thresholds=mover.thresholds, promote_warm=False,
+                                   on_rehydrate=promote)
+    try:
+        for _ in range(3):
+            assert (await reader.by_reference("#W5")).tier is Tier.WARM  # type: ignore[union-attr]
+        assert await reader.recorder.flush() == [] and handed == []
+    finally:
+        await reader.engine.close()
+    assert census(engine, mover)["entries"][order_id(5)]["tier"] == "warm"
+    assert mover.run_pass().moved == {("warm", "hot"): 1}
 
 
 @pytest.mark.parametrize("days", [100, 300], ids=["warm", "cold"])

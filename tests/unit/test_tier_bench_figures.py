@@ -51,8 +51,9 @@ def test_steps_of_move_pages_are_not_growth_but_a_climb_while_scanning_is() -> N
 
 def test_the_spread_over_seeds_names_the_worst_seed_and_counts_repeat_cold_reads() -> None:
     def run(cold: float, hot: float, repeats: int) -> dict[str, object]:
-        rows = [{"tier": "cold", "first_read": True, "reads": 20}, {"tier": "warm", "first_read": False, "reads": 4},
-                {"tier": "cold", "first_read": False, "reads": repeats}]
+        rows = [{"role": "csr", "tier": "cold", "first_read": True, "reads": 20},
+                {"role": "storefront", "tier": "warm", "first_read": False, "reads": 4},
+                {"role": "csr", "tier": "cold", "first_read": False, "reads": repeats}]
         return {"measured": {"all_reads_touching_cold": cold, "storefront_from_hot": hot, "not_from_hot": rows}}
 
     summary = spread([run(0.007, 0.993, 0), run(0.011, 0.9895, 2), run(0.006, 0.992, 1)])
@@ -60,3 +61,11 @@ def test_the_spread_over_seeds_names_the_worst_seed_and_counts_repeat_cold_reads
     assert summary["all_reads_touching_cold"] == {"mean": 0.008, "worst": 0.011, "each": [0.007, 0.011, 0.006]}
     assert summary["storefront_from_hot"] == {"mean": 0.9915, "worst": 0.9895, "each": [0.993, 0.9895, 0.992]}
     assert summary["repeat_cold_reads"] == {"total": 3, "each": [0, 2, 1]}
+    assert summary["storefront_repeat_reads_not_from_hot"] == [4, 4, 4]  # the CSR's repeat cold reads are not
+    assert "bytes_per_order_at_end" not in summary  # no storage measured in these runs
+
+
+def test_the_spread_reports_the_storage_per_order_each_seed_ended_with() -> None:
+    runs = [{"measured": {"all_reads_touching_cold": 0.0, "storefront_from_hot": 1.0, "not_from_hot": []},
+             "at_end": {"orders": {}, "bytes_per_order": size}} for size in (1000.0, 1100.0)]
+    assert spread(runs)["bytes_per_order_at_end"] == {"mean": 1050.0, "each": [1000.0, 1100.0]}

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from order_domain.tier_policy import (
-    ChangeFacts, OrderFacts, Tier, TierThresholds, WriteVerdict, decide_tier, write_guard,
+    ChangeFacts, OrderFacts, Tier, TierThresholds, WriteVerdict, decide_tier, due_for_hot, write_guard,
 )
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -143,6 +143,47 @@ def test_property_decisions_are_consistent(tier: Tier, closed: bool, changed: fl
     again = OrderFacts(**{**order.__dict__, "tier": decided, "cold_reads": moved_reads})
     if decided is not Tier.DELETED and decided.rank >= tier.rank:
         assert decide_tier(again, T, NOW) is decided  # stable: the next pass does not move it again
+
+
+def test_a_warm_order_is_due_for_hot_once_its_reads_make_it_busy() -> None:
+    assert not due_for_hot(facts(tier=Tier.WARM, read=0, recent_reads=2, recent_since=3), T, NOW)
+    assert due_for_hot(facts(tier=Tier.WARM, read=0, recent_reads=3, recent_since=3), T, NOW)
+
+
+def test_reads_of_an_expired_window_never_make_a_warm_order_due() -> None:
+    assert not due_for_hot(facts(tier=Tier.WARM, read=0, recent_reads=9, recent_since=31), T, NOW)
+
+
+def test_a_cold_order_is_due_when_read_from_cold_more_than_n_times_or_busy() -> None:
+    assert not due_for_hot(facts(tier=Tier.COLD, read=0, recent_reads=2, recent_since=1, cold_reads=3), T, NOW)
+    assert due_for_hot(facts(tier=Tier.COLD, read=0, recent_reads=2, recent_since=1, cold_reads=4), T, NOW)
+    assert due_for_hot(facts(tier=Tier.COLD, read=0, recent_reads=3, recent_since=1, cold_reads=0), T, NOW)
+
+
+def test_hot_and_deleted_orders_are_never_due() -> None:
+    assert not due_for_hot(facts(tier=Tier.HOT, read=0, recent_reads=9, recent_since=1), T, NOW)
+    assert not due_for_hot(facts(tier=Tier.DELETED, read=0, recent_reads=9, recent_since=1, cold_reads=9), T, NOW)
+
+
+def test_the_busy_threshold_is_the_one_that_brings_warm_orders_back() -> None:
+    eager = TierThresholds(busy_reads=2)
+    read_twice = facts(tier=Tier.WARM, read=0, recent_reads=2, recent_since=3)
+    assert (due_for_hot(read_twice, eager, NOW), due_for_hot(read_twice, T, NOW)) == (True, False)
+
+
+@given(tier=st.sampled_from([Tier.WARM, Tier.COLD]), changed=st.floats(0, 4000), reads=st.integers(0, 20),
+       since=st.none() | st.floats(0, 100), cold_reads=st.integers(0, 20), extra_age=st.floats(0, 500))
+def test_property_an_order_moved_up_when_due_stays_hot_at_the_next_pass(
+    tier: Tier, changed: float, reads: int, since: float | None, cold_reads: int, extra_age: float,
+) -> None:
+    """What the read recorder hands over (just read: the flush stamps `last_read`) is what the pass
+    decides, and once in hot with its cold reads reset the pass keeps it there."""
+    order = facts(tier=tier, created=changed + extra_age, changed=changed, read=0, recent_reads=reads,
+                  recent_since=since, cold_reads=cold_reads)
+    due = due_for_hot(order, T, NOW)
+    assert due == (decide_tier(order, T, NOW) is Tier.HOT)
+    if due:
+        assert decide_tier(OrderFacts(**{**order.__dict__, "tier": Tier.HOT, "cold_reads": 0}), T, NOW) is Tier.HOT
 
 
 ERASED_AT = days_ago(5)

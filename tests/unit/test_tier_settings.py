@@ -14,6 +14,12 @@ def test_defaults_are_the_documented_policy() -> None:
     assert (thresholds.hot_window_days, thresholds.warm_after_idle_days, thresholds.cold_after_idle_days) == (30, 30, 300)
     assert (thresholds.busy_reads, thresholds.read_window_days, thresholds.rehydrate_after_cold_reads) == (3, 30, 1)
     assert [thresholds.retention_for(t) for t in (Tier.HOT, Tier.WARM, Tier.COLD)] == [None, None, 2555]
+    assert TieringSettings().promote_warm_on_read is True
+
+
+def test_warm_promotion_on_read_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERREPO_TIER_PROMOTE_WARM_ON_READ", "false")
+    assert Settings().tier.promote_warm_on_read is False
 
 
 def test_environment_overrides_reach_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
