@@ -88,7 +88,9 @@ print(json.dumps({"events": events, "requests": dict(kinds), "cpu_s": cpu,
 def probe(tree: Path, messages: Path, *, batch: int) -> dict[str, Any]:
     prefix = f"wreq-{uuid.uuid4().hex[:8]}"
     done = subprocess.run([sys.executable, "-c", _PROBE, str(tree), str(messages), prefix, str(batch)],
-                          check=True, cwd=tree, capture_output=True, text=True)
+                          cwd=tree, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the probe of {tree} failed: {done.stderr.strip()[-1500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
