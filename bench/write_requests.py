@@ -80,6 +80,11 @@ transport.perform_request = send
 for index in sorted(engine.request("GET", f"/_cat/indices/{settings.index_prefix}-*", params={"format": "json"}),
                     key=lambda row: row["index"]):
     engine.delete_index(index["index"])
+for kind in ("_index_template", "_component_template"):
+    try:
+        engine.request("DELETE", f"/{kind}/{settings.index_prefix}-*")
+    except Exception:  # none of that kind
+        pass
 print(json.dumps({"events": events, "requests": dict(kinds), "cpu_s": cpu,
                   "cpu_by_stage": getattr(writer, "cpu_by_stage", {}), **documents}))
 """
