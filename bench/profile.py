@@ -5,20 +5,38 @@ serialisation, Kafka fetch, waiting for the engine...) and the heaviest function
 samples are kept (`--idle`), so waiting on the engine or the broker shows as such.
 
 It runs after the timed phases, on its own data, so sampling never slows a measurement.
+
+`python -m bench.profile` is the deterministic complement for the write path after decoding:
+sample traffic is decoded first (outside the profile), then cProfile records the worker's writer
+(tiering gate, merge, timeline entries, documents, bulk serialisation and answers) writing it to
+the real engine in poll-sized batches, on an index prefix of its own (deleted afterwards). It
+prints the heaviest functions by own time and by inclusive time, and the writer's CPU per event.
+cProfile adds its own cost to every call, so read it for where the time goes, not for totals.
 """
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import re
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.ingest_bench import publish, scoped_env
-from orderrepo.bootstrap import connect_engine, prepare_storage
+import typer
+
+from bench.ingest_bench import drop_scope, publish, scoped_env
+from bench.measure import save_result
+from ingest.decoders import decode
+from ingest.topics import CHANNEL_FORMATS
+from order_domain.model import OrderChange
+from orderrepo.bootstrap import admitted_writer, connect_engine, prepare_storage
+from sample_traffic import generate
 from settings import Settings
 
 OWN_PACKAGES = ("order_domain/", "ingest/", "adapters/", "opensearchpy/", "kafka/", "pydantic/")
@@ -114,3 +132,48 @@ def stage_shares(collapsed: str) -> dict[str, dict[str, float]]:
     shares["(pydantic validation, inside the stages above)"] = {"share": round(validation / max(total, 1), 3),
                                                                 "waiting": 0.0}
     return shares
+
+
+def decoded_traffic(orders: int, seed: int) -> list[list[OrderChange]]:
+    """The changes of each sample message, decoded (messages a decoder refuses carry none)."""
+    decoded = []
+    for message in generate(orders=orders, seed=seed):
+        try:
+            decoded.append(decode(CHANNEL_FORMATS[message.channel], message.value))
+        except Exception:  # noqa: BLE001 - a refused message is the dead-letter path, not the writer's
+            decoded.append([])
+    return decoded
+
+
+def profile_writer(settings: Settings, messages: list[list[OrderChange]], *,
+                   batch: int) -> tuple[pstats.Stats, dict[str, Any]]:
+    """cProfile of the worker's writer over `messages` in batches of `batch` messages, on the real engine."""
+    engine = connect_engine(settings)
+    prepare_storage(settings, engine)
+    writer, profiler, events, cpu = admitted_writer(settings, engine), cProfile.Profile(), 0, 0.0
+    try:
+        for start in range(0, len(messages), batch):
+            changes = [change for found in messages[start:start + batch] for change in found]
+            events += len(changes)
+            began = time.process_time()
+            profiler.runcall(writer.write, changes)
+            cpu += time.process_time() - began
+    finally:
+        drop_scope(engine, settings.index_prefix)
+    per_event = 1e6 / max(events, 1)
+    return pstats.Stats(profiler), {"events": events, "cpu_us_per_event_profiled": round(cpu * per_event, 1),
+                                    "by_stage": {k: round(v * per_event, 1) for k, v in writer.cpu_by_stage.items()}}
+
+
+def main(orders: int = typer.Option(500, min=10), batch: int = typer.Option(500, min=1),
+         seed: int = typer.Option(11), top: int = typer.Option(25, min=5)) -> None:
+    messages = decoded_traffic(orders, seed)
+    settings = Settings(index_prefix=f"wprof-{uuid.uuid4().hex[:8]}")
+    stats, figures = profile_writer(settings, messages, batch=batch)
+    for order in ("tottime", "cumulative"):
+        stats.sort_stats(order).print_stats(top)
+    save_result("write_profile", {"orders": orders, "batch": batch, **figures})
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -41,7 +41,7 @@ import orjson
 from order_domain.merge import State, order_of, stamp_of, state_of
 from order_domain.model import Order, OrderChange
 from order_domain.significance import TimelineEntry, is_noise, timeline_entry_id
-from order_domain.stored_forms import EVENT_LOG, event_document, order_document  # noqa: F401 - the writer's
+from order_domain.stored_forms import EVENT_LOG, entry_fields, event_document, order_document  # noqa: F401 - the writer's
 from order_domain.timeline import event_set, replay
 
 PROJECTION_ONLY_FIELDS = ("indexed_at", "search", "facts", EVENT_LOG)
@@ -195,5 +195,5 @@ def _recomputed(fresh: list[OrderChange], history: Sequence[StoredEvent]) -> lis
 
 def _content(entry: TimelineEntry) -> dict[str, Any]:
     """What the entry says, as the engine gives it back (JSON; decimals as strings, like the engine adapter)."""
-    document = event_document(entry, entry.occurred_at)
+    document = entry_fields(entry, entry.occurred_at)
     return orjson.loads(orjson.dumps({key: document[key] for key in ENTRY_CONTENT}, default=str))

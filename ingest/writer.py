@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from adapters.search_engine import BulkItemResult
 from index_templates import IndexNames
 from ingest.planner import (
@@ -218,8 +220,11 @@ class OrderStoreWriter:
         return actions
 
     def _timeline_actions(self, entries: list[TimelineEntry], now: datetime) -> list[dict[str, Any]]:
+        """The event goes into its document as the JSON text pydantic writes for it (pre-encoded: the
+        engine adapter's encoder copies it as is), so no dict of it is built only to be serialised."""
         index = self.names.events_write
-        return [{"_op_type": "index", "_index": index, "_id": entry.entry_id, "_source": event_document(entry, now)}
+        return [{"_op_type": "index", "_index": index, "_id": entry.entry_id,
+                 "_source": event_document(entry, now, event=orjson.Fragment(entry.event_json()))}
                 for entry in entries]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 from order_domain.model import CustomerIdentity
 
@@ -35,9 +36,18 @@ def hash_card_token(token: str) -> str:
 
 
 def identity_keys(customer: CustomerIdentity | None) -> list[str]:
-    """Keys in a fixed order of strength: customer id, loyalty id, email, phone, card."""
+    """Keys in a fixed order of strength: customer id, loyalty id, email, phone, card.
+
+    Asked for every event by the merge and again by the write gate, and an order's events mostly
+    repeat its customer: worked out once per distinct customer value (a bounded cache of the frozen,
+    hashable identities), each caller gets its own list."""
     if customer is None:
         return []
+    return list(_keys_of(customer))
+
+
+@lru_cache(maxsize=8_192)
+def _keys_of(customer: CustomerIdentity) -> tuple[str, ...]:
     keys: list[str] = []
     if customer.customer_id:
         keys.append(f"customer:{customer.customer_id}")
@@ -49,4 +59,4 @@ def identity_keys(customer: CustomerIdentity | None) -> list[str]:
         keys.append(f"phone:{phone}")
     if customer.card_token:
         keys.append(f"card:{hash_card_token(customer.card_token)}")
-    return keys
+    return tuple(keys)

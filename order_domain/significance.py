@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,11 @@ NOISE_KINDS = frozenset({ChangeKind.HEARTBEAT})
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """What one event did to its order. The event itself is kept as the validated change; its stored
+    form (`event`, plain JSON values) is made only when asked: the write path serialises it straight
+    to JSON (`event_json`) and never needs the dict, which was the largest single cost of describing
+    an event."""
+
     entry_id: str
     order_id: str
     event_id: str
@@ -65,7 +71,7 @@ class TimelineEntry:
     changes: dict[str, Any] = field(default_factory=dict)
     status_after: str | None = None
     store_id: str | None = None
-    event: dict[str, Any] = field(default_factory=dict)
+    change: OrderChange | None = None
     status_before: str | None = None
     significant: bool = True
     source_version: int = 0
@@ -74,6 +80,21 @@ class TimelineEntry:
     def key(self) -> tuple[datetime, int, str]:
         """Its place in the timeline: the event-time order (`order_domain.merge.stamp_of`)."""
         return (self.occurred_at, self.source_version, self.event_id)
+
+    @cached_property
+    def event(self) -> dict[str, Any]:
+        """The event as stored: JSON values, without what it leaves empty or at its default."""
+        if self.change is None:
+            return {}
+        return self.change.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+    def event_json(self) -> bytes:
+        """`event` as JSON text, written by pydantic's serialiser without the dict in between: the same
+        bytes a JSON encoder writes for `event` (compact, keys in field order; a unit test holds the two
+        to byte equality on every channel's traffic)."""
+        if self.change is None:
+            return b"{}"
+        return self.change.__pydantic_serializer__.to_json(self.change, exclude_none=True, exclude_defaults=True)
 
 
 def is_noise(change: OrderChange) -> bool:
@@ -165,5 +186,5 @@ def event_entry(before: State | None, after: State, change: OrderChange) -> Time
         categories=tuple(sorted(categories)), changes=changes, status_after=str(after["status"]),
         store_id=after.get("store_id"), status_before=None if before is None else str(before["status"]),
         significant=bool(categories), source_version=change.source_version or 0,
-        event=change.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
+        change=change,
     )

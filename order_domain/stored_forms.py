@@ -25,8 +25,18 @@ def order_document(state: State, indexed_at: datetime, *, event_entries: Sequenc
             "facts": order_facts(document), EVENT_LOG: list(event_entries)}
 
 
-def event_document(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]:
-    """What is stored for one event: its entry (shown when `significant`) and the event itself."""
+def event_document(entry: TimelineEntry, indexed_at: datetime, *, event: Any = None) -> dict[str, Any]:
+    """What is stored for one event: its entry (shown when `significant`) and the event itself.
+
+    `event`: the event in another form that encodes to the same JSON (the writer passes the text
+    pydantic wrote, `TimelineEntry.event_json`, so the event is serialised once); by default its
+    plain values (`TimelineEntry.event`).
+    """
+    return {**entry_fields(entry, indexed_at), "event": entry.event if event is None else event}
+
+
+def entry_fields(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]:
+    """The event document without the event: what the entry says."""
     return {
         "entry_id": entry.entry_id, "order_id": entry.order_id, "event_id": entry.event_id,
         "occurred_at": entry.occurred_at.isoformat(), "indexed_at": indexed_at.isoformat(),
@@ -34,5 +44,4 @@ def event_document(entry: TimelineEntry, indexed_at: datetime) -> dict[str, Any]
         "kind": entry.kind, "actor": entry.actor, "categories": list(entry.categories),
         "significant": entry.significant, "status_before": entry.status_before, "status_after": entry.status_after,
         "store_id": entry.store_id, "changes": entry.changes,
-        "event": entry.event,  # plain values: the engine's serialiser encodes them
     }

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from adapters.search_engine import EngineKind, SearchEngine
@@ -38,6 +39,14 @@ class OrderStoreContract:
         found = store.mget(index, ["o1"])
         assert list(found) == ["o1"] and found["o1"]["_source"] == {"order_id": "o1", "total": "12.50"}
         assert isinstance(found["o1"]["_seq_no"], int) and found["o1"]["_primary_term"] >= 1
+
+    def test_a_pre_encoded_json_value_is_stored_as_the_json_it_holds(self, store: OrderStore, index: str) -> None:
+        """The writer sends an event as the JSON text pydantic wrote (`orjson.Fragment`), not as a dict."""
+        event = orjson.Fragment(b'{"event_id":"e1","lines":[{"line_id":"L1","quantity":2}],"total":"12.50"}')
+        [result] = self.write(store, _action(index, "o1", {"order_id": "o1", "event": event}, op="create"))
+        assert result.ok
+        assert store.mget(index, ["o1"])["o1"]["_source"] == {
+            "order_id": "o1", "event": {"event_id": "e1", "lines": [{"line_id": "L1", "quantity": 2}], "total": "12.50"}}
 
     def test_create_of_an_existing_id_fails_with_409_and_keeps_the_stored_document(
         self, store: OrderStore, index: str

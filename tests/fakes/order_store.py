@@ -20,9 +20,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from adapters.search_engine import BulkItemResult
 
 PRIMARY_TERM = 1
+
+
+def _stored_form(source: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the document; a pre-encoded JSON value (`orjson.Fragment`) is stored decoded, as the
+    engine stores the text it was sent."""
+    return copy.deepcopy({key: orjson.loads(orjson.dumps(value)) if isinstance(value, orjson.Fragment) else value
+                          for key, value in source.items()})
 
 
 @dataclass
@@ -94,7 +103,7 @@ class InMemoryOrderStore:
         if (conflict := _conflict(op, doc_id, current, action)) is not None:
             return _failed(op, index, doc_id, 409, "version_conflict_engine_exception", conflict)
         version = 1 if current is None else current.version + 1
-        docs[doc_id] = _Stored(copy.deepcopy(action["_source"]), self._take_seq_no(index), version)
+        docs[doc_id] = _Stored(_stored_form(action["_source"]), self._take_seq_no(index), version)
         return BulkItemResult(ok=True, op=op, index=index, doc_id=doc_id, status=201 if current is None else 200,
                               error=None, seq_no=docs[doc_id].seq_no, primary_term=PRIMARY_TERM)
 
