@@ -187,49 +187,38 @@ def test_the_operator_view_counts_orders_and_bytes_per_tier(tiered: tuple[Settin
     assert rows["cold"]["order_bytes"] == sum(mover.copies.cold.size_of(part) for part in cold_parts)
 
 
-def test_an_order_read_from_cold_more_than_n_times_through_the_api_comes_back_to_hot(
-    tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("tier", "setting", "counter", "copies_before_the_pass", "final_counts"), [
+    pytest.param(Tier.COLD, "ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS", "cold_reads", (1, 1),
+                 {"read_count": 3, "cold_reads": 0}, id="cold: read more than 2 times"),
+    pytest.param(Tier.WARM, "ORDERREPO_TIER_BUSY_READS", "recent_reads", (1, 0),
+                 {"read_count": 3, "recent_reads": 3}, id="warm: read 3 times in the read window"),
+])
+def test_an_order_read_often_enough_through_the_api_comes_back_to_hot(
+    tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch, tier: Tier,
+    setting: str, counter: str, copies_before_the_pass: tuple[int, int], final_counts: dict[str, int],
 ) -> None:
+    """The API's recorder hands the order to the mover's move once its reads reach the threshold (2 reads
+    stay where they are, the third moves it); the next read comes from hot. A warm move deletes the warm
+    copy at once; a cold flip leaves the row in its Parquet part, named by nobody, for the pass to drop."""
     settings, mover = tiered
-    monkeypatch.setenv("ORDERREPO_TIER_REHYDRATE_AFTER_COLD_READS", "2")
-    place(mover, {order_id(9): Tier.COLD})
+    monkeypatch.setenv(setting, "2" if tier is Tier.COLD else "3")
+    order = order_id(9)
+    place(mover, {order: tier})
     csr = bearer(Role.CSR)
     with running_api(settings, SECRET) as base:
         for _ in range(2):
-            assert get(base, f"/orders/{quote('#W9')}", csr)["tier"] == "cold"
-        entry = _wait_for(engine, mover, order_id(9), lambda e: e.get("cold_reads") == 2)
-        assert entry["tier"] == "cold"  # read twice: not more than 2 yet
-        assert get(base, f"/orders/{order_id(9)}", csr)["tier"] == "cold"
-        entry = _wait_for(engine, mover, order_id(9), lambda e: e["tier"] == "hot")
-        assert get(base, f"/orders/{order_id(9)}", csr)["tier"] == "hot"
-    assert entry["read_count"] == 3 and entry["cold_reads"] == 0
-    seen = census(engine, mover)  # the flip took the cold row's authority; its part is rewritten by the pass
-    assert (seen["copies"]["hot"][order_id(9)], seen["copies"]["cold"][order_id(9)]) == (1, 1)
+            assert get(base, f"/orders/{quote('#W9')}", csr)["tier"] == tier.value
+        entry = _wait_for(engine, mover, order, lambda e: e.get(counter) == 2)
+        assert entry["tier"] == tier.value  # read twice: not enough yet
+        assert get(base, f"/orders/{order}", csr)["tier"] == tier.value
+        entry = _wait_for(engine, mover, order, lambda e: e["tier"] == "hot" and e.get("pending") is None)
+        assert get(base, f"/orders/{order}", csr)["tier"] == "hot"
+    assert {name: entry[name] for name in final_counts} == final_counts
+    seen = census(engine, mover)
+    assert (seen["copies"]["hot"][order], seen["copies"][tier.value][order]) == copies_before_the_pass
     mover.finish()
     seen = census(engine, mover)
-    assert (seen["copies"]["hot"][order_id(9)], seen["copies"]["cold"][order_id(9)]) == (1, 0)
-
-
-def test_a_warm_order_read_busy_reads_times_through_the_api_comes_back_to_hot(
-    tiered: tuple[Settings, Mover], engine: SearchEngine, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The API's recorder hands a warm order over once its reads make it busy (3 in the read window):
-    moved by the mover's move (the warm copy deleted), the next read comes from hot."""
-    settings, mover = tiered
-    monkeypatch.setenv("ORDERREPO_TIER_BUSY_READS", "3")
-    place(mover, {order_id(8): Tier.WARM})
-    csr = bearer(Role.CSR)
-    with running_api(settings, SECRET) as base:
-        for _ in range(2):
-            assert get(base, f"/orders/{quote('#W8')}", csr)["tier"] == "warm"
-        entry = _wait_for(engine, mover, order_id(8), lambda e: e.get("recent_reads") == 2)
-        assert entry["tier"] == "warm"  # read twice: not busy yet
-        assert get(base, f"/orders/{order_id(8)}", csr)["tier"] == "warm"
-        entry = _wait_for(engine, mover, order_id(8), lambda e: e["tier"] == "hot" and e.get("pending") is None)
-        assert get(base, f"/orders/{order_id(8)}", csr)["tier"] == "hot"
-    assert (entry["read_count"], entry["recent_reads"]) == (3, 3)
-    seen = census(engine, mover)
-    assert (seen["copies"]["hot"][order_id(8)], seen["copies"]["warm"][order_id(8)]) == (1, 0)
+    assert (seen["copies"]["hot"][order], seen["copies"][tier.value][order]) == (1, 0)
 
 
 def _wait_for(engine: SearchEngine, mover: Mover, order: str, done: Any, timeout_s: float = 30.0) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from adapters.search_engine import AsyncSearchEngine, Feature, SearchEngine
 from ingest.writer import OrderStoreWriter
 from index_templates import IndexNames
 from order_domain.model import ChangeKind, Channel, OrderChange, ReturnLink
-from order_domain.tier_policy import Tier
+from order_domain.tier_policy import Tier, TierThresholds
 from adapters.engine_settings import engine_config
 from retention.mover import Mover
 from retention.read_recorder import ReadRecorder
@@ -144,6 +146,29 @@ async def test_an_order_read_from_cold_more_than_n_times_is_rehydrated(
     assert len(timeline_ids(engine, mover.names.hot.events, order_id(3))) == 3
 
 
+@asynccontextmanager
+async def _recorder_loop(
+    settings: Settings, mover: Mover, *, thresholds: TierThresholds,
+) -> AsyncIterator[tuple[TierReader, asyncio.Queue[list[str]]]]:
+    """A tier reader whose recorder runs its own loop as in the API (its regular flush an hour away, so
+    only a wake-up by a warm or cold read can flush) and hands orders to the mover's own move; the
+    queue receives the ids each hand-over moved. `thresholds` are the recorder's policy."""
+    handed: asyncio.Queue[list[str]] = asyncio.Queue()
+
+    async def hand_over(ids: list[str]) -> None:
+        await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
+
+    reader = await _reader(settings, mover)
+    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, soon_s=0.1,
+                                   thresholds=thresholds, on_rehydrate=hand_over)
+    reader.recorder.start()
+    try:
+        yield reader, handed
+    finally:
+        await reader.recorder.stop()
+        await reader.engine.close()
+
+
 async def test_an_order_read_from_cold_again_is_rehydrated_by_the_recorder_loop_before_its_regular_flush(
     tiered: tuple[Mover, Clock], engine: SearchEngine, isolated: Settings,
 ) -> None:
@@ -152,24 +177,11 @@ async def test_an_order_read_from_cold_again_is_rehydrated_by_the_recorder_loop_
     mover, clock = tiered
     clock.now = T0 + timedelta(days=300)
     assert mover.run_pass().moved == {("hot", "cold"): N}
-    handed: asyncio.Queue[list[str]] = asyncio.Queue()
-
-    async def rehydrate(ids: list[str]) -> None:
-        await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
-
-    reader = await _reader(isolated, mover)
-    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, soon_s=0.1,
-                                   on_rehydrate=rehydrate)
-    reader.recorder.start()
-    try:
-        assert (await reader.by_reference("#W4")).tier is Tier.COLD  # type: ignore[union-attr]
-        assert (await reader.by_reference("#W6")).tier is Tier.COLD  # type: ignore[union-attr]
-        assert (await reader.by_reference("#W4")).tier is Tier.COLD  # type: ignore[union-attr]  # read again
+    async with _recorder_loop(isolated, mover, thresholds=TierThresholds()) as (reader, handed):
+        for reference in ("#W4", "#W6", "#W4"):  # #W4 read again
+            assert (await reader.by_reference(reference)).tier is Tier.COLD  # type: ignore[union-attr]
         assert await asyncio.wait_for(handed.get(), timeout=60) == [order_id(4)]
         assert (await reader.by_reference("#W4")).tier is Tier.HOT  # type: ignore[union-attr]
-    finally:
-        await reader.recorder.stop()
-        await reader.engine.close()
     entries = census(engine, mover)["entries"]
     assert (entries[order_id(4)]["tier"], entries[order_id(4)]["read_count"]) == ("hot", 3)
     assert (entries[order_id(6)]["tier"], entries[order_id(6)]["cold_reads"]) == ("cold", 1)  # one read: stays
@@ -184,23 +196,11 @@ async def test_a_warm_order_read_busy_reads_times_is_back_in_hot_after_the_recor
     mover, clock = tiered
     clock.now = T0 + timedelta(days=100)
     assert mover.run_pass().moved == {("hot", "warm"): N}
-    handed: asyncio.Queue[list[str]] = asyncio.Queue()
-
-    async def promote(ids: list[str]) -> None:
-        await handed.put(sorted(await asyncio.to_thread(mover.rehydrate, ids)))
-
-    reader = await _reader(isolated, mover)
-    reader.recorder = ReadRecorder(reader.engine, mover.names, flush_s=3600, soon_s=0.1,
-                                   thresholds=mover.thresholds, on_rehydrate=promote)
-    reader.recorder.start()
-    try:
+    async with _recorder_loop(isolated, mover, thresholds=mover.thresholds) as (reader, handed):
         for reference in ("#W4", "#W6", "1Z00000004", order_id(6), "#W4"):  # #W4 three times, #W6 twice
             assert (await reader.by_reference(reference)).tier is Tier.WARM  # type: ignore[union-attr]
         assert await asyncio.wait_for(handed.get(), timeout=60) == [order_id(4)]
         assert (await reader.by_reference("#W4")).tier is Tier.HOT  # type: ignore[union-attr]
-    finally:
-        await reader.recorder.stop()
-        await reader.engine.close()
     assert handed.empty()  # #W6, read twice, stays warm
     entries = census(engine, mover)["entries"]
     assert (entries[order_id(4)]["tier"], entries[order_id(4)]["read_count"]) == ("hot", 4)
