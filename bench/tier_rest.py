@@ -11,7 +11,9 @@ model replays the workload's own draws (same population, same seeds) through the
 - one pass decides every order's tier from its locator facts at load time plus those reads;
 - the measured reads count a touch of cold for every read of an order the pass left in cold,
   and bring an order back to hot once read from cold more than `rehydrate_after_cold_reads`
-  times (the recorder's rehydration; its flush delay is ignored).
+  times (the recorder's rehydration; its flush delay is ignored). A busy warm order the recorder
+  brings back to hot is not modelled, on purpose: it changes which tier serves warm reads, never
+  whether a read touches cold, the only share this model answers for.
 Storage per order is each tier's count times that tier's bytes per order, measured in the same
 bench run (`bench.tier_bench`: hot, warm and cold copies of the same orders). The model at the
 configured rest is reported beside the measured share of the same run: that is its check.
