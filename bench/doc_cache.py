@@ -25,7 +25,9 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ CACHE_PREFIX = "doccache"  # the index names the cached documents were written u
 FINGERPRINT_ORDERS = 300  # orders whose documents name the code that made a cache
 CHUNK_ORDERS = 50_000  # orders per chunk file (about 2.5 CPU minutes to build)
 BODY_BYTES = 8 << 20  # one raw bulk body
+LOG_EVERY_S = 60.0  # a progress line into a log (not a terminal) at most this often
 
 
 def fingerprint(settings: Settings, *, seed: int, sample: int = FINGERPRINT_ORDERS) -> str:
@@ -137,13 +140,23 @@ def _totals(parts: list[dict[str, Any]], *, seconds: float) -> dict[str, Any]:
 
 
 def _run(jobs: list[ChunkJob], *, orders: int, done: int, progress: bool) -> list[dict[str, Any]]:
+    """The jobs' results, with a progress bar (or, into a log, a line a minute as chunks finish)."""
     if len(jobs) == 1 and not progress:
         return [build_chunks(jobs[0])]
     columns = (TextColumn("[bold]document cache"), BarColumn(), MofNCompleteColumn(), TextColumn("orders"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("build", total=orders, completed=done)
-        return build_parallel(jobs, tick=lambda built: bar.update(task, completed=done + built))
+        logged = [time.monotonic()]
+
+        def tick(built: int) -> None:
+            bar.update(task, completed=done + built)
+            if progress and not bar.console.is_terminal and time.monotonic() - logged[0] >= LOG_EVERY_S:
+                logged[0] = time.monotonic()
+                print(f"[doc cache {datetime.now(UTC):%H:%M:%S}] {done + built:,} of {orders:,} orders "
+                      f"({bar.tasks[0].elapsed or 0:,.0f} s)", flush=True)
+
+        return build_parallel(jobs, tick=tick)
 
 
 def cache_bytes(cache: str | Path) -> int:
