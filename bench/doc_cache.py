@@ -35,6 +35,7 @@ import httpx
 import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from adapters.search_engine import SearchEngine
 from bench.direct_load import direct_load
 from bench.doc_chunks import (
     ChunkJob,
@@ -45,7 +46,7 @@ from bench.doc_chunks import (
     chunk_path,
     remove_stale_partials,
 )
-from bench.doc_store import SqliteOrderStore, pages
+from bench.doc_store import SqliteOrderStore, notes, pages
 from bench.ingest_bench import send_until_accepted
 from bench.measure import Stopwatch
 from index_templates import IndexNames
@@ -163,6 +164,19 @@ def cache_bytes(cache: str | Path) -> int:
     return sum(file.stat().st_size for file in chunk_files(cache))
 
 
+def summary(cache: str | Path) -> dict[str, int]:
+    """What a complete cache holds: orders, messages and changes (as its chunks noted them) and documents."""
+    total: dict[str, int] = {}
+    for file in chunk_files(cache):
+        db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+        try:
+            held = notes(db) | {"documents": db.execute("SELECT count(*) FROM docs").fetchone()[0]}
+        finally:
+            db.close()
+        total = add_counts([total, held])
+    return total
+
+
 def rows(cache: str | Path) -> Iterator[tuple[str, str, bytes]]:
     """(index, id, JSON source) of every cached document, chunk by chunk in the order of their last write."""
     for file in chunk_files(cache):
@@ -201,6 +215,22 @@ def load(settings: Settings, *, cache: str, target: IndexNames) -> dict[str, Any
             sent += body.count(b"\n") // 2
     return {"documents": sent, "bulk_seconds": round(watch.seconds, 1),
             "docs_per_s": round(sent / watch.seconds) if watch.seconds else None}
+
+
+def bulk_load(settings: Settings, engine: SearchEngine, *, cache: str, target: IndexNames) -> dict[str, Any]:
+    """`load` with refresh off on the target's write indices meanwhile (their own interval put back
+    afterwards, then one refresh: everything loaded is searchable when this returns)."""
+    aliases = f"{target.orders_write},{target.events_write}"
+    found = engine.request("GET", f"/{aliases}/_settings/index.refresh_interval")
+    intervals = {index: values["settings"].get("index", {}).get("refresh_interval") for index, values in found.items()}
+    engine.request("PUT", f"/{','.join(intervals)}/_settings", body={"index": {"refresh_interval": "-1"}})
+    try:
+        sent = load(settings, cache=cache, target=target)
+    finally:
+        for index, interval in intervals.items():
+            engine.request("PUT", f"/{index}/_settings", body={"index": {"refresh_interval": interval}})
+    engine.refresh(aliases)
+    return sent
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

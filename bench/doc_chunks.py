@@ -110,6 +110,7 @@ class _Chunk:
     def finish(self) -> dict[str, Any]:
         self.flush()
         documents = self.store.counts()
+        self.store.note({"orders": self.orders, "messages": self.writer.messages, "changes": self.writer.changes})
         self.store.close()
         self.partial.rename(self.final)
         if _DONE is not None:

@@ -92,6 +92,11 @@ class SqliteOrderStore:
         return BulkItemResult(ok=True, op=op, index=index, doc_id=doc_id, status=200 if row else 201,
                               error=None, seq_no=cursor.lastrowid, primary_term=1)
 
+    def note(self, values: dict[str, int]) -> None:
+        """Keeps figures about the file in it (a chunk's orders, messages and changes)."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS notes (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        self.db.executemany("INSERT OR REPLACE INTO notes VALUES (?, ?)", values.items())
+
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT idx, count(*) FROM docs GROUP BY idx").fetchall())
 
@@ -106,3 +111,10 @@ def pages(db: sqlite3.Connection, *, size: int = PAGE) -> Iterator[list[tuple[st
                              (after, size)).fetchall():
         yield [(idx, doc_id, unpack(source)) for _, idx, doc_id, source in rows]
         after = rows[-1][0]
+
+
+def notes(db: sqlite3.Connection) -> dict[str, int]:
+    """The figures `SqliteOrderStore.note` kept in a file (none in a file of the first format)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'notes'").fetchone():
+        return {}
+    return dict(db.execute("SELECT key, value FROM notes").fetchall())

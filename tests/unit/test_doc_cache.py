@@ -91,6 +91,8 @@ def test_a_chunked_build_in_processes_holds_exactly_the_one_process_documents(
     assert [file.name for file in files] == [f"chunk{n:05d}.sqlite" for n in range(5)]
     assert _documents(doc_cache.rows(result["cache"])) == reference
     assert sum(result["documents"].values()) == len(reference)
+    assert doc_cache.summary(result["cache"]) == {"orders": ORDERS, "documents": len(reference), **{
+        key: result["build"][key] for key in ("messages", "changes")}}  # what the chunks noted, summed
     assert doc_cache.build(Settings(), orders=ORDERS, seed=SEED, progress=False)["built"] is False
 
 
@@ -144,3 +146,4 @@ def test_a_cache_of_the_first_format_is_found_and_read_as_it_is(cache_root: Path
     result = doc_cache.build(Settings(), orders=ORDERS, seed=SEED, progress=False)
     assert result == {"cache": str(cache_root / name), "built": False}
     assert list(doc_cache.rows(result["cache"])) == [("i", "o1", b'{"order_id":"o1"}')]
+    assert doc_cache.summary(result["cache"]) == {"documents": 1}  # the first format noted nothing
