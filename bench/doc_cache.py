@@ -129,7 +129,8 @@ def build(settings: Settings, *, orders: int, seed: int, workers: int = os.cpu_c
                      progress=progress)
     return {"cache": str(path), "built": True, "chunks": layout["chunks"], "workers": len(jobs),
             "build": _totals(parts, seconds=watch.seconds),
-            "documents": add_counts(part["documents"] for part in parts), "bytes_per_order": round(cache_bytes(path) / orders, 1)}
+            "documents": add_counts(part["documents"] for part in parts),
+            "bytes_per_order": round(cache_bytes(path) / orders, 1)}
 
 
 def _totals(parts: list[dict[str, Any]], *, seconds: float) -> dict[str, Any]:
