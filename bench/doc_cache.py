@@ -125,7 +125,8 @@ def build(settings: Settings, *, orders: int, seed: int, workers: int = os.cpu_c
     jobs = [ChunkJob(scoped, path, orders, seed, layout["chunk_orders"], tuple(todo[k::workers]))
             for k in range(min(workers, len(todo)))]
     with Stopwatch() as watch:
-        parts = _run(jobs, orders=orders, done=orders - min(orders, len(todo) * layout["chunk_orders"]),
+        size = layout["chunk_orders"]
+        parts = _run(jobs, orders=orders, done=orders - sum(min(size, orders - chunk * size) for chunk in todo),
                      progress=progress)
     return {"cache": str(path), "built": True, "chunks": layout["chunks"], "workers": len(jobs),
             "build": _totals(parts, seconds=watch.seconds),
