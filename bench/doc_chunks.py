@@ -7,8 +7,9 @@ orders depend only on the chunk's messages. Chunk `c` holds the journeys that st
 orders created so far are in `[c * chunk_orders, (c + 1) * chunk_orders)`.
 
 The generator has one random stream, so a slice cannot be produced without what comes before it:
-each of the K processes walks the journeys once (about 8% of a chunk's CPU) and decodes and merges
-only those of its chunks, `c % K == k`, that are not built yet. A chunk is written under
+each of the K processes walks the journeys once, up to its last chunk (about 0.24 ms CPU per order
+walked, against about 2.5 ms per order decoded, merged and stored), and builds every K-th of the
+chunks still missing. A chunk is written under
 `chunkNNNNN.partial<pid>` and renamed when complete: a killed build keeps every finished chunk and
 resumes from the others; partial files of processes that are gone are removed.
 """
