@@ -143,7 +143,7 @@ def _totals(parts: list[dict[str, Any]], *, seconds: float) -> dict[str, Any]:
 
 
 def _run(jobs: list[ChunkJob], *, orders: int, done: int, progress: bool) -> list[dict[str, Any]]:
-    """The jobs' results, with a progress bar (or, into a log, a line a minute as chunks finish)."""
+    """The jobs' results, with a progress bar (or, into a log, a line a minute) of the orders written."""
     if len(jobs) == 1 and not progress:
         return [build_chunks(jobs[0])]
     columns = (TextColumn("[bold]document cache"), BarColumn(), MofNCompleteColumn(), TextColumn("orders"),

@@ -95,18 +95,24 @@ class _Chunk:
         self.store = SqliteOrderStore(self.partial)
         self.writer = DirectWriter(job.settings, self.store)
         self.pending: list[TrafficMessage] = []
-        self.orders = 0
+        self.orders = self.pending_orders = 0
 
     def add(self, messages: list[TrafficMessage], created: int) -> None:
         self.pending += messages
-        self.orders += created
+        self.pending_orders += created
         if len(self.pending) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
+        """Writes the pending messages; their orders count as built (the progress shared with the parent)."""
         if self.pending:
             self.writer.write(self.pending)
             self.pending = []
+        self.orders += self.pending_orders
+        if _DONE is not None:
+            with _DONE.get_lock():
+                _DONE.value += self.pending_orders
+        self.pending_orders = 0
 
     def finish(self) -> dict[str, Any]:
         self.flush()
@@ -114,9 +120,6 @@ class _Chunk:
         self.store.note({"orders": self.orders, "messages": self.writer.messages, "changes": self.writer.changes})
         self.store.close()
         self.partial.rename(self.final)
-        if _DONE is not None:
-            with _DONE.get_lock():
-                _DONE.value += self.orders
         return {"orders": self.orders, "messages": self.writer.messages, "changes": self.writer.changes,
                 "documents": documents}
 
