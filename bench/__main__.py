@@ -1,10 +1,12 @@
 """`python -m bench [--quick | --full]`: every measurement side by side, saved under bench/results/<stamp>/.
 
 Quick set (the default): 100,000 orders. Full set (--full): 100,000, 1,000,000 and 3,000,000
-orders; from `--direct-load-from` orders on (3,000,000 by default) the data is loaded without
-Kafka (`bench.direct_load`: the same documents) and only read, disk and latency figures are
-measured at that size. Every figure is saved with its target, ratio and verdict
-(`bench.targets`).
+orders; `--size N` (repeatable) runs only those sizes, so the full set can run one point at a
+time. From `--direct-load-from` orders on (3,000,000 by default) the data is not ingested through
+Kafka: the worker's own documents come from the document cache (`bench.doc_cache`, built or
+resumed first, ahead of time with `python -m bench.doc_cache --orders N --seed S`) by raw bulk,
+and only read, disk and latency figures are measured at that size. Every figure is saved with
+its target, ratio and verdict (`bench.targets`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import typer
 
 from bench.api_cpu import measure_api_cpu
-from bench.direct_load import direct_load
+from bench import doc_cache
 from bench.freshness_bench import index_cost, measure_freshness, print_levels
 from bench.ingest_bench import (
     disk_per_1000_orders,
@@ -42,6 +44,7 @@ from bench.targets import checks_of, tier_checks
 from local_stack import stack
 from adapters.kafka_bus import delete_topics
 from orderrepo.bootstrap import connect_engine, index_names, prepare_storage, topic_map
+from orderrepo.traffic import sample_messages
 from settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False)
@@ -109,14 +112,31 @@ def _ingest(scoped: Settings, engine: Any, orders: int, *, seed: int, processes:
     return result
 
 
+def _load_cached(scoped: Settings, engine: Any, orders: int, *, seed: int) -> dict[str, Any]:
+    """A direct size's data: the document cache (built, or the chunks still missing, first) sent by
+    raw bulk; read figures only at this size."""
+    _say(f"{orders:,} orders: document cache (python -m bench.doc_cache builds it ahead; resumable)")
+    cache = doc_cache.build(scoped, orders=orders, seed=seed)
+    if cache["built"]:
+        _say(f"cache built in {cache['build']['seconds']:,} s, {cache['build']['cpu_ms_per_order']} ms CPU per order "
+             f"({cache['workers']} processes), {cache['bytes_per_order']:,} bytes per order")
+    held = doc_cache.summary(cache["cache"])
+    if "messages" not in held:  # a cache of the first format noted nothing: count the traffic again
+        held["messages"] = sum(1 for _ in sample_messages(orders=orders, seed=seed, faults=False))
+    _say("raw bulk of the cached documents (no Kafka: read figures only at this size)")
+    sent = doc_cache.bulk_load(scoped, engine, cache=cache["cache"], target=index_names(scoped))
+    _say(f"loaded {sent['documents']:,} documents in {sent['bulk_seconds']:,} s ({sent['docs_per_s']:,} docs/s)")
+    return {"orders": orders, **held, "cache": cache, "load_seconds": sent["bulk_seconds"],
+            "docs_per_s": sent["docs_per_s"], "loaded_by": "raw bulk of the cached documents"}
+
+
 def _measure_size(settings: Settings, scoped: Settings, engine: Any, orders: int, *, seed: int, per_level: int,
                   postgres: bool, freshness_seconds: float, processes: int,
                   profile_to: Path | None, direct: bool, phased: bool, result: dict[str, Any],
                   checkpoint: Callable[[], None]) -> dict[str, Any]:
     prepare_storage(scoped, engine)
     if direct:
-        _say(f"{orders:,} orders: loading without Kafka (read figures only at this size)")
-        result["data"] = direct_load(scoped, engine, orders, seed)
+        result["data"] = _load_cached(scoped, engine, orders, seed=seed)
     else:
         result |= _ingest(scoped, engine, orders, seed=seed, processes=processes)
     checkpoint()
@@ -171,19 +191,21 @@ def main(
     profile: bool = typer.Option(True, help="py-spy profile of one ingest worker (first size only)"),
     tier_orders: int = typer.Option(20_000, help="orders for the tier figures (bench.tier_bench; 0 = skip)"),
     keep: bool = typer.Option(False, help="keep the benchmark's indices and topics afterwards"),
+    size: list[int] = typer.Option([], help="run only this size (repeat for several), e.g. one point of the "
+                                   "full set at a time: --size 1000000; each run saves its own results dir"),
 ) -> None:
     settings = get_settings()
     stack.up(settings, report=_say)
     started = time.time()
     out = RESULTS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
-    sizes = [orders] + ([size for size in FULL_SIZES if size != orders] if full else [])
+    sizes = size or [orders] + ([point for point in FULL_SIZES if point != orders] if full else [])
     runs: list[dict[str, Any]] = []
-    for number, size in enumerate(sizes):
-        runs.append({"orders": size})
-        run_size(settings, size, seed=seed, per_level=per_level, postgres=postgres,
+    for number, point in enumerate(sizes):
+        runs.append({"orders": point})
+        run_size(settings, point, seed=seed, per_level=per_level, postgres=postgres,
                  freshness_seconds=freshness_seconds, processes=ingest_processes,
-                 profile_to=out if profile and number == 0 else None, keep=keep, direct=size >= direct_load_from,
+                 profile_to=out if profile and number == 0 else None, keep=keep, direct=point >= direct_load_from,
                  result=runs[-1], checkpoint=lambda: _save(settings, out, started, runs), phased=phased)
         _save(settings, out, started, runs)  # after every size: a later failure keeps what was measured
     if tier_orders:

@@ -119,11 +119,8 @@ def load(settings: Settings, engine: SearchEngine, names: TierNames, *, orders: 
     """Hot: the cached final documents (built first if missing), raw bulk, refresh off meanwhile."""
     with step(steps, "documents"):
         cache = doc_cache.build(settings, orders=orders, seed=seed)
-    hot = f"{names.hot.orders_write},{names.hot.events_write}"
-    engine.request("PUT", f"/{hot}/_settings", body={"index.refresh_interval": "-1"})
     with step(steps, "hot_bulk"):
-        sent = doc_cache.load(settings, cache=cache["cache"], target=names.hot)
-    engine.request("PUT", f"/{hot}/_settings", body={"index.refresh_interval": None})
+        sent = doc_cache.bulk_load(settings, engine, cache=cache["cache"], target=names.hot)
     return {"orders": orders, **cache, **sent, "loaded_by": "raw bulk of the cached documents"}
 
 

@@ -59,6 +59,13 @@ _JOURNEY_CUM = {channel: list(accumulate(w for _, w, _, _ in options)) for chann
 
 def generate(*, orders: int, seed: int, start: datetime | None = None, days: int = 90) -> Iterator[TrafficMessage]:
     """Every message of exactly `orders` orders, reproducible from `seed`, in constant memory."""
+    return _interleave(journeys(orders=orders, seed=seed, start=start, days=days), WINDOW)
+
+
+def journeys(*, orders: int, seed: int, start: datetime | None = None, days: int = 90) -> Iterator[list[Step]]:
+    """`generate`'s journeys one at a time, before they are interleaved: each journey's steps in
+    time order, `Step.creates` marking the messages that create its orders. A journey's messages
+    name only the orders it creates, so callers may split the journeys between processes."""
     if orders < 0:
         raise ValueError(f"orders must be >= 0, got {orders}")
     if days <= 0:
@@ -66,7 +73,7 @@ def generate(*, orders: int, seed: int, start: datetime | None = None, days: int
     begin = DEFAULT_START if start is None else start
     if begin.tzinfo is None:
         raise ValueError("start must carry a timezone (e.g. datetime(2026, 1, 1, tzinfo=UTC))")
-    return _interleave(_journeys(orders, seed, begin.astimezone(UTC), days), WINDOW)
+    return _journeys(orders, seed, begin.astimezone(UTC), days)
 
 
 def _journeys(orders: int, seed: int, begin: datetime, days: int) -> Iterator[list[Step]]:

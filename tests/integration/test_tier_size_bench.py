@@ -4,7 +4,6 @@ cold, and the scratch prefix is gone afterwards."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from adapters.search_engine import SearchEngine
 from bench.cold_size_bench import run
+from bench import doc_cache
 from bench.doc_cache import CACHE_PREFIX
 from index_templates import IndexNames
 from retention.locator import order_fields
@@ -27,7 +27,7 @@ def test_every_closed_order_reaches_warm_and_cold_and_the_prefix_is_removed(
 
     cache = result["data"]["cache"]
     assert result["data"]["built"] and Path(cache).parent == tmp_path / "cache"
-    rows = sqlite3.connect(cache).execute("SELECT idx, source FROM docs").fetchall()
+    rows = [(idx, source) for idx, _, source in doc_cache.rows(cache)]
     orders = [orjson.loads(source) for idx, source in rows if idx == IndexNames(CACHE_PREFIX).orders_write]
     closed_months = Counter(f["created_month"] for f in map(order_fields, orders) if f["closed"])
     assert result["data"]["documents"] == len(rows)

@@ -12,7 +12,8 @@ import pytest
 
 from adapters.engine.dialects import orjson_default
 from bench.cold_size_bench import per_order_ratio
-from bench.doc_cache import CACHE_PREFIX, SqliteOrderStore, bodies, pages
+from bench.doc_cache import CACHE_PREFIX, bodies
+from bench.doc_store import SqliteOrderStore, pages
 from bench.direct_load import direct_load
 from bench.targets import cold_size_checks
 from bench.tier_size_stream import month_parts
