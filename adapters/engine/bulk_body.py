@@ -5,8 +5,9 @@ helpers spent more CPU on each item than the item's own serialisation: a copy of
 each line encoded to text, then back to bytes twice (to measure it, and again for the request),
 the whole body joined as text and encoded once more. Here each action becomes its two NDJSON lines
 as bytes in one pass (the document written by orjson with the same `default` as the clients'
-serialisers, so the engine receives the same document bytes), and bodies are cut by item count
-and by size. Both engines' shells send them as one request each (`shells.SearchEngine.bulk`).
+serialisers, so the engine receives the same document bytes), bodies are cut by item count and
+by size, and the answer is asked only for what the results need (`ANSWER_FIELDS`). Both engines'
+shells send them as one request each (`shells.SearchEngine.bulk`).
 
 Accepted actions (the bulk helpers' shape): `_op_type` (index, create, update, delete; index by
 default), `_index`, `_id`, guards and options with or without a leading underscore (`if_seq_no`,
@@ -23,6 +24,11 @@ from typing import Any
 import orjson
 
 from adapters.engine.dialects import orjson_default
+
+# what a bulk answer needs to hold for `model.bulk_item_result` (and a refused request's error): the
+# engine writes, and the worker reads, half the bytes (no `_version`, `result`, `_shards` per item)
+ANSWER_FIELDS = ",".join([*(f"items.*.{key}" for key in ("_index", "_id", "status", "error", "_seq_no",
+                                                          "_primary_term")), "error", "status"])
 
 # action metadata: the key in an action -> its name in the bulk action line
 _META = {

@@ -210,7 +210,9 @@ class SearchEngine(_Shell):
         by `doc_id`, never by position. A request the engine refuses or never answers as a whole
         fails each of its items with that status (0: no answer), as the bulk helpers did.
         Bodies are encoded once, as bytes (`adapters/engine/bulk_body.py`)."""
-        params = None if refresh is False else {"refresh": str(refresh).lower()}
+        params = {"filter_path": bulk_body.ANSWER_FIELDS}
+        if refresh is not False:
+            params["refresh"] = str(refresh).lower()
         for chunk in bulk_body.chunks(actions, chunk_size=chunk_size, max_bytes=_BULK_MAX_BYTES):
             for attempt in range(max_retries + 1):
                 if attempt:
@@ -226,7 +228,7 @@ class SearchEngine(_Shell):
                     break
                 chunk = retry
 
-    def _bulk_items(self, chunk: bulk_body.BulkChunk, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def _bulk_items(self, chunk: bulk_body.BulkChunk, params: dict[str, Any]) -> list[dict[str, Any]]:
         """The answer's items for one body, in the body's order."""
         try:
             return list(self.run(Call("POST", "/_bulk", params=params, body=chunk.body()))["items"])

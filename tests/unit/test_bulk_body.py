@@ -22,7 +22,8 @@ from adapters.engine.shells import SearchEngine
 
 AT = datetime(2026, 3, 1, 10, 30, 5, 120, tzinfo=UTC)
 ACTIONS: list[dict[str, Any]] = [
-    {"_op_type": "create", "_index": "o", "_id": "o1", "_source": {"total": Decimal("69.00"), "at": AT, "név": "Zoë"}},
+    {"_op_type": "create", "_index": "o", "_id": "o1",
+     "_source": {"total": Decimal("69.00"), "at": AT, "név": "Zoë"}},
     {"_op_type": "index", "_index": "o", "_id": "o2", "if_seq_no": 7, "if_primary_term": 2,
      "_source": {"event": orjson.Fragment(b'{"event_id":"e1","lines":[{"quantity":2}]}'), "tags": ("a", "b")}},
     {"_index": "o", "_id": "o3", "_source": {"v": 1}},
@@ -54,7 +55,8 @@ def test_bodies_are_cut_by_item_count_and_by_size_and_a_large_item_goes_alone() 
     assert [[orjson.loads(head)["index"]["_id"] for head, _ in chunk.lines] for chunk in by_size] == [
         ["o0", "o1", "o2"], ["o3"], ["o4", "o5", "o6"]]
     whole = by_count[0].body()
-    assert whole.count(b"\n") == 6 and whole.endswith(b"\n") and orjson.loads(whole.split(b"\n")[1]) == actions[0]["_source"]
+    assert whole.count(b"\n") == 6 and whole.endswith(b"\n")
+    assert orjson.loads(whole.split(b"\n")[1]) == actions[0]["_source"]
 
 
 def _item(op: str, doc_id: str, status: int, **detail: Any) -> dict[str, Any]:
@@ -89,8 +91,8 @@ def test_refused_items_are_sent_again_after_a_backoff_and_answered_after_the_oth
     assert [(r.doc_id, r.ok, r.status) for r in results] == [("a", True, 201), ("c", False, 409), ("b", True, 200)]
     assert (results[0].seq_no, results[0].primary_term) == (4, 1)
     assert results[1].error == "version_conflict_engine_exception: x"
-    assert sent == [("/_bulk", {"refresh": "wait_for"}, ["a", "b", "c"]), ("/_bulk", {"refresh": "wait_for"}, ["b"]),
-                    ("/_bulk", {"refresh": "wait_for"}, ["b"])]
+    asked = {"filter_path": bulk_body.ANSWER_FIELDS, "refresh": "wait_for"}
+    assert sent == [("/_bulk", asked, ["a", "b", "c"]), ("/_bulk", asked, ["b"]), ("/_bulk", asked, ["b"])]
     assert slept == [0.5, 1.0]
 
 
