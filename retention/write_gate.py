@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from adapters.search_engine import EngineError
 
 from order_domain.identity import identity_keys
-from order_domain.model import OrderChange
+from order_domain.model import CustomerIdentity, OrderChange
 from order_domain.tier_policy import ChangeFacts, Tier, WriteVerdict, write_guard
 from retention.mover import Mover
 from retention.tombstones import Tombstones, key_hash
@@ -34,7 +35,13 @@ class Admission:
 
 def change_facts(change: OrderChange) -> ChangeFacts:
     return ChangeFacts(order_id=change.order_id, occurred_at=change.occurred_at,
-                       customer_key_hashes=tuple(key_hash(k) for k in identity_keys(change.customer)))
+                       customer_key_hashes=customer_key_hashes(change.customer))
+
+
+@lru_cache(maxsize=8_192)  # asked for every change the gate admits; an order's events repeat their customer
+def customer_key_hashes(customer: CustomerIdentity | None) -> tuple[str, ...]:
+    """The tombstone form of a customer's identity keys, worked out once per distinct (frozen) customer."""
+    return tuple(key_hash(key) for key in identity_keys(customer))
 
 
 def found_documents(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

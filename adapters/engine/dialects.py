@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 import orjson
@@ -38,7 +37,7 @@ def orjson_default(value: Any) -> Any:
 
 
 def _orjson_serializer() -> Any:
-    """orjson instead of the stdlib json: bulk bodies are most of the client's CPU time."""
+    """orjson instead of the stdlib json, with the same encoding as bulk bodies (`bulk_body.py`)."""
     from opensearchpy.serializer import JSONSerializer
 
     class OrjsonSerializer(JSONSerializer):  # type: ignore[misc]
@@ -89,11 +88,6 @@ class OpenSearchDialect:
         if asynchronous:
             return AsyncOpenSearch(**common, maxsize=32)
         return OpenSearch(**common, http_compress=config.http_compress)
-
-    def bulk_helpers(self) -> ModuleType:
-        from opensearchpy import helpers
-
-        return helpers
 
     def send(self, client: Any, call: Call[Any]) -> Any | Awaitable[Any]:
         """The client's answer (an awaitable one for an async client)."""
@@ -146,11 +140,6 @@ class ElasticsearchDialect(OpenSearchDialect):
         if asynchronous:
             return AsyncElasticsearch(**common, connections_per_node=32)
         return Elasticsearch(**common, http_compress=config.http_compress)
-
-    def bulk_helpers(self) -> ModuleType:
-        from elasticsearch import helpers
-
-        return helpers
 
     def send(self, client: Any, call: Call[Any]) -> Any | Awaitable[Any]:
         """`request_timeout` in the parameters is a client option (opensearch-py takes it from there);

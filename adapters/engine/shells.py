@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from adapters.engine import bulk_body
 from adapters.engine import operations as ops
 from adapters.engine.allocation import NodeAttribute, TierAllocation
 from adapters.engine.capabilities import fit_index_body
@@ -30,6 +31,8 @@ from settings.log_setup import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
+_BULK_MAX_BYTES = 20 * 1024 * 1024
+_BULK_BACKOFF_S, _BULK_MAX_BACKOFF_S = 0.5, 10.0
 RequestObserver = Callable[[str, float, int], None]  # (method, seconds, status; 0 = no answer)
 
 
@@ -117,6 +120,7 @@ class SearchEngine(_Shell):
 
     def __init__(self, info: EngineInfo, config: EngineConfig) -> None:
         super().__init__(info, config, asynchronous=False)
+        self.sleep: Callable[[float], None] = time.sleep  # between bulk retries of refused (429) items
 
     @classmethod
     def connect(cls, config: EngineConfig) -> SearchEngine:
@@ -201,15 +205,36 @@ class SearchEngine(_Shell):
         self, actions: Iterable[dict[str, Any]], *, chunk_size: int = 1000, max_retries: int = 5,
         refresh: bool | str = False,
     ) -> Iterator[BulkItemResult]:
-        """One result per item; items the helper retried (429, capped backoff) come after the
-        others, so callers match results by `doc_id`, never by position."""
-        stream = self.dialect.bulk_helpers().streaming_bulk(
-            self._client, actions, chunk_size=chunk_size, max_chunk_bytes=20 * 1024 * 1024,
-            raise_on_error=False, raise_on_exception=False, max_retries=max_retries,
-            initial_backoff=0.5, max_backoff=10, refresh=refresh,
-        )
-        for ok, item in stream:
-            yield bulk_item_result(ok, item)
+        """One result per item; items the engine refused with 429 are sent again (capped backoff,
+        up to `max_retries` times) and their results come after the others, so callers match results
+        by `doc_id`, never by position. A request the engine refuses or never answers as a whole
+        fails each of its items with that status (0: no answer), as the bulk helpers did.
+        Bodies are encoded once, as bytes (`adapters/engine/bulk_body.py`)."""
+        params = {"filter_path": bulk_body.ANSWER_FIELDS}
+        if refresh is not False:
+            params["refresh"] = str(refresh).lower()
+        for chunk in bulk_body.chunks(actions, chunk_size=chunk_size, max_bytes=_BULK_MAX_BYTES):
+            for attempt in range(max_retries + 1):
+                if attempt:
+                    self.sleep(min(_BULK_MAX_BACKOFF_S, _BULK_BACKOFF_S * 2 ** (attempt - 1)))
+                retry = bulk_body.BulkChunk()
+                for lines, item in zip(chunk.lines, self._bulk_items(chunk, params), strict=True):
+                    result = bulk_item_result(bulk_body.succeeded(item), item)
+                    if result.status == 429 and attempt < max_retries:
+                        retry.lines.append(lines)
+                    else:
+                        yield result
+                if not retry.lines:
+                    break
+                chunk = retry
+
+    def _bulk_items(self, chunk: bulk_body.BulkChunk, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The answer's items for one body, in the body's order."""
+        try:
+            return list(self.run(Call("POST", "/_bulk", params=params, body=chunk.body()))["items"])
+        except EngineError as error:
+            status = 0 if isinstance(error, EngineUnavailable) else error.status
+            return bulk_body.failed_items(chunk, status=status, error=str(error))
 
 
 class AsyncSearchEngine(_Shell):
