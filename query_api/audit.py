@@ -21,7 +21,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,7 +58,10 @@ class AuditEntry:
     entry_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def document(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if key != "entry_id"}
+        """The stored entry (its id is the document id): every field a plain string or None, so a
+        dict of them, not `dataclasses.asdict` and its deep copy of each value."""
+        return {"who": self.who, "role": self.role, "route": self.route, "customer": self.customer,
+                "order_id": self.order_id, "at": self.at}
 
 
 def bulk_body(index: str, entries: list[AuditEntry]) -> str:

@@ -7,10 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typing import Any
+
+import orjson
 import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import _IncludedRouter
 from pydantic import ValidationError
 
+from query_api import app as app_module
 from query_api.app import create_app
+from query_api.routes import analytics, customers, export, health, orders, search
 from query_api.secret_policy import GENERATED_SECRET_FILE, UnsafeSettings
 from settings import Settings, StackSettings
 from tests.integration.api_server import ApiDidNotStart, running_api
@@ -95,3 +102,37 @@ def test_the_served_app_runs_on_httptools_and_uvloop() -> None:
     assert config.http_protocol_class is HttpToolsProtocol
     loop_factory = config.get_loop_factory()
     assert loop_factory is not None and loop_factory.__module__.startswith("uvloop")
+
+
+def _app(tmp_path: Path) -> FastAPI:
+    return create_app(Settings(_env_file=None, api_token_secret="x" * 40, stack=StackSettings(home=tmp_path)))
+
+
+def test_flat_routes_publish_exactly_what_included_routers_published(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data routers' routes are the app's own (one match per route, `query_api.app.add_routes`);
+    the OpenAPI document is byte for byte the one `include_router` gave, key order included."""
+    flat = _app(tmp_path)
+    data_routers = [module.router for module in (orders, customers, search, analytics, export, health)]
+    assert not [route for route in flat.router.routes
+                if isinstance(route, _IncludedRouter) and any(route.original_router is r for r in data_routers)]
+    assert {"/search", "/orders/{reference}", "/customers/{customer_key}/orders", "/analytics/sales",
+            "/healthz"} <= {getattr(route, "path", None) for route in flat.router.routes}
+
+    def included(app: FastAPI, router: APIRouter, *, responses: dict[int | str, dict[str, Any]]) -> None:
+        app.include_router(router, responses=responses)
+    monkeypatch.setattr(app_module, "add_routes", included)
+    nested = _app(tmp_path)
+    assert len([route for route in nested.router.routes
+                if isinstance(route, _IncludedRouter) and any(route.original_router is r for r in data_routers)]) == 6
+    assert orjson.dumps(flat.openapi()) == orjson.dumps(nested.openapi())
+
+
+def test_add_routes_refuses_what_it_would_not_carry_over(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with pytest.raises(ValueError, match="declares"):
+        app_module.add_routes(app, APIRouter(prefix="/x", dependencies=[Depends(lambda: None)]), responses={})
+    router = APIRouter(prefix="/y")
+    router.add_websocket_route("/ws", lambda websocket: None)
+    with pytest.raises(ValueError, match="not an API route"):
+        app_module.add_routes(app, router, responses={})
