@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import write_report
-
 
 def merge(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """The runs of every payload, one per size in size order, under the first payload's machine."""
@@ -36,6 +34,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("out", type=Path, help="the merged results dir (created)")
     parser.add_argument("runs", type=Path, nargs="+", help="results dirs of single-size runs")
     args = parser.parse_args(argv)
+    from bench.report import write_report  # plots need the bench extra (matplotlib); merge() does not
+
     payloads = [json.loads((run / "results.json").read_text()) | {"source": str(run)} for run in args.runs]
     merged = merge(payloads)
     args.out.mkdir(parents=True, exist_ok=True)
