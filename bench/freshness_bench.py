@@ -77,7 +77,8 @@ class Markers:
         return record
 
 
-def _produce(settings: Settings, rate: float, seconds: float, markers: Markers, stop: threading.Event) -> None:
+def _produce(settings: Settings, rate: float, seconds: float, markers: Markers, stop: threading.Event, *,
+             name: str) -> None:
     producer = make_producer(settings.resolved_kafka_servers(), linger_ms=2)
     topics = topic_map(settings)
     background = cycle(list(generate(orders=max(500, int(rate * seconds / 3.5)), seed=77)))
@@ -88,7 +89,7 @@ def _produce(settings: Settings, rate: float, seconds: float, markers: Markers, 
             producer.send(topics.by_channel[message.channel], key=message.key, value=message.value)
             n += 1
         if elapsed >= next_marker:
-            order_id = f"marker-{rate:.0f}-{len(markers.sent)}"
+            order_id = f"marker-{name}-{len(markers.sent)}"  # unique per level: an id seen before is no lag
             markers.sent[order_id] = time.time()
             producer.send(topics.by_channel[Channel.APP], key=order_id.encode(),
                           value=_marker(order_id)).add_callback(markers.on_landed(order_id))
@@ -115,12 +116,12 @@ def _poll(engine: SearchEngine, alias: str, markers: Markers, stop: threading.Ev
         time.sleep(0.02)
 
 
-def _level(settings: Settings, engine: SearchEngine, rate: float, seconds: float) -> Markers:
+def _level(settings: Settings, engine: SearchEngine, rate: float, seconds: float, *, name: str) -> Markers:
     markers, stop, cpu = Markers(), threading.Event(), time.process_time()
     poller = threading.Thread(target=_poll, args=(engine, index_names(settings).orders, markers, stop))
     poller.start()
     try:
-        _produce(settings, rate, seconds, markers, stop)
+        _produce(settings, rate, seconds, markers, stop, name=name)
     finally:  # an interrupted run must not leave the poller running (it kept the process alive)
         stop.set()
         poller.join()
@@ -188,9 +189,9 @@ def measure_freshness(settings: Settings, engine: SearchEngine, *, max_rate: flo
     try:
         _wait_until_assigned(settings, worker)
         if warmup_seconds > 0:
-            _level(settings, engine, max_rate * max(shares), warmup_seconds)  # its markers are not counted
+            _level(settings, engine, max_rate * max(shares), warmup_seconds, name="warmup")  # not counted
         for share in shares:
-            levels.append((share, _level(settings, engine, max_rate * share, seconds)))
+            levels.append((share, _level(settings, engine, max_rate * share, seconds, name=f"{share:g}")))
     finally:
         worker.terminate()  # the workers write their traces as they stop
         worker.wait(timeout=60)
