@@ -59,10 +59,18 @@ def sales_rows(answer: dict[str, Any]) -> list[SalesRow]:
     for period in answer.get("aggregations", {}).get("period", {}).get("buckets", ()):
         day = period["key_as_string"]
         rows += [{"period": day, "channel": channel["key"], "orders": channel["doc_count"],
-                  "revenue": k / 100 if type(v := channel["revenue"]["value"]) is float and -1e11 < v < 1e11
-                  and abs((x := v * 100) - (k := round(x))) < 0.49 and k else round(v, 2)}
+                  "revenue": _to_cents(channel["revenue"]["value"])}
                  for channel in period.get("channel", {}).get("buckets", ())]
     return rows
+
+
+def _to_cents(value: Any) -> Any:
+    """`round(value, 2)`, by `k / 100` where that is provably the same float (see `sales_rows`)."""
+    if type(value) is float and -1e11 < value < 1e11:
+        cents = round(value * 100)
+        if cents and abs(value * 100 - cents) < 0.49:
+            return cents / 100
+    return round(value, 2)
 
 
 class EngineOrderReader:
