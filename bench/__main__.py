@@ -24,6 +24,7 @@ import typer
 
 from bench.api_cpu import measure_api_cpu
 from bench import doc_cache
+from bench.engine_warmup import warm_engine
 from bench.freshness_bench import index_cost, measure_freshness, print_levels
 from bench.ingest_bench import (
     disk_per_1000_orders,
@@ -193,6 +194,8 @@ def main(
     keep: bool = typer.Option(False, help="keep the benchmark's indices and topics afterwards"),
     size: list[int] = typer.Option([], help="run only this size (repeat for several), e.g. one point of the "
                                    "full set at a time: --size 1000000; each run saves its own results dir"),
+    engine_warmup_seconds: float = typer.Option(120.0, help="seconds of raw bulk load on scratch indices before "
+                                                "the first timed phase (a just-started node is several times slower)"),
 ) -> None:
     settings = get_settings()
     stack.up(settings, report=_say)
@@ -201,8 +204,13 @@ def main(
     out.mkdir(parents=True, exist_ok=True)
     sizes = size or [orders] + ([point for point in FULL_SIZES if point != orders] if full else [])
     runs: list[dict[str, Any]] = []
+    warmup: dict[str, Any] = {}
+    if engine_warmup_seconds > 0:
+        _say(f"engine warm-up: {engine_warmup_seconds:g} s of raw bulk on scratch indices (not measured)")
+        warmup = warm_engine(_scoped(settings, f"benchwarmup{int(time.time())}"), connect_engine(settings),
+                             seconds=engine_warmup_seconds, report=_say)
     for number, point in enumerate(sizes):
-        runs.append({"orders": point})
+        runs.append({"orders": point} | ({"engine_warmup": warmup} if number == 0 and warmup else {}))
         run_size(settings, point, seed=seed, per_level=per_level, postgres=postgres,
                  freshness_seconds=freshness_seconds, processes=ingest_processes,
                  profile_to=out if profile and number == 0 else None, keep=keep, direct=point >= direct_load_from,

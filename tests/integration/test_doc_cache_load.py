@@ -11,6 +11,7 @@ import pytest
 
 from adapters.search_engine import SearchEngine
 from bench import doc_cache
+from bench.engine_warmup import WARMUP_SEED, warm_engine
 from index_templates import IndexNames
 from orderrepo.bootstrap import index_names
 from settings import Settings
@@ -35,3 +36,17 @@ def test_a_chunked_cache_loads_every_document_once_and_restores_refresh(
     stored = engine.mget(names.orders_write, [doc_id for index, doc_id in cached if index == source.orders_write])
     assert {doc_id: hit["_source"] for doc_id, hit in stored.items()} == {
         doc_id: document for (index, doc_id), document in cached.items() if index == source.orders_write}
+
+
+def test_the_engine_warm_up_sends_documents_and_leaves_no_scratch_index_behind(
+        isolated: Settings, engine: SearchEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERREPO_BENCH_CACHE", str(tmp_path))
+    said: list[str] = []
+
+    warmed = warm_engine(isolated, engine, seconds=0, orders=40, report=said.append)
+
+    cache = doc_cache.build(isolated, orders=40, seed=WARMUP_SEED, progress=False)  # the one the warm-up built
+    assert warmed["rounds"] == 1 == len(said) and warmed["documents"] == doc_cache.summary(cache["cache"])["documents"] > 40
+    assert warmed["last_round_docs_per_s"] > 0
+    left = engine.request("GET", f"/_cat/indices/{isolated.index_prefix}-warmup*", params={"format": "json"})
+    assert left == []
