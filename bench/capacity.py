@@ -1,17 +1,23 @@
-"""`python -m bench.capacity bench/results/<stamp>`: docs/capacity.md from one benchmark run.
+"""`python -m bench.capacity bench/results/<stamp> [--tier-sizes bench/results/cold-size-<stamp>.json]`:
+docs/capacity.md from one benchmark run.
 
 Every figure of the plan is computed here from the run's measured per-unit costs (worker CPU
 per event, engine CPU per document, bytes per order per tier, reads per second per core), and
 the text names the field of results.json it comes from, so the plan is re-derived, not
 re-typed, after every run. Assumptions (utilisation targets, node shape, tier split, shard
 size) are named constants, listed in the document as assumptions.
+
+Bytes per order per tier come from the run's own tier bench (a few thousand orders) unless a
+`bench.cold_size_bench` result is given: then from its largest size, because a cold part's
+bytes per order fall as its row groups fill (1/9.9 of hot at 3,000 orders, 1/16 at 100,000), so
+a small run would overstate the cold tier's storage several times over.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +32,10 @@ REPLICAS = 1
 GB = 1024**3
 
 
-def per_unit(results: dict[str, Any]) -> dict[str, tuple[float, str]]:
-    """(value, where it comes from) for every measured unit cost the plan uses."""
+def per_unit(results: dict[str, Any], tier_sizes: tuple[dict[str, Any], str] | None = None
+             ) -> dict[str, tuple[float, str]]:
+    """(value, where it comes from) for every measured unit cost the plan uses; `tier_sizes` is a
+    cold-size bench result and its file name."""
     run = next(r for r in results["runs"] if "pipeline" in r)
     p, raw, cores = run["pipeline"], run["raw_bulk"], results["machine"]["cores"]
     units = {
@@ -43,7 +51,18 @@ def per_unit(results: dict[str, Any]) -> dict[str, tuple[float, str]]:
     if tiers:
         for tier in ("hot", "warm", "cold"):
             units[f"{tier}_tier_bytes_per_order"] = (tiers[tier]["bytes_per_order"], f"tiers.{tier}.bytes_per_order")
+    if tier_sizes:
+        units |= largest_size_bytes(*tier_sizes)
     return units
+
+
+def largest_size_bytes(result: dict[str, Any], name: str) -> dict[str, tuple[float, str]]:
+    """Each tier's bytes per order at the largest size a cold-size bench result measured."""
+    index, largest = max(enumerate(result["sizes"]), key=lambda item: item[1]["hot"]["orders"])
+    return {f"{tier}_tier_bytes_per_order": (largest[tier]["bytes_per_order"],
+                                             f"{name} sizes[{index}].{tier}.bytes_per_order "
+                                             f"({largest['hot']['orders']:,} orders)")
+            for tier in ("hot", "warm", "cold")}
 
 
 def _cores(rate: float, us_per_unit: float) -> int:
@@ -87,13 +106,14 @@ def read_rows(units: dict[str, tuple[float, str]]) -> list[str]:
             *(f"| {rate:,} | {math.ceil(rate / per_core / CPU_UTILISATION)} |" for rate in READ_RATES)]
 
 
-def render(results: dict[str, Any], source: str) -> str:
-    units = per_unit(results)
+def render(results: dict[str, Any], source: str, tier_sizes: tuple[dict[str, Any], str] | None = None) -> str:
+    units = per_unit(results, tier_sizes)
+    command = source + (f" --tier-sizes {tier_sizes[1]}" if tier_sizes else "")
     measured = ["| unit cost | value | bench figure |", "|---|---|---|",
                 *(f"| {name} | {value:,.1f} | `{where}` |" for name, (value, where) in units.items())]
     return "\n".join([
         "# Capacity plan", "",
-        f"Derived by `python -m bench.capacity {source}` from that benchmark run (machine: "
+        f"Derived by `python -m bench.capacity {command}` from that benchmark run (machine: "
         f"{results['machine']['cores']} cores shared by the load generator, the workers, the API, the engine "
         "and the broker; every per-unit cost is therefore an upper bound, and a loud one when other work "
         "shared the machine and the engine during the run: re-measure on a quiet machine before buying "
@@ -113,8 +133,8 @@ def render(results: dict[str, Any], source: str) -> str:
         "events/s × `engine_us_per_event` ÷ 10⁶ ÷ utilisation (one worker process uses one core).", "",
         *ingest_rows(units), "",
         "## Storage, shards and nodes per tier", "",
-        "bytes per order per tier from the tier bench (`tiers.*.bytes_per_order`; hot falls back to "
-        "`runs[0].disk`); shards = primary GB ÷ target shard size; nodes = stored GB ÷ node disk (at least "
+        "bytes per order per tier as cited in the unit costs above (the cold-size bench's largest size where "
+        "given, else the run's tier bench; hot falls back to `runs[0].disk`); shards = primary GB ÷ target shard size; nodes = stored GB ÷ node disk (at least "
         "one per copy).", "", *storage_rows(units), "",
         "## Reads", "",
         "cores = reads/s ÷ `reads_per_s_per_core` ÷ utilisation; the measured rate includes the API, the "
@@ -122,9 +142,19 @@ def render(results: dict[str, Any], source: str) -> str:
     ])
 
 
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a bench/results/<stamp> directory")
+    parser.add_argument("target", type=Path, nargs="?",
+                        default=Path(__file__).resolve().parents[1] / "docs" / "capacity.md")
+    parser.add_argument("--tier-sizes", type=Path, help="a bench.cold_size_bench result (its largest size is used)")
+    args = parser.parse_args(argv)
+    sizes = (json.loads(args.tier_sizes.read_text()), str(args.tier_sizes)) if args.tier_sizes else None
+    args.target.parent.mkdir(parents=True, exist_ok=True)
+    args.target.write_text(render(json.loads((args.results / "results.json").read_text()), str(args.results), sizes))
+    print(args.target.read_text())
+    return args.target
+
+
 if __name__ == "__main__":
-    folder = Path(sys.argv[1])
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parents[1] / "docs" / "capacity.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(json.loads((folder / "results.json").read_text()), str(folder)))
-    print(target.read_text())
+    main()
